@@ -1,0 +1,47 @@
+# Tally — the two commands a newcomer needs: `make run` and `make test`.
+# Both install the Debian packages the build needs (as root; otherwise they say what to install),
+# build, and then run the service or every test.
+
+DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config
+SWIFT ?= swift
+DATA ?= ./tally-data
+TEST_FLAGS ?=
+
+.PHONY: run test build release deps bench clean
+
+deps:
+	@missing=""; \
+	for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			echo "installing:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing < /dev/null; \
+		else \
+			echo "missing Debian packages:$$missing"; \
+			echo "install them with: sudo apt-get install$$missing"; \
+			exit 1; \
+		fi; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift is not on PATH (expected Swift 6.3 at /opt/swift)"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	.build/release/tally serve --data $(DATA)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+bench: release
+	.build/release/tally bench
+
+clean:
+	rm -rf .build

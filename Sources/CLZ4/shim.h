@@ -1,0 +1,2 @@
+// liblz4's block API, as shipped by Debian's liblz4-dev.
+#include <lz4.h>

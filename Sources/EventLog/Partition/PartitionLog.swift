@@ -1,0 +1,218 @@
+public import Logging
+
+/// The append-only log of one partition: durable group-committed appends, recovery on open, and
+/// reads by offset, time and guild.
+///
+/// Open it for writing with ``openForWriting(directory:partition:epoch:configuration:logger:)`` (one
+/// writer per partition, enforced by an OS lock and by epochs) or for reading with
+/// ``openForReading(directory:partition:logger:)`` (any number, alongside a writer).
+///
+/// Appends are `async` and return once their batch is durable. Reads are synchronous and block on
+/// file I/O: call them from a thread of your own or through ``tail(from:)``, which runs its reads on
+/// a dedicated pool. See the Concurrency article.
+public final class PartitionLog: Sendable {
+    /// Knobs of a partition log.
+    public struct Configuration: Sendable {
+        /// A segment is sealed and a new one started when the next batch would take it past this
+        /// many bytes. Default 64 MiB.
+        public var segmentMaxBytes: Int64 = 64 << 20
+        /// When batches are forced to disk. Default ``FsyncPolicy/always``.
+        public var fsync: FsyncPolicy = .always
+        /// Group commit gathers waiting appends into one batch until their payloads reach about this
+        /// many bytes; a single append larger than this still forms one batch. Default 1 MiB.
+        public var maxBatchBytes: Int = 1 << 20
+        /// The largest payload one record may carry. Default 16 MiB.
+        public var maxPayloadBytes: Int = 16 << 20
+        /// Whether batch bodies are LZ4-compressed (bodies LZ4 cannot shrink are stored raw anyway).
+        /// Default true.
+        public var compression: Bool = true
+
+        public init() {}
+    }
+
+    public let partition: PartitionID
+    public let directory: String
+    /// The epoch this handle writes with; nil for a read-only handle.
+    public let epoch: Epoch?
+    package let state: PartitionState
+    private let writer: PartitionWriter?
+    private let configuration: Configuration
+    /// What recovery found and did when this handle opened.
+    package let recovery: PartitionRecovery.Report
+
+    private init(
+        partition: PartitionID, directory: String, epoch: Epoch?, state: PartitionState, writer: PartitionWriter?,
+        configuration: Configuration, recovery: PartitionRecovery.Report
+    ) {
+        self.partition = partition
+        self.directory = directory
+        self.epoch = epoch
+        self.state = state
+        self.writer = writer
+        self.configuration = configuration
+        self.recovery = recovery
+    }
+
+    deinit { writer?.requestStop() }
+
+    /// Opens (creating if needed) a partition for writing with `epoch`.
+    ///
+    /// Takes the partition's exclusive lock, refuses an epoch older than the manifest's fence or the
+    /// newest batch, fences the manifest at `epoch`, recovers (truncating a torn tail, rebuilding
+    /// stale indexes) and starts the writer thread. Blocks on file I/O.
+    ///
+    /// - Throws: ``EventLogError`` with code `locked` if another writer holds the partition (its pid
+    ///   is named), `staleEpoch`, `corruption` for damage inside durable data, or `io`.
+    public static func openForWriting(
+        directory: String, partition: PartitionID, epoch: Epoch, configuration: Configuration = Configuration(),
+        logger: Logger
+    ) throws -> PartitionLog {
+        try FileSystem.createDirectory(directory)
+        let lock = try PartitionLock(directory: directory, partition: partition)
+        do {
+            var manifest = try PartitionManifest.load(directory: directory)
+                ?? PartitionManifest(partition: partition, fencedEpoch: epoch)
+            guard manifest.partition == partition.rawValue else {
+                throw EventLogError(
+                    .invalidArgument, "directory holds partition \(manifest.partition), not \(partition)",
+                    path: FileSystem.join(directory, PartitionManifest.fileName))
+            }
+            guard epoch.rawValue >= manifest.fencedEpoch else {
+                throw EventLogError(
+                    .staleEpoch, "epoch \(epoch) is older than the partition's fence \(manifest.fencedEpoch)",
+                    path: FileSystem.join(directory, PartitionManifest.fileName))
+            }
+            let (segments, report) = try PartitionRecovery(
+                directory: directory, partition: partition, repair: true, logger: logger
+            ).run()
+            let state = PartitionState(segments: segments)
+            if let newest = state.values.withLock({ $0.newestEpoch }), epoch < newest {
+                throw EventLogError(
+                    .staleEpoch, "epoch \(epoch) is older than epoch \(newest) already written to partition \(partition)",
+                    path: directory)
+            }
+            if manifest.fencedEpoch != epoch.rawValue || !FileSystem.exists(FileSystem.join(directory, PartitionManifest.fileName)) {
+                manifest.fencedEpoch = epoch.rawValue
+                try manifest.save(directory: directory)
+            }
+            if segments.isEmpty {
+                _ = try FileDescriptor(path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.logSuffix),
+                                       mode: .createReadWrite)
+                try SegmentIndexFile.write([], path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.indexSuffix),
+                                           baseOffset: .zero)
+                try FileSystem.syncDirectory(directory)
+                let file = try SegmentFile(directory: directory, baseOffset: .zero)
+                state.values.withLock { $0.segments = [PartitionState.Segment(file: file, entries: [])] }
+            }
+            let writer = try PartitionWriter(
+                directory: directory, partition: partition, epoch: epoch, configuration: configuration, shared: state,
+                lock: lock, logger: logger)
+            writer.start()
+            logger.info(
+                "opened partition for writing",
+                metadata: [
+                    "partition": "\(partition)", "epoch": "\(epoch)", "log.end": "\(state.values.withLock { $0.endOffset })",
+                    "segments": "\(report.segments)",
+                ])
+            return PartitionLog(
+                partition: partition, directory: directory, epoch: epoch, state: state, writer: writer,
+                configuration: configuration, recovery: report)
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    /// Opens a partition for reading only: no lock, no repair. A torn tail is hidden, not removed.
+    ///
+    /// - Throws: ``EventLogError`` with code `notFound` if the directory holds no partition,
+    ///   `corruption` for damage inside durable data.
+    public static func openForReading(
+        directory: String, partition: PartitionID, logger: Logger
+    ) throws -> PartitionLog {
+        guard FileSystem.isDirectory(directory) else {
+            throw EventLogError(.notFound, "no partition \(partition) here", path: directory)
+        }
+        let (segments, report) = try PartitionRecovery(
+            directory: directory, partition: partition, repair: false, logger: logger
+        ).run()
+        return PartitionLog(
+            partition: partition, directory: directory, epoch: nil, state: PartitionState(segments: segments),
+            writer: nil, configuration: Configuration(), recovery: report)
+    }
+
+    /// Appends `records` as one unit and returns their offsets once they are durable.
+    ///
+    /// Concurrent appends share a batch and an fsync (group commit). The records of one call are
+    /// never split across batches, so they become durable (and visible) together or not at all.
+    ///
+    /// - Throws: ``EventLogError`` with code `invalidArgument` (no records, or a payload over
+    ///   ``Configuration/maxPayloadBytes``), `closed`, or `io` after a failed write.
+    public func append(_ records: [Record]) async throws -> Range<Offset> {
+        guard let writer else {
+            throw EventLogError(.invalidArgument, "partition \(partition) was opened read-only")
+        }
+        guard !records.isEmpty else { throw EventLogError(.invalidArgument, "an append needs at least one record") }
+        var bytes = 0
+        for record in records {
+            guard record.payload.count <= configuration.maxPayloadBytes else {
+                throw EventLogError(
+                    .invalidArgument,
+                    "payload of \(record.payload.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)")
+            }
+            bytes += record.payload.count + 24
+        }
+        if let failure = state.values.withLock({ $0.closed ? EventLogError(.closed, "partition \(partition) is closed") : $0.failure }) {
+            throw failure
+        }
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                writer.enqueue(.init(records: records, bytes: bytes, continuation: continuation))
+            }
+        } catch let error as EventLogError {
+            throw error
+        } catch {
+            throw EventLogError(.io, "append failed", underlying: String(describing: error))
+        }
+    }
+
+    /// Finishes queued appends, syncs, releases the lock (for a writer) and wakes every tail.
+    public func close() async {
+        if let writer { await writer.stop() }
+        let waiters = state.values.withLock { v in
+            v.closed = true
+            return PartitionState.takeWaiters(&v)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The offset the next appended record will get; every offset below it is readable.
+    public var endOffset: Offset { state.values.withLock { $0.endOffset } }
+
+    /// The newest epoch stamped in any batch, if any batch exists.
+    public var newestEpoch: Epoch? { state.values.withLock { $0.newestEpoch } }
+
+    /// The first offset still stored (the oldest segment's base).
+    public var startOffset: Offset { state.values.withLock { $0.segments.first?.file.baseOffset ?? .zero } }
+
+    /// Summary figures about the stored segments.
+    public var statistics: Statistics {
+        state.values.withLock { v in
+            var s = Statistics()
+            s.segments = v.segments.count
+            for segment in v.segments {
+                s.batches += segment.entries.count
+                s.storedBytes += segment.entries.last?.end ?? 0
+            }
+            s.records = v.endOffset.rawValue - (v.segments.first?.file.baseOffset.rawValue ?? 0)
+            return s
+        }
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var segments = 0
+        public var batches = 0
+        public var records: UInt64 = 0
+        public var storedBytes: Int64 = 0
+    }
+}

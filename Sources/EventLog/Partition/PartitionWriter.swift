@@ -1,0 +1,255 @@
+import Foundation
+import Logging
+
+/// The single writer of one partition: a dedicated thread that gathers waiting appends into one batch
+/// (group commit), writes it, fsyncs it, indexes it and only then acknowledges every append in it.
+///
+/// The thread keeps `write`/`fsync` off Swift's cooperative pool; appenders suspend on a continuation
+/// until their batch is durable. While one batch is being fsynced, the next gathers.
+final class PartitionWriter: @unchecked Sendable {
+    struct Pending {
+        let records: [Record]
+        let bytes: Int
+        let continuation: CheckedContinuation<Range<Offset>, any Error>
+    }
+
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var queue: [Pending] = []
+    private var stopping = false
+    private var stopped: [CheckedContinuation<Void, Never>] = []
+    private var finished = false
+
+    // Owned by the writer thread once it starts:
+    private let directory: String
+    private let partition: PartitionID
+    private let epoch: Epoch
+    private let configuration: PartitionLog.Configuration
+    private let shared: PartitionState
+    private let lock: PartitionLock
+    private let logger: Logger
+    private var segment: FileDescriptor
+    private var index: FileDescriptor
+    private var segmentSize: Int64
+    private var indexSize: Int64
+    private var nextOffset: Offset
+    private var encoder = BatchEncoder()
+    private var indexBuffer = ByteWriter(capacity: 4096)
+    private var unsyncedSince: ContinuousClock.Instant?
+
+    init(
+        directory: String, partition: PartitionID, epoch: Epoch, configuration: PartitionLog.Configuration,
+        shared: PartitionState, lock: PartitionLock, logger: Logger
+    ) throws {
+        self.directory = directory
+        self.partition = partition
+        self.epoch = epoch
+        self.configuration = configuration
+        self.shared = shared
+        self.lock = lock
+        self.logger = logger
+        let active = shared.values.withLock { $0.segments.last! }
+        segment = try FileDescriptor(path: active.file.logPath, mode: .readWrite)
+        index = try FileDescriptor(path: active.file.indexPath, mode: .createReadWrite)
+        segmentSize = try segment.size()
+        indexSize = try index.size()
+        if indexSize < SegmentIndexFile.headerSize {
+            try SegmentIndexFile.write(active.entries, path: active.file.indexPath, baseOffset: active.file.baseOffset)
+            indexSize = try index.size()
+        }
+        nextOffset = active.nextOffset
+    }
+
+    func start() {
+        let thread = Thread { [self] in self.run() }
+        thread.name = "tally-writer-\(partition)"
+        thread.start()
+    }
+
+    /// Queues an append; its continuation resumes once the batch holding it is durable.
+    func enqueue(_ pending: Pending) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            pending.continuation.resume(throwing: EventLogError(.closed, "partition \(partition) is closed"))
+            return
+        }
+        queue.append(pending)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops accepting appends, finishes the queued ones, syncs, releases the lock, then returns.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if finished {
+                condition.unlock()
+                continuation.resume()
+                return
+            }
+            stopping = true
+            stopped.append(continuation)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Asks the thread to stop without waiting (used when the log is dropped unclosed).
+    func requestStop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: The writer thread
+
+    private func run() {
+        while let group = nextGroup() {
+            write(group)
+        }
+        if unsyncedSince != nil { try? segment.sync() }
+        try? index.sync()
+        segment.close()
+        index.close()
+        lock.release()
+        condition.lock()
+        finished = true
+        let waiting = stopped
+        stopped.removeAll()
+        condition.unlock()
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// Waits for appends and takes as many as fit in one batch; nil once stopping with nothing queued.
+    private func nextGroup() -> [Pending]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty {
+            if stopping { return nil }
+            if let since = unsyncedSince, case .interval(let ms) = configuration.fsync.kind {
+                let deadline = since.advanced(by: .milliseconds(ms))
+                let remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining <= .zero {
+                    condition.unlock()
+                    syncForInterval()
+                    condition.lock()
+                    continue
+                }
+                let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18
+                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+            } else {
+                condition.wait()
+            }
+        }
+        var bytes = 0
+        var count = 0
+        for pending in queue {
+            if count > 0 && bytes + pending.bytes > configuration.maxBatchBytes { break }
+            bytes += pending.bytes
+            count += 1
+        }
+        let group = Array(queue[..<count])
+        queue.removeFirst(count)
+        return group
+    }
+
+    private func syncForInterval() {
+        do {
+            try segment.sync()
+            unsyncedSince = nil
+        } catch {
+            fail(error, pending: [])
+        }
+    }
+
+    private func write(_ group: [Pending]) {
+        if let failure = shared.values.withLock({ $0.failure }) {
+            for pending in group { pending.continuation.resume(throwing: failure) }
+            return
+        }
+        let base = nextOffset
+        let records = group.lazy.map(\.records).joined()
+        let summary = encoder.encode(records, baseOffset: base, epoch: epoch, compress: configuration.compression)
+        do {
+            if segmentSize > 0, segmentSize + Int64(encoder.batch.count) > configuration.segmentMaxBytes {
+                try roll()
+            }
+            try segment.write(encoder.batch, at: segmentSize)
+            switch configuration.fsync.kind {
+            case .always: try segment.sync()
+            case .interval: if unsyncedSince == nil { unsyncedSince = .now }
+            }
+        } catch {
+            fail(error, pending: group)
+            return
+        }
+        let entry = IndexEntry(summary: summary, position: segmentSize)
+        segmentSize += Int64(encoder.batch.count)
+        nextOffset = summary.header.nextOffset
+        appendToIndex(entry)
+        let waiters = shared.values.withLock { v in
+            v.segments[v.segments.count - 1].entries.append(entry)
+            v.endOffset = nextOffset
+            v.newestEpoch = epoch
+            return PartitionState.takeWaiters(&v)
+        }
+        for waiter in waiters { waiter.resume() }
+        var start = base.rawValue
+        for pending in group {
+            let end = start + UInt64(pending.records.count)
+            pending.continuation.resume(returning: Offset(start)..<Offset(end))
+            start = end
+        }
+    }
+
+    /// The index is derived data: a failure to write it is logged, and recovery rebuilds it.
+    private func appendToIndex(_ entry: IndexEntry) {
+        indexBuffer.bytes.removeAll(keepingCapacity: true)
+        entry.encode(into: &indexBuffer)
+        do {
+            try index.write(indexBuffer.bytes, at: indexSize)
+            indexSize += Int64(indexBuffer.count)
+        } catch {
+            logger.error("cannot append to segment index", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
+    }
+
+    /// Seals the active segment and starts a new one at the next offset. Steps 1–4 of "Roll".
+    private func roll() throws {
+        if unsyncedSince != nil {
+            try segment.sync()
+            unsyncedSince = nil
+        }
+        try index.sync()
+        let stem = SegmentFile.stem(nextOffset)
+        let logPath = FileSystem.join(directory, stem + SegmentFile.logSuffix)
+        let indexPath = FileSystem.join(directory, stem + SegmentFile.indexSuffix)
+        let newSegment = try FileDescriptor(path: logPath, mode: .createReadWrite)
+        try SegmentIndexFile.write([], path: indexPath, baseOffset: nextOffset)
+        let newIndex = try FileDescriptor(path: indexPath, mode: .readWrite)
+        try FileSystem.syncDirectory(directory)
+        let file = try SegmentFile(directory: directory, baseOffset: nextOffset)
+        segment.close()
+        index.close()
+        segment = newSegment
+        index = newIndex
+        segmentSize = 0
+        indexSize = Int64(SegmentIndexFile.headerSize)
+        shared.values.withLock { $0.segments.append(PartitionState.Segment(file: file, entries: [])) }
+        logger.info("rolled segment", metadata: ["partition": "\(partition)", "segment.base": "\(nextOffset)"])
+    }
+
+    /// After a failed write or fsync nothing about the file's tail can be trusted (a failed fsync may
+    /// have dropped dirty pages): refuse every append until the partition is reopened and recovered.
+    private func fail(_ cause: any Error, pending: [Pending]) {
+        let error = cause as? EventLogError ?? EventLogError(.io, "write failed", underlying: String(describing: cause))
+        let failure = EventLogError(
+            error.code, "partition \(partition) stopped accepting appends after a failed write; reopen it to recover",
+            path: error.path, position: error.position, underlying: error.description)
+        logger.critical("partition write failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        shared.values.withLock { $0.failure = failure }
+        for p in pending { p.continuation.resume(throwing: failure) }
+    }
+}

@@ -1,0 +1,87 @@
+/// Checks every batch and index of a partition without changing anything: `tally log verify`.
+public enum LogVerifier {
+    /// One problem found.
+    public struct Finding: Sendable, Hashable, CustomStringConvertible {
+        public enum Severity: String, Sendable { case corruption, warning }
+        public var severity: Severity
+        public var path: String
+        public var position: Int64?
+        public var message: String
+
+        public var description: String {
+            "\(severity): \(path)\(position.map { " at byte \($0)" } ?? ""): \(message)"
+        }
+    }
+
+    public struct Report: Sendable {
+        public var partition: PartitionID
+        public var segments = 0
+        public var batches = 0
+        public var records: UInt64 = 0
+        public var bytes: Int64 = 0
+        public var findings: [Finding] = []
+        public var isCorrupt: Bool { findings.contains { $0.severity == .corruption } }
+
+        public init(partition: PartitionID) { self.partition = partition }
+    }
+
+    /// Verifies one partition directory: every batch's header, checksum, decompression and records;
+    /// offsets continuous across batches and segments; every index against its segment.
+    ///
+    /// A torn tail of the active segment is a warning (recovery truncates it: nothing acknowledged is
+    /// there); damage anywhere else is corruption.
+    public static func verify(directory: String, partition: PartitionID) throws -> Report {
+        var report = Report(partition: partition)
+        let bases = try SegmentFile.baseOffsets(in: directory)
+        var expected: Offset? = nil
+        for (i, base) in bases.enumerated() {
+            let file = try SegmentFile(directory: directory, baseOffset: base)
+            let isActive = i == bases.count - 1
+            if let expected, expected != base {
+                report.findings.append(Finding(
+                    severity: .corruption, path: file.logPath, position: 0,
+                    message: "segment starts at offset \(base), but the previous one ends at \(expected)"))
+            }
+            let scan = try SegmentScanner.scan(file.reader, from: 0, expecting: base)
+            report.segments += 1
+            report.batches += scan.entries.count
+            report.records += scan.records
+            report.bytes += scan.fileSize
+            if let position = scan.stop.position {
+                let tornTail: Bool
+                if case .torn = scan.stop, isActive {
+                    tornTail = true
+                } else if isActive {
+                    tornTail = try SegmentScanner.validBatchExists(in: file.reader, after: position) == nil
+                } else {
+                    tornTail = false
+                }
+                report.findings.append(Finding(
+                    severity: tornTail ? .warning : .corruption, path: file.logPath, position: position,
+                    message: tornTail
+                        ? "torn tail of \(scan.fileSize - position) bytes (\(scan.stop.reason)); the next writer truncates it"
+                        : scan.stop.reason))
+            }
+            let indexed = SegmentIndexFile.load(path: file.indexPath, baseOffset: base)
+            if let indexed {
+                let agrees = indexed.count <= scan.entries.count
+                    && zip(indexed, scan.entries).allSatisfy { $0 == $1 }
+                if !agrees {
+                    report.findings.append(Finding(
+                        severity: .corruption, path: file.indexPath, position: nil,
+                        message: "index disagrees with its segment; opening the partition for writing rebuilds it"))
+                } else if !isActive && indexed.count != scan.entries.count {
+                    report.findings.append(Finding(
+                        severity: .corruption, path: file.indexPath, position: nil,
+                        message: "sealed index covers \(indexed.count) of \(scan.entries.count) batches"))
+                }
+            } else {
+                report.findings.append(Finding(
+                    severity: isActive ? .warning : .corruption, path: file.indexPath, position: nil,
+                    message: "index missing or unreadable; opening the partition for writing rebuilds it"))
+            }
+            expected = scan.entries.last?.nextOffset ?? base
+        }
+        return report
+    }
+}

@@ -1,0 +1,223 @@
+import EventLog
+
+/// The benchmark's generated community traffic: 10,000 guilds with Zipf-distributed activity (the
+/// busiest about 10% of events), about 300,000 users with Discord snowflake ids, millisecond
+/// timestamps, and event types in the proportions a live community produces.
+struct BenchWorkload {
+    enum Kind: UInt16, CaseIterable {
+        case watchTick = 1, pointsEarned, chatActivity, ticketsGranted, accountLinked, pointsSpent
+
+        var name: String {
+            switch self {
+            case .watchTick: "watch_tick"
+            case .pointsEarned: "points_earned"
+            case .chatActivity: "chat_activity"
+            case .ticketsGranted: "tickets_granted"
+            case .accountLinked: "account_linked"
+            case .pointsSpent: "points_spent"
+            }
+        }
+    }
+
+    /// One generated event, with its real fields.
+    struct Event {
+        var guild: GuildID
+        var sequence: UInt64
+        var timestamp: Timestamp
+        var kind: Kind
+        var user: UInt64
+        var amount: Int64
+        var minutes: Int64
+        var kickUsername: String
+        var kickUserID: UInt64
+        var reason: String
+        var messageID: String
+    }
+
+    let guilds: [GuildID]
+    /// Cumulative Zipf weights for drawing a guild rank.
+    private let cumulative: [Double]
+    /// Per guild, the range of `users` its members occupy.
+    private let members: [Range<Int>]
+    let users: [UInt64]
+    let usernames: [String]
+    private var sequences: [UInt64]
+    private var rng: SplitMix64
+    private var clock: Int64
+
+    static let discordEpoch: Int64 = 1_420_070_400_000
+
+    init(guildCount: Int = 10_000, userCount: Int = 300_000, zipf: Double = 1.0, seed: UInt64 = 42) {
+        rng = SplitMix64(seed: seed)
+        clock = 1_796_083_200_000  // 2026-12-01T00:00:00Z
+        func snowflake(_ ms: Int64, _ rng: inout SplitMix64) -> UInt64 {
+            UInt64(ms - BenchWorkload.discordEpoch) << 22 | (rng.next() & 0x3F_FFFF)
+        }
+        var guilds: [GuildID] = []
+        for _ in 0..<guildCount {
+            guilds.append(GuildID(snowflake(1_500_000_000_000 + Int64(rng.next() % 250_000_000_000), &rng)))
+        }
+        self.guilds = guilds
+        var weights = (1...guildCount).map { 1.0 / pow(Double($0), zipf) }
+        let total = weights.reduce(0, +)
+        var running = 0.0
+        for i in weights.indices {
+            running += weights[i] / total
+            weights[i] = running
+        }
+        cumulative = weights
+        var users: [UInt64] = []
+        var usernames: [String] = []
+        let syllables = ["ka", "zu", "mi", "ro", "te", "na", "shi", "vo", "lex", "gg", "qt", "xo", "pk", "ly"]
+        for i in 0..<userCount {
+            users.append(snowflake(1_450_000_000_000 + Int64(rng.next() % 330_000_000_000), &rng))
+            var name = ""
+            for _ in 0..<(2 + Int(rng.next() % 3)) { name += syllables[Int(rng.next() % UInt64(syllables.count))] }
+            usernames.append(name + (i % 3 == 0 ? String(rng.next() % 1000) : ""))
+        }
+        self.users = users
+        self.usernames = usernames
+        // Each guild's members: a slice of the user pool sized by its activity (at least 8 people).
+        var members: [Range<Int>] = []
+        var previous = 0.0
+        for i in 0..<guildCount {
+            let share = cumulative[i] - previous
+            previous = cumulative[i]
+            let size = min(userCount, max(8, Int(share * Double(userCount) * 1.9)))
+            let start = Int(rng.next() % UInt64(userCount - size + 1))
+            members.append(start..<(start + size))
+        }
+        self.members = members
+        sequences = [UInt64](repeating: 0, count: guildCount)
+    }
+
+    /// The guild of a given activity rank (0 = busiest).
+    func guild(rank: Int) -> GuildID { guilds[rank] }
+
+    /// The share of events the guild of `rank` gets.
+    func share(rank: Int) -> Double { cumulative[rank] - (rank == 0 ? 0 : cumulative[rank - 1]) }
+
+    /// The number of distinct users the guilds' member slices cover.
+    var distinctMembers: Int {
+        var seen = [Bool](repeating: false, count: users.count)
+        for range in members { for i in range { seen[i] = true } }
+        return seen.lazy.filter { $0 }.count
+    }
+
+    mutating func next() -> Event {
+        let u = Double(rng.next() >> 11) / Double(1 << 53)
+        var lo = 0
+        var hi = cumulative.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cumulative[mid] < u { lo = mid + 1 } else { hi = mid }
+        }
+        let rank = lo
+        sequences[rank] += 1
+        clock += Int64(rng.next() % 4)
+        let range = members[rank]
+        let member = range.lowerBound + Int(rng.next() % UInt64(range.count))
+        let roll = rng.next() % 100
+        let kind: Kind =
+            roll < 70 ? .watchTick : roll < 85 ? .pointsEarned : roll < 93 ? .chatActivity
+            : roll < 98 ? .ticketsGranted : roll < 99 ? .accountLinked : .pointsSpent
+        var event = Event(
+            guild: guilds[rank], sequence: sequences[rank], timestamp: Timestamp(milliseconds: clock), kind: kind,
+            user: users[member], amount: 0, minutes: 0, kickUsername: "", kickUserID: 0, reason: "", messageID: "")
+        switch kind {
+        case .watchTick:
+            event.minutes = 1
+        case .pointsEarned:
+            event.minutes = 5 * Int64(1 + rng.next() % 3)
+            event.amount = event.minutes / 5 * (rng.next() % 4 == 0 ? 2 : 1)
+            event.reason = "watchtime"
+        case .chatActivity:
+            event.kickUsername = usernames[member]
+            event.messageID = String(UInt64(clock) &* 1_000_003 ^ rng.next() % 1_000_000, radix: 36)
+        case .ticketsGranted:
+            event.amount = [10, 15, 5, 1][Int(rng.next() % 4)]
+            event.reason = ["watchtime", "gifted_sub", "shop", "admin"][Int(rng.next() % 4)]
+        case .accountLinked:
+            event.kickUsername = usernames[member]
+            event.kickUserID = 10_000_000 + UInt64(member)
+        case .pointsSpent:
+            event.amount = Int64(50 + rng.next() % 500)
+            event.reason = "shop item \(1 + rng.next() % 20)"
+        }
+        return event
+    }
+
+    /// The event as a log record, its payload in a compact binary form (varints and length-prefixed
+    /// strings).
+    static func record(_ e: Event) -> Record {
+        var out = ByteWriter(capacity: 32)
+        out.write(e.user)
+        switch e.kind {
+        case .watchTick:
+            out.writeSignedVarint(e.minutes)
+        case .pointsEarned:
+            out.writeSignedVarint(e.amount)
+            out.writeSignedVarint(e.minutes)
+            writeString(e.reason, &out)
+        case .chatActivity:
+            writeString(e.kickUsername, &out)
+            writeString(e.messageID, &out)
+        case .ticketsGranted, .pointsSpent:
+            out.writeSignedVarint(e.amount)
+            writeString(e.reason, &out)
+        case .accountLinked:
+            writeString(e.kickUsername, &out)
+            out.writeVarint(e.kickUserID)
+        }
+        return Record(guild: e.guild, sequence: e.sequence, timestamp: e.timestamp, type: EventTypeTag(e.kind.rawValue),
+                      payload: out.bytes)
+    }
+
+    /// Reads a payload's fields back (what a projection does), returning a value that depends on all of them.
+    static func decodePayload(type: EventTypeTag, _ payload: UnsafeRawBufferPointer) -> UInt64 {
+        var r = ByteReader(payload)
+        do {
+            var acc = try r.read(UInt64.self)
+            switch Kind(rawValue: type.rawValue) {
+            case .watchTick: acc &+= UInt64(bitPattern: try r.readSignedVarint())
+            case .pointsEarned:
+                acc &+= UInt64(bitPattern: try r.readSignedVarint()) &+ UInt64(bitPattern: try r.readSignedVarint())
+                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
+            case .chatActivity:
+                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
+                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
+            case .ticketsGranted, .pointsSpent:
+                acc &+= UInt64(bitPattern: try r.readSignedVarint())
+                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
+            case .accountLinked:
+                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count) &+ (try r.readVarint())
+            case nil: break
+            }
+            return acc
+        } catch {
+            return 0
+        }
+    }
+
+    /// The same event as one line of JSON, the way the old bot's exports looked (ids as strings).
+    static func jsonLine(_ e: Event) -> String {
+        var s = "{\"guild_id\":\"\(e.guild.rawValue)\",\"seq\":\(e.sequence),\"ts\":\(e.timestamp.rawValue),"
+        s += "\"type\":\"\(e.kind.name)\",\"user_id\":\"\(e.user)\""
+        switch e.kind {
+        case .watchTick: s += ",\"minutes\":\(e.minutes)"
+        case .pointsEarned: s += ",\"amount\":\(e.amount),\"minutes\":\(e.minutes),\"reason\":\"\(e.reason)\""
+        case .chatActivity: s += ",\"kick_username\":\"\(e.kickUsername)\",\"message_id\":\"\(e.messageID)\""
+        case .ticketsGranted, .pointsSpent: s += ",\"amount\":\(e.amount),\"reason\":\"\(e.reason)\""
+        case .accountLinked: s += ",\"kick_username\":\"\(e.kickUsername)\",\"kick_user_id\":\(e.kickUserID)"
+        }
+        return s + "}\n"
+    }
+
+    private static func writeString(_ s: String, _ out: inout ByteWriter) {
+        let bytes = Array(s.utf8)
+        out.writeVarint(UInt64(bytes.count))
+        out.write(bytes: bytes)
+    }
+}
+
+import Foundation

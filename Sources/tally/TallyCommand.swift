@@ -1,0 +1,38 @@
+public import ArgumentParser
+public import Logging
+
+@main
+struct TallyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally",
+        abstract: "Tally: an event-sourced, sharded back end for live-streaming community bots.",
+        subcommands: [LogCommand.self, BenchCommand.self]
+    )
+}
+
+/// Options every command that logs shares.
+struct LoggingOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .notice
+
+    /// Bootstraps logging to standard error once and returns the root logger.
+    func makeLogger(_ label: String = "tally") -> Logger {
+        LoggingBootstrap.once(level: logLevel)
+        return Logger(label: label)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+enum LoggingBootstrap {
+    nonisolated(unsafe) private static var done = false
+    static func once(level: Logger.Level) {
+        guard !done else { return }
+        done = true
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
