@@ -36,7 +36,8 @@ package final class PartitionState: Sendable {
         case batch(SegmentFile, IndexEntry, skipped: Int)
         /// Batches up to `offset` were skipped by the filters; look again from there.
         case skipped(to: Offset, skipped: Int)
-        case end
+        /// Nothing more to read; `skipped` batches were ruled out on the way.
+        case end(skipped: Int)
     }
 
     /// Finds the batch holding `offset`, or the first one after it that may hold `guild`'s records
@@ -47,9 +48,9 @@ package final class PartitionState: Sendable {
     package func lookup(_ offset: Offset, guild: GuildID?, since: Timestamp?, limit: Offset?) -> Lookup {
         values.withLock { v in
             let end = min(v.endOffset, limit ?? v.endOffset)
-            guard offset < end else { return .end }
+            guard offset < end else { return .end(skipped: 0) }
             var s = PartitionState.lastIndex(in: v.segments, atOrBefore: offset) { $0.file.baseOffset }
-            guard s >= 0 else { return .end }
+            guard s >= 0 else { return .end(skipped: 0) }
             var e = PartitionState.lastIndex(in: v.segments[s].entries, atOrBefore: offset) { $0.baseOffset }
             if e < 0 { e = 0 }
             var skipped = 0
@@ -57,7 +58,7 @@ package final class PartitionState: Sendable {
                 let entries = v.segments[s].entries
                 while e < entries.count {
                     let entry = entries[e]
-                    if entry.baseOffset >= end { return .end }
+                    if entry.baseOffset >= end { return .end(skipped: skipped) }
                     if entry.nextOffset > offset {
                         let wanted = (guild.map { entry.filter.mayContain($0) } ?? true)
                             && (since.map { entry.maxTimestamp >= $0 } ?? true)
@@ -70,7 +71,7 @@ package final class PartitionState: Sendable {
                 s += 1
                 e = 0
             }
-            return .end
+            return .end(skipped: skipped)
         }
     }
 

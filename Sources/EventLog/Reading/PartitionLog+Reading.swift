@@ -21,17 +21,9 @@ extension PartitionLog {
         return out
     }
 
-    /// The first offset whose batch may hold records at or after `timestamp`, or the end.
+    /// The first offset of the first batch holding a record at or after `timestamp`, or the end.
     public func offset(atOrAfter timestamp: Timestamp) -> Offset {
-        switch state.lookup(startOffset, guild: nil, since: timestamp, limit: nil) {
-        case .batch(_, let entry, _): entry.baseOffset
-        case .skipped(let to, _): offset(atOrAfterFrom: to, timestamp)
-        case .end: endOffset
-        }
-    }
-
-    private func offset(atOrAfterFrom start: Offset, _ timestamp: Timestamp) -> Offset {
-        var from = start
+        var from = startOffset
         while true {
             switch state.lookup(from, guild: nil, since: timestamp, limit: nil) {
             case .batch(_, let entry, _): return entry.baseOffset
@@ -65,7 +57,8 @@ package struct BatchCursor {
     package mutating func next(_ body: (RecordView) throws -> Void) throws -> Bool {
         while statistics.records < query.limit {
             switch log.state.lookup(position, guild: query.guild, since: query.since, limit: end) {
-            case .end:
+            case .end(let skipped):
+                statistics.batchesSkipped += skipped
                 return false
             case .skipped(let to, let skipped):
                 statistics.batchesSkipped += skipped
