@@ -25,10 +25,12 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        .systemLibrary(name: "CChecksum"),
         .target(
             name: "EventLog",
             dependencies: [
                 "CLZ4",
+                "CChecksum",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -7,6 +7,16 @@ import Testing
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
     }
 
+    @Test func hardwareAndTableChecksumsAgree() {
+        var rng = SeededGenerator(seed: 3)
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097] {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var table = CRC32C()
+            bytes.withUnsafeBytes { table.updateWithTables($0) }
+            #expect(CRC32C.checksum(bytes) == table.checksum, "length \(length)")
+        }
+    }
+
     @Test func varintsRoundTripAtEveryWidth() throws {
         var writer = ByteWriter()
         let values: [UInt64] = [0, 1, 127, 128, 16_383, 16_384, UInt64(UInt32.max), UInt64.max]

@@ -25,30 +25,57 @@ package struct BatchEncoder: Sendable {
         _ records: some Collection<Record>, baseOffset: Offset, epoch: Epoch, compress: Bool = true
     ) -> Summary {
         precondition(!records.isEmpty, "a batch holds at least one record")
-        body.bytes.removeAll(keepingCapacity: true)
         guilds.removeAll(keepingCapacity: true)
         let first = records.first!.timestamp
         var last = first
         var minTs = first
         var maxTs = first
-        for record in records {
-            let delta = record.timestamp.rawValue &- first.rawValue
-            let zigzag = UInt64(bitPattern: (delta << 1) ^ (delta >> 63))
-            let length =
-                8 + ByteWriter.varintSize(record.sequence) + ByteWriter.varintSize(zigzag)
-                + ByteWriter.varintSize(UInt64(record.type.rawValue)) + 1 + record.payload.count
-            body.writeVarint(UInt64(length))
-            body.write(record.guild.rawValue)
-            body.writeVarint(record.sequence)
-            body.writeVarint(zigzag)
-            body.writeVarint(UInt64(record.type.rawValue))
-            body.write(record.typeVersion)
-            body.write(bytes: record.payload)
-            guilds.insert(record.guild)
-            last = record.timestamp
-            if record.timestamp < minTs { minTs = record.timestamp }
-            if record.timestamp > maxTs { maxTs = record.timestamp }
+        // Worst case per record: length (5) + guild (8) + sequence (10) + delta (10) + tag (3) + version (1).
+        var bound = 0
+        for record in records { bound += 37 + record.payload.count }
+        if body.bytes.count < bound { body.bytes.append(contentsOf: repeatElement(0, count: bound - body.bytes.count)) }
+        var previousGuild: GuildID? = nil
+        let written = body.bytes.withUnsafeMutableBytes { out -> Int in
+            var p = out.baseAddress!
+            @inline(__always) func varint(_ value: UInt64) {
+                var v = value
+                while v >= 0x80 {
+                    p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, as: UInt8.self)
+                    p += 1
+                    v &>>= 7
+                }
+                p.storeBytes(of: UInt8(v), as: UInt8.self)
+                p += 1
+            }
+            for record in records {
+                let delta = record.timestamp.rawValue &- first.rawValue
+                let zigzag = UInt64(bitPattern: (delta &<< 1) ^ (delta &>> 63))
+                let length =
+                    8 + ByteWriter.varintSize(record.sequence) + ByteWriter.varintSize(zigzag)
+                    + ByteWriter.varintSize(UInt64(record.type.rawValue)) + 1 + record.payload.count
+                varint(UInt64(length))
+                p.storeBytes(of: record.guild.rawValue.littleEndian, as: UInt64.self)
+                p += 8
+                varint(record.sequence)
+                varint(zigzag)
+                varint(UInt64(record.type.rawValue))
+                p.storeBytes(of: record.typeVersion, as: UInt8.self)
+                p += 1
+                record.payload.withUnsafeBytes { payload in
+                    if let source = payload.baseAddress { p.copyMemory(from: source, byteCount: payload.count) }
+                    p += payload.count
+                }
+                if record.guild != previousGuild {
+                    guilds.insert(record.guild)
+                    previousGuild = record.guild
+                }
+                last = record.timestamp
+                if record.timestamp < minTs { minTs = record.timestamp }
+                if record.timestamp > maxTs { maxTs = record.timestamp }
+            }
+            return p - out.baseAddress!
         }
+        body.bytes.removeLast(body.bytes.count - written)
         precondition(body.count <= Int(BatchHeader.maxBodyLength), "batch body over 1 GiB")
 
         let compressedLength = compress ? body.bytes.withUnsafeBytes { LZ4Block.compress($0, into: &compressed) } : nil
