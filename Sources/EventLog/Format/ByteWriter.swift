@@ -1,6 +1,6 @@
 /// Appends little-endian integers, LEB128 varints and raw bytes to a growing buffer.
 package struct ByteWriter: Sendable {
-    package var bytes: [UInt8]
+    @usableFromInline package var bytes: [UInt8]
 
     package init(capacity: Int = 0) {
         bytes = []
@@ -9,12 +9,12 @@ package struct ByteWriter: Sendable {
 
     package var count: Int { bytes.count }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func write<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func writeVarint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
@@ -25,7 +25,7 @@ package struct ByteWriter: Sendable {
     }
 
     /// Zigzag-encodes a signed value so small magnitudes of either sign stay short.
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func writeSignedVarint(_ value: Int64) {
         writeVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
@@ -46,7 +46,7 @@ package struct ByteWriter: Sendable {
     }
 
     /// The number of bytes `writeVarint(value)` writes.
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func varintSize(_ value: UInt64) -> Int {
         let bits = 64 - value.leadingZeroBitCount
         return max(1, (bits + 6) / 7)
