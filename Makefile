@@ -33,8 +33,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Until the shard service exists (issue 4), `make run` exercises the log on the embedded default:
+# it appends self-checking records to ./tally-data, verifies every checksum and index, and prints
+# the newest records.
 run: release
-	.build/release/tally serve --data $(DATA)
+	.build/release/tally log append-test $(DATA) --count 250 --appenders 4 > /dev/null
+	.build/release/tally log verify $(DATA)
+	.build/release/tally log inspect $(DATA) --partition 0 --tail 5
 
 test: deps
 	$(SWIFT) build --build-tests

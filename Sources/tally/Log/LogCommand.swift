@@ -71,6 +71,9 @@ struct InspectLog: ParsableCommand {
     @Option(help: "Print at most this many records.")
     var limit: Int = 100
 
+    @Option(help: "Print the last N records instead (overrides --from and --limit).")
+    var tail: Int?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -84,7 +87,11 @@ struct InspectLog: ParsableCommand {
             throw ValidationError("partition \(partition) does not exist: the data directory has \(data.partitionCount)")
         }
         let log = try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logging.makeLogger())
-        let query = LogQuery(from: Offset(from), guild: guild.map { GuildID($0) }, limit: limit)
+        var query = LogQuery(from: Offset(from), guild: guild.map { GuildID($0) }, limit: limit)
+        if let tail {
+            query.from = Offset(log.endOffset.rawValue - min(log.endOffset.rawValue, UInt64(max(0, tail))))
+            query.limit = max(1, tail)
+        }
         let stats = try log.read(query) { record in
             let preview = record.payload.prefix(24).map { String(format: "%02x", $0) }.joined()
             let ellipsis = record.payload.count > 24 ? "…" : ""
