@@ -2,7 +2,7 @@
 ///
 /// Every record in the log belongs to exactly one guild. The guild decides the record's partition
 /// (see ``PartitionMap``) and is what guild-filtered reads select on.
-public struct GuildID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct GuildID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var rawValue: UInt64
 
     @inlinable

@@ -1,5 +1,5 @@
 /// The position of a record in its partition's log: 0 for the first record, then one more per record.
-public struct Offset: RawRepresentable, Hashable, Comparable, Strideable, Sendable, CustomStringConvertible {
+public struct Offset: RawRepresentable, Hashable, Comparable, Strideable, Sendable, CustomStringConvertible, Codable {
     public var rawValue: UInt64
 
     @inlinable

@@ -1,5 +1,5 @@
 /// A moment, in milliseconds since the Unix epoch (UTC), as records carry it.
-public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var rawValue: Int64
 
     @inlinable
@@ -29,7 +29,7 @@ public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, Custo
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-    static func civil(fromDays z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    package static func civil(fromDays z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -43,7 +43,7 @@ public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, Custo
     }
 
     /// Days since 1970-01-01 of a civil date (inverse of ``civil(fromDays:)``).
-    static func days(year y0: Int64, month m: Int64, day d: Int64) -> Int64 {
+    package static func days(year y0: Int64, month m: Int64, day d: Int64) -> Int64 {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

@@ -1,0 +1,144 @@
+public import EventLog
+
+/// The compact binary encoding of ``DomainEvent``s, versioned per event type.
+///
+/// A record's payload is an envelope — the command's idempotency key (a varint length, 0 for none,
+/// then UTF-8 bytes) and, when a key is present, the number of events the command produced
+/// (varint) — followed by the event's fields in declaration order. Integers are zigzag or plain
+/// LEB128 varints, Discord snowflakes fixed 8 bytes little-endian, strings and byte strings
+/// length-prefixed, and a ``PersonID`` a kind byte (0 Discord, 1 Kick) then the id.
+///
+/// Type tags never change meaning. A change to a type's fields bumps its version; older versions
+/// stay decodable and are upcast to the current shape here (see `pointsAdjusted`, version 2).
+public enum EventCodec {
+    /// A payload that could not be decoded.
+    public struct DecodeError: Error, Sendable, CustomStringConvertible {
+        public var type: EventTypeTag
+        public var version: UInt8
+        public var reason: String
+        public var description: String { "event type \(type) v\(version): \(reason)" }
+    }
+
+    /// Each type's tag, name and current version.
+    public struct TypeInfo: Sendable {
+        public var tag: EventTypeTag
+        public var name: String
+        public var version: UInt8
+    }
+
+    public static func info(_ event: DomainEvent) -> TypeInfo {
+        let (tag, name): (UInt16, String) =
+            switch event {
+            case .settingChanged: (1, "setting_changed")
+            case .settingCleared: (2, "setting_cleared")
+            case .streamWentLive: (3, "stream_went_live")
+            case .streamWentOffline: (4, "stream_went_offline")
+            case .trackingOverridden: (5, "tracking_overridden")
+            case .chatterSeen: (6, "chatter_seen")
+            case .watchTimeAccrued: (7, "watch_time_accrued")
+            case .roleThresholdSet: (8, "role_threshold_set")
+            case .roleThresholdRemoved: (9, "role_threshold_removed")
+            case .roleGrantRequested: (10, "role_grant_requested")
+            case .roleRevokeRequested: (11, "role_revoke_requested")
+            case .roleDeliveryRecorded: (12, "role_delivery_recorded")
+            case .pointsEarned: (13, "points_earned")
+            case .pointsSpent: (14, "points_spent")
+            case .pointsRefunded: (15, "points_refunded")
+            case .pointsAdjusted: (16, "points_adjusted")
+            case .subscriptionRecorded: (17, "subscription_recorded")
+            case .shopItemCreated: (18, "shop_item_created")
+            case .shopItemEdited: (19, "shop_item_edited")
+            case .shopItemRestocked: (20, "shop_item_restocked")
+            case .shopItemDeactivated: (21, "shop_item_deactivated")
+            case .itemPurchased: (22, "item_purchased")
+            case .orderFulfilled: (23, "order_fulfilled")
+            case .orderCancelled: (24, "order_cancelled")
+            case .purchaseLimitReset: (25, "purchase_limit_reset")
+            case .rafflePeriodOpened: (26, "raffle_period_opened")
+            case .rafflePeriodClosed: (27, "raffle_period_closed")
+            case .ticketsGranted: (28, "tickets_granted")
+            case .ticketsRemoved: (29, "tickets_removed")
+            case .raffleExclusionChanged: (30, "raffle_exclusion_changed")
+            case .raffleWinnerDrawn: (31, "raffle_winner_drawn")
+            case .raffleSeedRevealed: (32, "raffle_seed_revealed")
+            case .giftedSubsRecorded: (33, "gifted_subs_recorded")
+            case .linkRequested: (34, "link_requested")
+            case .accountLinked: (35, "account_linked")
+            case .linkRejected: (36, "link_rejected")
+            case .accountUnlinked: (37, "account_unlinked")
+            case .platformUsernameChanged: (38, "platform_username_changed")
+            case .chatterEarningsMerged: (39, "chatter_earnings_merged")
+            }
+        let version: UInt8 = if case .pointsAdjusted = event { 2 } else { 1 }
+        return TypeInfo(tag: EventTypeTag(tag), name: name, version: version)
+    }
+
+    /// The name of a type tag, for listings.
+    public static func name(of tag: EventTypeTag) -> String {
+        names[tag.rawValue] ?? "type_\(tag.rawValue)"
+    }
+
+    private static let names: [UInt16: String] = {
+        var out: [UInt16: String] = [:]
+        for sample in DomainEvent.samples { let i = info(sample); out[i.tag.rawValue] = i.name }
+        return out
+    }()
+
+    /// Encodes an event as a log record payload with its envelope.
+    public static func encode(_ event: DomainEvent, key: String? = nil, commandEvents: Int = 1) -> (EventTypeTag, UInt8, [UInt8]) {
+        var w = ByteWriter(capacity: 32)
+        if let key, !key.isEmpty {
+            w.writeString(key)
+            w.writeVarint(UInt64(commandEvents))
+        } else {
+            w.writeVarint(0)
+        }
+        encodeFields(event, into: &w)
+        let i = info(event)
+        return (i.tag, i.version, w.bytes)
+    }
+
+    /// A log record for an event.
+    public static func record(
+        _ event: DomainEvent, guild: GuildID, sequence: UInt64, timestamp: Timestamp, key: String? = nil,
+        commandEvents: Int = 1
+    ) -> Record {
+        let (tag, version, payload) = encode(event, key: key, commandEvents: commandEvents)
+        return Record(guild: guild, sequence: sequence, timestamp: timestamp, type: tag, typeVersion: version, payload: payload)
+    }
+
+    /// Decodes a record read from the log.
+    public static func decode(_ record: RecordView) throws -> StoredEvent {
+        let (key, count, event) = try decode(type: record.type, version: record.typeVersion, payload: record.payload)
+        return StoredEvent(
+            offset: record.offset, guild: record.guild, sequence: record.sequence, timestamp: record.timestamp, key: key,
+            commandEvents: count, event: event)
+    }
+
+    public static func decode(_ record: StoredRecord) throws -> StoredEvent {
+        try record.record.payload.withUnsafeBytes { raw in
+            let (key, count, event) = try decode(type: record.record.type, version: record.record.typeVersion, payload: raw)
+            return StoredEvent(
+                offset: record.offset, guild: record.record.guild, sequence: record.record.sequence,
+                timestamp: record.record.timestamp, key: key, commandEvents: count, event: event)
+        }
+    }
+
+    /// Decodes a payload (envelope and fields), upcasting older versions.
+    public static func decode(type: EventTypeTag, version: UInt8, payload: UnsafeRawBufferPointer) throws
+        -> (key: String?, commandEvents: Int, event: DomainEvent)
+    {
+        var r = ByteReader(payload)
+        func fail(_ reason: String) -> DecodeError { DecodeError(type: type, version: version, reason: reason) }
+        do {
+            let key = try r.readString()
+            let count = key.isEmpty ? 0 : Int(try r.readVarint())
+            let event = try decodeFields(tag: type.rawValue, version: version, &r)
+            guard let event else { throw fail("unknown type or version") }
+            guard r.isAtEnd else { throw fail("\(r.remaining) bytes left over") }
+            return (key.isEmpty ? nil : key, count, event)
+        } catch is ByteReader.Overrun {
+            throw fail("payload ends early or holds a malformed field")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+public import EventLog
+
+/// Everything that can happen in a guild, as a fact in the past tense.
+///
+/// Each case has a stable type tag (``tag``) and a binary encoding versioned per type
+/// (see ``EventCodec``). Every nondeterministic input (time, randomness, external ids) is in the
+/// event or its record, so replaying the log reproduces the state exactly.
+public enum DomainEvent: Hashable, Sendable {
+    // Settings and stream
+    case settingChanged(SettingKey, Int64)
+    case settingCleared(SettingKey)
+    case streamWentLive
+    case streamWentOffline
+    case trackingOverridden(TrackingMode)
+    /// A chatter spoke (the message id is the command's key).
+    case chatterSeen(KickUserID, username: String)
+    /// A tick credited these people with watch time.
+    case watchTimeAccrued(credited: [PersonID], minutes: Int64)
+
+    // Watch-time roles and the role outbox
+    case roleThresholdSet(RoleThreshold)
+    case roleThresholdRemoved(RoleID)
+    case roleGrantRequested(UserID, RoleID)
+    case roleRevokeRequested(UserID, RoleID)
+    case roleDeliveryRecorded(UserID, RoleID, granted: Bool, outcome: DeliveryOutcome, detail: String)
+
+    // Points
+    /// Watch-time minutes converted to points: the conversion and the record of which minutes were
+    /// converted are this one event, so minutes never convert twice.
+    case pointsEarned(PersonID, points: Int64, minutesConverted: Int64, subscriber: Bool)
+    case pointsSpent(PersonID, amount: Int64, reason: String)
+    case pointsRefunded(PersonID, amount: Int64, order: OrderID)
+    /// An admin adjustment. Version 2 added `by`; version 1 payloads read with `by` = unknown.
+    case pointsAdjusted(PersonID, delta: Int64, reason: String, by: UserID)
+    case subscriptionRecorded(KickUserID, expiresAt: Timestamp)
+
+    // Point shop
+    case shopItemCreated(ShopItem)
+    case shopItemEdited(ShopItem)
+    case shopItemRestocked(ItemID, stock: Int64)
+    case shopItemDeactivated(ItemID)
+    /// A purchase: the points, the stock and the person's limit change together with it.
+    case itemPurchased(Order)
+    case orderFulfilled(OrderID, by: UserID)
+    case orderCancelled(OrderID, refund: Int64, by: UserID, reason: String)
+    case purchaseLimitReset(ItemID, person: PersonID?)
+
+    // Raffle
+    case rafflePeriodOpened(RafflePeriod)
+    case rafflePeriodClosed(PeriodID)
+    case ticketsGranted(PersonID, amount: Int64, source: TicketSource, reason: String)
+    case ticketsRemoved(PersonID, amount: Int64, source: TicketSource, reason: String)
+    case raffleExclusionChanged(PersonID, excluded: Bool)
+    case raffleWinnerDrawn(RaffleDraw)
+    case raffleSeedRevealed(PeriodID, seed: [UInt8])
+    /// Gifted subs from a Kick event (its id is the command's key).
+    case giftedSubsRecorded(gifter: KickUserID, count: Int64)
+
+    // Account links
+    case linkRequested(UserID, expiresAt: Timestamp)
+    case accountLinked(UserID, KickUserID, kickUsername: String)
+    case linkRejected(UserID, KickUserID, reason: String)
+    case accountUnlinked(UserID, by: UserID)
+    case platformUsernameChanged(KickUserID, from: String, to: String)
+    /// What a chatter earned before linking moved to the Discord user.
+    case chatterEarningsMerged(KickUserID, into: UserID, minutes: Int64, points: Int64, tickets: Int64)
+}
+
+/// A decoded event with where and when the log put it.
+public struct StoredEvent: Hashable, Sendable {
+    public var offset: Offset
+    public var guild: GuildID
+    public var sequence: UInt64
+    public var timestamp: Timestamp
+    /// The idempotency key of the command that produced it, on the command's first event only.
+    public var key: String?
+    /// How many events the command produced, on the first event only.
+    public var commandEvents: Int
+    public var event: DomainEvent
+
+    public init(
+        offset: Offset, guild: GuildID, sequence: UInt64, timestamp: Timestamp, key: String?, commandEvents: Int,
+        event: DomainEvent
+    ) {
+        self.offset = offset
+        self.guild = guild
+        self.sequence = sequence
+        self.timestamp = timestamp
+        self.key = key
+        self.commandEvents = commandEvents
+        self.event = event
+    }
+}

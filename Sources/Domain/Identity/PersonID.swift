@@ -1,0 +1,43 @@
+/// Whom something belongs to inside a guild: a Discord user once linked, a Kick chatter before.
+///
+/// Everything a person earns is keyed by this, never by a username string; a chatter keeps its id
+/// across renames, and linking merges the chatter's earnings into the Discord user (an event says so).
+public enum PersonID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    case discord(UserID)
+    case kick(KickUserID)
+
+    public var description: String {
+        switch self {
+        case .discord(let u): "discord:\(u)"
+        case .kick(let k): "kick:\(k.rawValue)"
+        }
+    }
+
+    /// Parses `discord:123`, `kick:456` or a bare Discord snowflake.
+    public init?(parsing text: String) {
+        if text.hasPrefix("discord:"), let v = UInt64(text.dropFirst(8)) {
+            self = .discord(UserID(v))
+        } else if text.hasPrefix("kick:"), let v = UInt64(text.dropFirst(5)) {
+            self = .kick(KickUserID(v))
+        } else if let v = UInt64(text) {
+            self = .discord(UserID(v))
+        } else {
+            return nil
+        }
+    }
+
+    public var discordUser: UserID? {
+        if case .discord(let u) = self { return u }
+        return nil
+    }
+
+    /// Discord users sort before chatters, each by id: the fixed order of raffle ticket ranges.
+    public static func < (a: PersonID, b: PersonID) -> Bool {
+        switch (a, b) {
+        case (.discord(let x), .discord(let y)): x < y
+        case (.kick(let x), .kick(let y)): x < y
+        case (.discord, .kick): true
+        case (.kick, .discord): false
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// A per-guild setting. Every number in `features.md` is one of these, with a global default.
+public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConvertible, CaseIterable, Codable {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public var description: String { SettingKey.names[self] ?? "setting_\(rawValue)" }
+
+    public static let pointsPer5Min = SettingKey(rawValue: 1)
+    public static let subscriberPointsPer5Min = SettingKey(rawValue: 2)
+    public static let tickIntervalSeconds = SettingKey(rawValue: 3)
+    public static let chatterWindowSeconds = SettingKey(rawValue: 4)
+    public static let activityWindowSeconds = SettingKey(rawValue: 5)
+    public static let minActiveChatters = SettingKey(rawValue: 6)
+    public static let watchtimeTicketsPerHour = SettingKey(rawValue: 7)
+    public static let giftedSubTickets = SettingKey(rawValue: 8)
+    public static let leaderboardDefault = SettingKey(rawValue: 9)
+    public static let leaderboardMax = SettingKey(rawValue: 10)
+    public static let roleRemovalEnabled = SettingKey(rawValue: 11)
+    public static let raffleAutoRenew = SettingKey(rawValue: 12)
+    public static let linkedRoleID = SettingKey(rawValue: 13)
+
+    public static let allCases: [SettingKey] = [
+        .pointsPer5Min, .subscriberPointsPer5Min, .tickIntervalSeconds, .chatterWindowSeconds, .activityWindowSeconds,
+        .minActiveChatters, .watchtimeTicketsPerHour, .giftedSubTickets, .leaderboardDefault, .leaderboardMax,
+        .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID,
+    ]
+
+    static let names: [SettingKey: String] = [
+        .pointsPer5Min: "points_per_5min", .subscriberPointsPer5Min: "subscriber_points_per_5min",
+        .tickIntervalSeconds: "tick_interval_seconds", .chatterWindowSeconds: "chatter_window_seconds",
+        .activityWindowSeconds: "activity_window_seconds", .minActiveChatters: "min_active_chatters",
+        .watchtimeTicketsPerHour: "watchtime_tickets_per_hour", .giftedSubTickets: "gifted_sub_tickets",
+        .leaderboardDefault: "leaderboard_default", .leaderboardMax: "leaderboard_max",
+        .roleRemovalEnabled: "role_removal_enabled", .raffleAutoRenew: "raffle_auto_renew",
+        .linkedRoleID: "linked_role_id",
+    ]
+
+    /// Looks a setting up by its name as the API and CLI spell it.
+    public init?(name: String) {
+        guard let key = SettingKey.names.first(where: { $0.value == name })?.key else { return nil }
+        self = key
+    }
+
+    /// The range of values the setting accepts.
+    public var validRange: ClosedRange<Int64> {
+        switch self {
+        case .pointsPer5Min, .subscriberPointsPer5Min: 0...1_000_000
+        case .tickIntervalSeconds: 60...3600
+        case .chatterWindowSeconds, .activityWindowSeconds: 30...86_400
+        case .minActiveChatters: 1...1000
+        case .watchtimeTicketsPerHour, .giftedSubTickets: 0...1_000_000
+        case .leaderboardDefault, .leaderboardMax: 1...25
+        case .roleRemovalEnabled, .raffleAutoRenew: 0...1
+        default: 0...Int64.max
+        }
+    }
+}

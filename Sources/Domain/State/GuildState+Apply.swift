@@ -1,0 +1,145 @@
+public import EventLog
+
+extension GuildState {
+    /// Folds one stored event into the state. Events must come in sequence order; replaying a
+    /// guild's log through this reproduces its state exactly.
+    public mutating func apply(_ stored: StoredEvent) {
+        precondition(stored.guild == guild, "event of guild \(stored.guild) applied to guild \(guild)")
+        apply(stored.event, sequence: stored.sequence, timestamp: stored.timestamp, key: stored.key,
+              commandEvents: stored.commandEvents)
+    }
+
+    public mutating func apply(
+        _ event: DomainEvent, sequence: UInt64, timestamp: Timestamp, key: String? = nil, commandEvents: Int = 1
+    ) {
+        switch event {
+        case .settingChanged(let k, let v): settings.overrides[k] = v
+        case .settingCleared(let k): settings.overrides.removeValue(forKey: k)
+        case .streamWentLive: live = true
+        case .streamWentOffline: live = false
+        case .trackingOverridden(let mode): tracking = mode
+        case .chatterSeen(let chatter, let username):
+            lastSpoke[chatter] = timestamp
+            if chatters[chatter] == nil {
+                chatters[chatter] = ChatterState(username: username)
+            } else {
+                chatters[chatter]!.username = username
+            }
+        case .watchTimeAccrued(let credited, let minutes):
+            let inPeriod = raffle.current != nil
+            for p in credited {
+                people[p, default: PersonState()].minutes += minutes
+                people[p]!.unconvertedMinutes += minutes
+                if inPeriod { people[p]!.periodMinutes += minutes }
+            }
+            let horizon = timestamp.rawValue - 1000 * max(settings[.activityWindowSeconds], settings[.chatterWindowSeconds])
+            lastSpoke = lastSpoke.filter { $0.value.rawValue >= horizon }
+        case .roleThresholdSet(let t): thresholds[t.role] = t
+        case .roleThresholdRemoved(let role): thresholds.removeValue(forKey: role)
+        case .roleGrantRequested(let user, let role):
+            grantedRoles[user, default: []].insert(role)
+            outbox.removeValue(forKey: RoleChange(user: user, role: role, grant: false))
+            outbox[RoleChange(user: user, role: role, grant: true)] = timestamp
+        case .roleRevokeRequested(let user, let role):
+            grantedRoles[user]?.remove(role)
+            if grantedRoles[user]?.isEmpty == true { grantedRoles.removeValue(forKey: user) }
+            outbox.removeValue(forKey: RoleChange(user: user, role: role, grant: true))
+            outbox[RoleChange(user: user, role: role, grant: false)] = timestamp
+        case .roleDeliveryRecorded(let user, let role, let granted, _, _):
+            outbox.removeValue(forKey: RoleChange(user: user, role: role, grant: granted))
+        case .pointsEarned(let p, let points, let minutes, _):
+            people[p, default: PersonState()].points += points
+            people[p]!.pointsEarned += points
+            people[p]!.unconvertedMinutes -= minutes
+        case .pointsSpent(let p, let amount, _):
+            people[p, default: PersonState()].points -= amount
+        case .pointsRefunded(let p, let amount, _):
+            people[p, default: PersonState()].points += amount
+        case .pointsAdjusted(let p, let delta, _, _):
+            people[p, default: PersonState()].points += delta
+        case .subscriptionRecorded(let chatter, let expiresAt):
+            chatters[chatter, default: ChatterState(username: "")].subscriberUntil = expiresAt
+        case .shopItemCreated(let item), .shopItemEdited(let item):
+            items[item.id] = item
+        case .shopItemRestocked(let id, let stock): items[id]?.stock = stock
+        case .shopItemDeactivated(let id): items[id]?.active = false
+        case .itemPurchased(let order):
+            orders[order.id] = order
+            if order.id > lastOrder { lastOrder = order.id }
+            people[order.person, default: PersonState()].points -= order.price
+            if order.tickets > 0 { people[order.person]!.tickets[Int(TicketSource.shop.rawValue)] += order.tickets }
+            if let stock = items[order.item]?.stock, stock > 0 { items[order.item]!.stock = stock - 1 }
+            purchases[order.item, default: [:]][order.person, default: []].append(timestamp)
+        case .orderFulfilled(let id, _): orders[id]?.status = .completed
+        case .orderCancelled(let id, let refund, _, _):
+            guard let order = orders[id] else { break }
+            orders[id]!.status = .cancelled
+            people[order.person, default: PersonState()].points += refund
+            if let stock = items[order.item]?.stock, stock >= 0 { items[order.item]!.stock = stock + 1 }
+            if var times = purchases[order.item]?[order.person], !times.isEmpty {
+                times.removeLast()
+                purchases[order.item]![order.person] = times
+            }
+        case .purchaseLimitReset(let item, let person):
+            if let person { purchases[item]?[person] = nil } else { purchases[item] = nil }
+        case .rafflePeriodOpened(let period):
+            raffle.current = period
+            raffle.lastPeriod = period.id
+            raffle.periods[period.id] = period
+            raffle.draws = []
+            for key in people.keys {
+                people[key]!.tickets = [0, 0, 0, 0]
+                people[key]!.periodMinutes = 0
+            }
+        case .rafflePeriodClosed(let id):
+            if raffle.current?.id == id { raffle.current = nil }
+        case .ticketsGranted(let p, let amount, let source, _):
+            people[p, default: PersonState()].tickets[Int(source.rawValue)] += amount
+        case .ticketsRemoved(let p, let amount, let source, _):
+            people[p, default: PersonState()].tickets[Int(source.rawValue)] -= amount
+        case .raffleExclusionChanged(let p, let excluded):
+            people[p, default: PersonState()].excluded = excluded
+        case .raffleWinnerDrawn(let draw):
+            raffle.draws.append(draw)
+            raffle.history[draw.period, default: []].append(draw)
+            raffle.revealedSeeds[draw.period] = draw.seed
+        case .raffleSeedRevealed(let id, let seed): raffle.revealedSeeds[id] = seed
+        case .giftedSubsRecorded: break
+        case .linkRequested(let user, let expiresAt): pendingLinks[user] = expiresAt
+        case .accountLinked(let user, let chatter, let username):
+            links[user] = chatter
+            chatters[chatter, default: ChatterState(username: username)].linkedUser = user
+            chatters[chatter]!.username = username
+            pendingLinks.removeValue(forKey: user)
+        case .linkRejected(let user, _, _): pendingLinks.removeValue(forKey: user)
+        case .accountUnlinked(let user, _):
+            if let chatter = links.removeValue(forKey: user) { chatters[chatter]?.linkedUser = nil }
+        case .platformUsernameChanged(let chatter, _, let to): chatters[chatter]?.username = to
+        case .chatterEarningsMerged(let chatter, let user, _, _, _):
+            mergePerson(.kick(chatter), into: .discord(user))
+        }
+        lastSequence = sequence
+        lastTimestamp = timestamp
+        if let key, !key.isEmpty {
+            keys.record(key, IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
+        }
+    }
+
+    private mutating func mergePerson(_ from: PersonID, into to: PersonID) {
+        guard let source = people.removeValue(forKey: from) else { return }
+        var target = people[to] ?? PersonState()
+        target.minutes += source.minutes
+        target.unconvertedMinutes += source.unconvertedMinutes
+        target.points += source.points
+        target.pointsEarned += source.pointsEarned
+        target.periodMinutes += source.periodMinutes
+        for i in 0..<4 { target.tickets[i] += source.tickets[i] }
+        target.excluded = target.excluded || source.excluded
+        people[to] = target
+        for item in purchases.keys {
+            if let times = purchases[item]?.removeValue(forKey: from) {
+                purchases[item]![to, default: []].append(contentsOf: times)
+            }
+        }
+    }
+}

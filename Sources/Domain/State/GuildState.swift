@@ -1,0 +1,123 @@
+public import EventLog
+
+/// Everything one guild's rules need to decide a command: a pure fold of the guild's events
+/// (``apply(_:)``). No other guild's data is reachable from it.
+public struct GuildState: Sendable {
+    public let guild: GuildID
+    /// The sequence number of the last event applied (0 before any).
+    public internal(set) var lastSequence: UInt64 = 0
+    /// The timestamp of the last event applied.
+    public internal(set) var lastTimestamp = Timestamp(milliseconds: 0)
+
+    public internal(set) var settings = GuildSettings()
+
+    // Stream and watch time
+    public internal(set) var live = false
+    public internal(set) var tracking = TrackingMode.automatic
+    /// When each chatter last spoke (entries older than the activity window are dropped on ticks).
+    public internal(set) var lastSpoke: [KickUserID: Timestamp] = [:]
+    public internal(set) var chatters: [KickUserID: ChatterState] = [:]
+    public internal(set) var people: [PersonID: PersonState] = [:]
+
+    // Links
+    public internal(set) var links: [UserID: KickUserID] = [:]
+    public internal(set) var pendingLinks: [UserID: Timestamp] = [:]
+
+    // Roles
+    public internal(set) var thresholds: [RoleID: RoleThreshold] = [:]
+    /// The roles the outbox has asked Discord to grant each user (what they should hold).
+    public internal(set) var grantedRoles: [UserID: Set<RoleID>] = [:]
+    /// Role changes requested and not yet recorded as delivered.
+    public internal(set) var outbox: [RoleChange: Timestamp] = [:]
+
+    // Shop
+    public internal(set) var items: [ItemID: ShopItem] = [:]
+    public internal(set) var orders: [OrderID: Order] = [:]
+    /// Purchase times that count toward each item's per-person limit.
+    public internal(set) var purchases: [ItemID: [PersonID: [Timestamp]]] = [:]
+    public internal(set) var lastOrder = OrderID(0)
+
+    // Raffle
+    public internal(set) var raffle = RaffleState()
+
+    // Idempotency
+    public internal(set) var keys = IdempotencyKeys()
+
+    public init(guild: GuildID, globalDefaults: [SettingKey: Int64] = [:]) {
+        self.guild = guild
+        settings.globalDefaults = globalDefaults
+    }
+
+    public func person(_ id: PersonID) -> PersonState { people[id] ?? PersonState() }
+
+    /// The person a chatter's earnings belong to: the linked Discord user, or the chatter itself.
+    public func owner(of chatter: KickUserID) -> PersonID {
+        if let user = chatters[chatter]?.linkedUser { return .discord(user) }
+        return .kick(chatter)
+    }
+}
+
+/// A role grant or revocation waiting for delivery.
+public struct RoleChange: Hashable, Sendable, Codable {
+    public var user: UserID
+    public var role: RoleID
+    public var grant: Bool
+
+    public init(user: UserID, role: RoleID, grant: Bool) {
+        self.user = user
+        self.role = role
+        self.grant = grant
+    }
+}
+
+/// The raffle's state in one guild.
+public struct RaffleState: Hashable, Sendable {
+    /// The open period, if any (at most one).
+    public internal(set) var current: RafflePeriod?
+    public internal(set) var lastPeriod = PeriodID(0)
+    /// Draws of the current (or last closed) period, in order.
+    public internal(set) var draws: [RaffleDraw] = []
+    /// Every draw of every period, for verification.
+    public internal(set) var history: [PeriodID: [RaffleDraw]] = [:]
+    public internal(set) var periods: [PeriodID: RafflePeriod] = [:]
+    public internal(set) var revealedSeeds: [PeriodID: [UInt8]] = [:]
+
+    public init() {}
+}
+
+/// The idempotency keys a guild has seen, with the events each produced; forgotten after
+/// ``retentionMilliseconds`` of log time (deterministically, by event timestamps).
+public struct IdempotencyKeys: Hashable, Sendable {
+    /// Keys are remembered for 7 days of log time.
+    public static let retentionMilliseconds: Int64 = 7 * 86_400_000
+
+    public struct Outcome: Hashable, Sendable {
+        /// The sequence number of the command's first event.
+        public var firstSequence: UInt64
+        public var events: Int
+        public var timestamp: Timestamp
+    }
+
+    public internal(set) var outcomes: [String: Outcome] = [:]
+    /// Keys in the order they were recorded, for expiry.
+    var order: [String] = []
+    var orderStart = 0
+
+    public init() {}
+
+    public subscript(key: String) -> Outcome? { outcomes[key] }
+
+    mutating func record(_ key: String, _ outcome: Outcome) {
+        outcomes[key] = outcome
+        order.append(key)
+        let horizon = outcome.timestamp.rawValue - IdempotencyKeys.retentionMilliseconds
+        while orderStart < order.count, let oldest = outcomes[order[orderStart]], oldest.timestamp.rawValue < horizon {
+            outcomes.removeValue(forKey: order[orderStart])
+            orderStart += 1
+        }
+        if orderStart > 4096 && orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
+    }
+}
