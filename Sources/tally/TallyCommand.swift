@@ -6,7 +6,10 @@ struct TallyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "Tally: an event-sourced, sharded back end for live-streaming community bots.",
-        subcommands: [LogCommand.self, BenchCommand.self]
+        subcommands: [
+            LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, AuditCommand.self,
+            RaffleCommand.self, BenchCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,87 @@
+public import Domain
+public import EventLog
+
+/// One change to a person's points, tickets or minutes, with the totals after it.
+public struct AuditEntry: Sendable, Hashable {
+    public var offset: Offset
+    public var timestamp: Timestamp
+    public var person: PersonID
+    public var event: String
+    public var reason: String
+    public var pointsDelta: Int64
+    public var ticketsDelta: Int64
+    public var minutesDelta: Int64
+    /// Totals after this event.
+    public var points: Int64
+    public var tickets: Int64
+    public var minutes: Int64
+}
+
+extension GuildHistory {
+    /// Every event that changed a person's points, tickets or minutes, with its reason and the
+    /// running totals — "why does this user have 4,210 points?" answered event by event.
+    ///
+    /// - Parameter person: only this person (a chatter's history before linking is included for
+    ///   the Discord user it merged into).
+    public func audit(guild: GuildID, person filter: PersonID? = nil, until: HistoryPoint? = nil) throws -> [AuditEntry] {
+        var state = GuildState(guild: guild)
+        var entries: [AuditEntry] = []
+        try forEachEvent(guild: guild, until: until) { event in
+            let touched = Self.people(of: event.event, in: state)
+            let before = touched.map { state.person($0) }
+            state.apply(event)
+            for (person, old) in zip(touched, before) {
+                guard filter == nil || filter == person || Self.merged(event.event, from: person, into: filter) else { continue }
+                let new = state.person(person)
+                let entry = AuditEntry(
+                    offset: event.offset, timestamp: event.timestamp, person: person, event: EventCodec.info(event.event).name,
+                    reason: Self.reason(of: event.event), pointsDelta: new.points - old.points,
+                    ticketsDelta: new.totalTickets - old.totalTickets, minutesDelta: new.minutes - old.minutes,
+                    points: new.points, tickets: new.totalTickets, minutes: new.minutes)
+                if entry.pointsDelta != 0 || entry.ticketsDelta != 0 || entry.minutesDelta != 0
+                    || { if case .chatterEarningsMerged = event.event { true } else { false } }()
+                {
+                    entries.append(entry)
+                }
+            }
+        }
+        return entries
+    }
+
+    private static func merged(_ event: DomainEvent, from person: PersonID, into filter: PersonID?) -> Bool {
+        if case .chatterEarningsMerged(let chatter, let user, _, _, _) = event {
+            return filter == .discord(user) && person == .kick(chatter)
+        }
+        return false
+    }
+
+    static func people(of event: DomainEvent, in state: GuildState) -> [PersonID] {
+        switch event {
+        case .watchTimeAccrued(let credited, _): credited
+        case .pointsEarned(let p, _, _, _), .pointsSpent(let p, _, _), .pointsRefunded(let p, _, _),
+            .pointsAdjusted(let p, _, _, _), .ticketsGranted(let p, _, _, _), .ticketsRemoved(let p, _, _, _):
+            [p]
+        case .itemPurchased(let order): [order.person]
+        case .orderCancelled(let id, _, _, _): state.orders[id].map { [$0.person] } ?? []
+        case .chatterEarningsMerged(let chatter, let user, _, _, _): [.kick(chatter), .discord(user)]
+        case .rafflePeriodOpened: state.people.filter { $0.value.totalTickets != 0 }.map(\.key).sorted()
+        default: []
+        }
+    }
+
+    static func reason(of event: DomainEvent) -> String {
+        switch event {
+        case .watchTimeAccrued(_, let minutes): "\(minutes) min watch time"
+        case .pointsEarned(_, _, let minutes, let subscriber): "\(minutes) min converted\(subscriber ? " at the subscriber rate" : "")"
+        case .pointsSpent(_, _, let reason), .pointsAdjusted(_, _, let reason, _), .ticketsGranted(_, _, _, let reason),
+            .ticketsRemoved(_, _, _, let reason):
+            reason
+        case .pointsRefunded(_, _, let order): "refund of order \(order)"
+        case .itemPurchased(let order): "order \(order.id): item \(order.item)"
+        case .orderCancelled(let id, _, _, let reason): "order \(id) cancelled: \(reason)"
+        case .chatterEarningsMerged(let chatter, let user, _, _, _): "kick:\(chatter.rawValue) linked to discord:\(user)"
+        case .rafflePeriodOpened(let p): "period \(p.id) opened: tickets reset"
+        default: ""
+        }
+    }
+}

@@ -1,0 +1,49 @@
+public import Domain
+public import EventLog
+
+/// Decides commands against guild state and turns accepted events into log records: the shard's
+/// core loop without its I/O. The caller appends the records and then calls ``commit(_:)``.
+public struct CommandProcessor: Sendable {
+    public private(set) var model: PartitionModel
+
+    public init(model: PartitionModel = PartitionModel()) { self.model = model }
+
+    /// A decided command: its decision and, when accepted, the records to append.
+    public struct Outcome: Sendable {
+        public var decision: Decision
+        public var records: [Record]
+        var events: [StoredEvent]
+    }
+
+    /// Decides `command` for `guild` and applies the resulting events to the in-memory state at once,
+    /// so the next command sees them (the caller must append the records, in order, before
+    /// acknowledging anything).
+    public mutating func process(_ command: Command, guild: GuildID, context: CommandContext) -> Outcome {
+        let state = model.state(of: guild) ?? GuildState(guild: guild, globalDefaults: model.globalDefaults)
+        let decision = state.decide(command, context: context)
+        guard case .accepted(let events) = decision, !events.isEmpty else {
+            return Outcome(decision: decision, records: [], events: [])
+        }
+        var records: [Record] = []
+        var stored: [StoredEvent] = []
+        records.reserveCapacity(events.count)
+        for (i, event) in events.enumerated() {
+            let sequence = state.lastSequence + UInt64(i) + 1
+            let key = i == 0 ? context.key : nil
+            records.append(EventCodec.record(
+                event, guild: guild, sequence: sequence, timestamp: context.time, key: key, commandEvents: events.count))
+            stored.append(StoredEvent(
+                offset: model.nextOffset.advanced(by: Int64(i)), guild: guild, sequence: sequence, timestamp: context.time,
+                key: key, commandEvents: events.count, event: event))
+        }
+        for e in stored { model.apply(e) }
+        return Outcome(decision: decision, records: records, events: stored)
+    }
+}
+
+extension CommandProcessor {
+    /// Folds an event already in the log (when resuming a partition's history).
+    public mutating func restore(_ event: StoredEvent) {
+        model.apply(event)
+    }
+}

@@ -1,0 +1,84 @@
+public import Domain
+public import EventLog
+import Logging
+
+/// Keeps one partition's read models up to date with its log.
+///
+/// On start it replays the log up to the database's checkpoint into memory without writing (the
+/// rows already reflect it), then applies the rest, writing changed rows and the new checkpoint in
+/// one transaction every ``flushEvery`` events and at the end. Killed at any moment, it restarts
+/// from the last committed checkpoint; the result equals a full rebuild.
+public struct Projector {
+    public let log: PartitionLog
+    public let store: ReadModelStore
+    public private(set) var model: PartitionModel
+    /// Events between two committed writes. Default 50,000.
+    public var flushEvery = 50_000
+    private var restored = false
+
+    public init(log: PartitionLog, store: ReadModelStore, globalDefaults: [SettingKey: Int64] = [:]) {
+        self.log = log
+        self.store = store
+        self.model = PartitionModel(globalDefaults: globalDefaults)
+    }
+
+    /// Progress of a long catch-up: events applied so far and the log's end.
+    public typealias Progress = (_ applied: UInt64, _ end: Offset) -> Void
+
+    /// Brings the read models up to the log's current end.
+    ///
+    /// - Returns: the number of events applied and written.
+    @discardableResult
+    public mutating func catchUp(progress: Progress? = nil) throws -> UInt64 {
+        if !restored {
+            let checkpoint = try store.checkpoint()
+            try replay(to: checkpoint)
+            model.clearDirty()
+            restored = true
+        }
+        let end = log.endOffset
+        var applied: UInt64 = 0
+        var sinceFlush = 0
+        var failure: (any Error)? = nil
+        let flushEvery = self.flushEvery
+        try log.read(LogQuery(from: model.nextOffset, to: end)) { record in
+            guard failure == nil else { return }
+            do {
+                model.apply(try EventCodec.decode(record))
+                applied += 1
+                sinceFlush += 1
+                if sinceFlush >= flushEvery {
+                    try store.write(&model)
+                    sinceFlush = 0
+                    progress?(applied, end)
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw Projector.wrap(failure) }
+        if model.nextOffset < end { model.advance(to: end) }
+        try store.write(&model)
+        progress?(applied, end)
+        return applied
+    }
+
+    /// Folds the log below `offset` into memory only.
+    private mutating func replay(to offset: Offset) throws {
+        guard offset > .zero else { return }
+        var failure: (any Error)? = nil
+        try log.read(LogQuery(to: offset)) { record in
+            guard failure == nil else { return }
+            do { model.apply(try EventCodec.decode(record)) } catch { failure = error }
+        }
+        if let failure { throw Projector.wrap(failure) }
+        model.advance(to: offset)
+    }
+
+    static func wrap(_ error: any Error) -> any Error {
+        if let e = error as? EventCodec.DecodeError {
+            return ProjectionsError(.undecodable, "a log record is not a domain event this build understands", underlying: e)
+        }
+        return error
+    }
+}

@@ -1,0 +1,164 @@
+import Domain
+public import EventLog
+import Foundation
+package import GRDB
+
+/// One partition's read models in SQLite: leaderboards, raffle, roles, links, shop, per guild.
+///
+/// Rows and the checkpoint (the offset after the last event they reflect) are written in one
+/// transaction, so the database always describes exactly the log up to its checkpoint.
+public final class ReadModelStore: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+    public let catalog: ProjectionCatalog
+
+    /// The path that makes a database in memory (time travel uses it).
+    public static let inMemory = ":memory:"
+
+    /// Opens (creating if needed) a read-model database.
+    ///
+    /// - Throws: ``ProjectionsError`` with code `versionMismatch` if the database was built by
+    ///   other projection versions than `catalog` (rebuild it), or `storage`.
+    public init(path: String, catalog: ProjectionCatalog = .current, requireCurrentVersions: Bool = true) throws {
+        self.path = path
+        self.catalog = catalog
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            queue = path == ReadModelStore.inMemory
+                ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
+            try queue.write { db in try ReadModelStore.createSchema(db, catalog: catalog) }
+        } catch {
+            throw ProjectionsError(.storage, "cannot open read models", path: path, underlying: error)
+        }
+        if requireCurrentVersions {
+            let stored = try versions()
+            for p in catalog.all where stored[p.name] != p.version {
+                throw ProjectionsError(
+                    .versionMismatch,
+                    "projection \(p.name) is at version \(stored[p.name].map(String.init) ?? "none"), this build has \(p.version); run tally rebuild",
+                    path: path)
+            }
+        }
+    }
+
+    static func createSchema(_ db: Database, catalog: ProjectionCatalog) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), next_offset INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS people (
+                guild INTEGER NOT NULL, person TEXT NOT NULL, discord_user INTEGER, kick_user INTEGER, name TEXT NOT NULL,
+                minutes INTEGER NOT NULL, points INTEGER NOT NULL, points_earned INTEGER NOT NULL, score INTEGER NOT NULL,
+                tickets_watchtime INTEGER NOT NULL, tickets_gifted_sub INTEGER NOT NULL, tickets_shop INTEGER NOT NULL,
+                tickets_admin INTEGER NOT NULL, tickets INTEGER NOT NULL, excluded INTEGER NOT NULL,
+                PRIMARY KEY (guild, person)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS people_by_score ON people (guild, score DESC);
+            CREATE INDEX IF NOT EXISTS people_by_minutes ON people (guild, minutes DESC);
+            CREATE INDEX IF NOT EXISTS people_by_tickets ON people (guild, tickets DESC);
+            CREATE TABLE IF NOT EXISTS guilds (
+                guild INTEGER PRIMARY KEY, live INTEGER NOT NULL, tracking TEXT NOT NULL, last_sequence INTEGER NOT NULL,
+                settings TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS raffle_periods (
+                guild INTEGER NOT NULL, period INTEGER NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
+                commitment BLOB NOT NULL, open INTEGER NOT NULL, seed BLOB, PRIMARY KEY (guild, period));
+            CREATE TABLE IF NOT EXISTS raffle_draws (
+                guild INTEGER NOT NULL, period INTEGER NOT NULL, number INTEGER NOT NULL, winner TEXT NOT NULL,
+                winning_ticket INTEGER NOT NULL, total_tickets INTEGER NOT NULL, winner_tickets INTEGER NOT NULL,
+                participants INTEGER NOT NULL, participants_digest BLOB NOT NULL, seed BLOB NOT NULL,
+                PRIMARY KEY (guild, period, number));
+            CREATE TABLE IF NOT EXISTS role_thresholds (
+                guild INTEGER NOT NULL, role INTEGER NOT NULL, name TEXT NOT NULL, minutes INTEGER NOT NULL,
+                position INTEGER NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (guild, role));
+            CREATE TABLE IF NOT EXISTS role_targets (
+                guild INTEGER NOT NULL, user INTEGER NOT NULL, role INTEGER NOT NULL, PRIMARY KEY (guild, user, role));
+            CREATE TABLE IF NOT EXISTS role_outbox (
+                guild INTEGER NOT NULL, user INTEGER NOT NULL, role INTEGER NOT NULL, grant INTEGER NOT NULL,
+                requested_at INTEGER NOT NULL, PRIMARY KEY (guild, user, role, grant));
+            CREATE TABLE IF NOT EXISTS links (
+                guild INTEGER NOT NULL, user INTEGER NOT NULL, kick_user INTEGER NOT NULL, kick_username TEXT NOT NULL,
+                PRIMARY KEY (guild, user));
+            CREATE TABLE IF NOT EXISTS shop_items (
+                guild INTEGER NOT NULL, item INTEGER NOT NULL, name TEXT NOT NULL, price INTEGER NOT NULL,
+                stock INTEGER NOT NULL, per_person_limit INTEGER NOT NULL, limit_window_seconds INTEGER NOT NULL,
+                requirement_prompt TEXT NOT NULL, tickets INTEGER NOT NULL, active INTEGER NOT NULL,
+                PRIMARY KEY (guild, item));
+            CREATE TABLE IF NOT EXISTS shop_orders (
+                guild INTEGER NOT NULL, order_id INTEGER NOT NULL, item INTEGER NOT NULL, person TEXT NOT NULL,
+                price INTEGER NOT NULL, tickets INTEGER NOT NULL, requirement TEXT NOT NULL, status TEXT NOT NULL,
+                PRIMARY KEY (guild, order_id));
+            """)
+        if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projection_versions") == 0 {
+            for p in catalog.all {
+                try db.execute(sql: "INSERT INTO projection_versions VALUES (?, ?)", arguments: [p.name, p.version])
+            }
+        }
+    }
+
+    /// The version each projection in the database was built with.
+    public func versions() throws -> [String: Int] {
+        try read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, version FROM projection_versions").map {
+                ($0["name"] as String, $0["version"] as Int)
+            })
+        }
+    }
+
+    /// The offset after the last event the rows reflect; zero for a new database.
+    public func checkpoint() throws -> Offset {
+        try read { db in Offset(UInt64(try Int64.fetchOne(db, sql: "SELECT next_offset FROM checkpoint") ?? 0)) }
+    }
+
+    /// Writes the rows of everything that changed in `model` since the last write, and its offset as
+    /// the checkpoint, in one transaction; then clears the model's change marks.
+    ///
+    /// - Parameter only: write just these projections (the others' tables are left alone).
+    public func write(_ model: inout PartitionModel, only: Set<String>? = nil) throws {
+        let snapshot = model
+        do {
+            try queue.write { db in
+                try ReadModelWriter(db: db, catalog: catalog, only: only).write(snapshot)
+                try db.execute(
+                    sql: "INSERT INTO checkpoint (id, next_offset) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_offset = excluded.next_offset",
+                    arguments: [Int64(snapshot.nextOffset.rawValue)])
+            }
+        } catch {
+            throw ProjectionsError(.storage, "cannot write read models", path: path, underlying: error)
+        }
+        model.clearDirty()
+    }
+
+    /// Runs a read on the database.
+    package func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as ProjectionsError {
+            throw error
+        } catch {
+            throw ProjectionsError(.storage, "cannot read read models", path: path, underlying: error)
+        }
+    }
+
+    /// Sets the recorded version of projections (after a rebuild wrote them).
+    func setVersions(_ projections: [ProjectionCatalog.Projection]) throws {
+        try queue.write { db in
+            for p in projections {
+                try db.execute(
+                    sql: "INSERT INTO projection_versions VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                    arguments: [p.name, p.version])
+            }
+        }
+    }
+
+    /// Closes the database so the file can be renamed.
+    public func close() throws { try queue.close() }
+}
+
+extension ReadModelStore {
+    /// Where a data directory keeps a partition's read models: `DIR/readmodels/pNNNNN.sqlite`.
+    public static func path(dataDirectory: DataDirectory, partition: PartitionID) -> String {
+        dataDirectory.path + "/readmodels/" + partition.directoryName + ".sqlite"
+    }
+}

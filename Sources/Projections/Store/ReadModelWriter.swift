@@ -1,0 +1,156 @@
+import Domain
+import EventLog
+import Foundation
+import GRDB
+
+/// Turns changed guild state into rows, inside the caller's transaction.
+struct ReadModelWriter {
+    let db: Database
+    let catalog: ProjectionCatalog
+    let only: Set<String>?
+
+    private func wants(_ p: ProjectionCatalog.Projection) -> Bool { only?.contains(p.name) ?? true }
+
+    func write(_ model: PartitionModel) throws {
+        if wants(catalog.people) { try writePeople(model) }
+        for guild in model.dirtyGuilds.sorted() {
+            guard let state = model.guilds[guild] else { continue }
+            let g = Int64(bitPattern: guild.rawValue)
+            if wants(catalog.guilds) { try writeGuild(state, g) }
+            if wants(catalog.raffle) { try writeRaffle(state, g) }
+            if wants(catalog.roles) { try writeRoles(state, g) }
+            if wants(catalog.links) { try writeLinks(state, g) }
+            if wants(catalog.shop) { try writeShop(state, g) }
+        }
+    }
+
+    private func writePeople(_ model: PartitionModel) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let delete = try db.cachedStatement(sql: "DELETE FROM people WHERE guild = ? AND person = ?")
+        for (guild, people) in model.dirtyPeople {
+            guard let state = model.guilds[guild] else { continue }
+            let g = Int64(bitPattern: guild.rawValue)
+            for id in people {
+                guard let p = state.people[id] else {
+                    try delete.execute(arguments: [g, id.description])
+                    continue
+                }
+                let (discord, kick, name) = ReadModelWriter.identity(id, in: state)
+                try upsert.execute(arguments: [
+                    g, id.description, discord, kick, name, p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p),
+                    p.tickets[0], p.tickets[1], p.tickets[2], p.tickets[3], p.totalTickets, p.excluded,
+                ])
+            }
+        }
+    }
+
+    /// The Discord user, Kick user and display name of a person.
+    static func identity(_ id: PersonID, in state: GuildState) -> (Int64?, Int64?, String) {
+        switch id {
+        case .discord(let u):
+            let chatter = state.links[u]
+            let name = chatter.flatMap { state.chatters[$0]?.username } ?? ""
+            return (Int64(bitPattern: u.rawValue), chatter.map { Int64(bitPattern: $0.rawValue) }, name)
+        case .kick(let k):
+            return (nil, Int64(bitPattern: k.rawValue), state.chatters[k]?.username ?? "")
+        }
+    }
+
+    private func replace(_ table: String, _ g: Int64) throws {
+        try db.execute(sql: "DELETE FROM \(table) WHERE guild = ?", arguments: [g])
+    }
+
+    private func writeGuild(_ s: GuildState, _ g: Int64) throws {
+        let settings = Dictionary(uniqueKeysWithValues: s.settings.overrides.map { ($0.key.description, $0.value) })
+        let json = String(decoding: (try? JSONEncoder().encode(settings)) ?? Data("{}".utf8), as: UTF8.self)
+        let tracking = ["automatic", "forced_on", "forced_off"][Int(s.tracking.rawValue)]
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO guilds VALUES (?, ?, ?, ?, ?)",
+            arguments: [g, s.live, tracking, Int64(s.lastSequence), json])
+    }
+
+    private func writeRaffle(_ s: GuildState, _ g: Int64) throws {
+        try replace("raffle_periods", g)
+        try replace("raffle_draws", g)
+        for (id, p) in s.raffle.periods {
+            try db.execute(
+                sql: "INSERT INTO raffle_periods VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    g, Int64(id.rawValue), p.startsAt.rawValue, p.endsAt.rawValue, Data(p.seedCommitment),
+                    s.raffle.current?.id == id, s.raffle.revealedSeeds[id].map { Data($0) },
+                ])
+        }
+        for (_, draws) in s.raffle.history {
+            for d in draws {
+                try db.execute(
+                    sql: "INSERT INTO raffle_draws VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        g, Int64(d.period.rawValue), Int64(d.number), d.winner.description, d.winningTicket, d.totalTickets,
+                        d.winnerTickets, Int64(d.participants), Data(d.participantsDigest), Data(d.seed),
+                    ])
+            }
+        }
+    }
+
+    private func writeRoles(_ s: GuildState, _ g: Int64) throws {
+        try replace("role_thresholds", g)
+        try replace("role_targets", g)
+        try replace("role_outbox", g)
+        for t in s.thresholds.values {
+            try db.execute(
+                sql: "INSERT INTO role_thresholds VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [g, Int64(bitPattern: t.role.rawValue), t.name, t.minutes, Int64(t.position), t.enabled])
+        }
+        // The roles each linked person should hold: every enabled threshold their minutes reach,
+        // and the guild's linked role.
+        let linkedRole = s.settings[.linkedRoleID]
+        for user in s.links.keys {
+            let minutes = s.person(.discord(user)).minutes
+            var roles = s.thresholds.values.filter { $0.enabled && minutes >= $0.minutes }.map { Int64(bitPattern: $0.role.rawValue) }
+            if linkedRole != 0 { roles.append(linkedRole) }
+            for role in Set(roles) {
+                try db.execute(
+                    sql: "INSERT INTO role_targets VALUES (?, ?, ?)", arguments: [g, Int64(bitPattern: user.rawValue), role])
+            }
+        }
+        for (change, at) in s.outbox {
+            try db.execute(
+                sql: "INSERT INTO role_outbox VALUES (?, ?, ?, ?, ?)",
+                arguments: [g, Int64(bitPattern: change.user.rawValue), Int64(bitPattern: change.role.rawValue), change.grant, at.rawValue])
+        }
+    }
+
+    private func writeLinks(_ s: GuildState, _ g: Int64) throws {
+        try replace("links", g)
+        for (user, chatter) in s.links {
+            try db.execute(
+                sql: "INSERT INTO links VALUES (?, ?, ?, ?)",
+                arguments: [g, Int64(bitPattern: user.rawValue), Int64(bitPattern: chatter.rawValue), s.chatters[chatter]?.username ?? ""])
+        }
+    }
+
+    private func writeShop(_ s: GuildState, _ g: Int64) throws {
+        try replace("shop_items", g)
+        try replace("shop_orders", g)
+        for item in s.items.values {
+            var tickets: Int64 = 0
+            if case .raffleTickets(let n) = item.kind { tickets = n }
+            try db.execute(
+                sql: "INSERT INTO shop_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    g, Int64(item.id.rawValue), item.name, item.price, item.stock, item.perPersonLimit, item.limitWindowSeconds,
+                    item.requirementPrompt, tickets, item.active,
+                ])
+        }
+        for order in s.orders.values {
+            try db.execute(
+                sql: "INSERT INTO shop_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    g, Int64(order.id.rawValue), Int64(order.item.rawValue), order.person.description, order.price, order.tickets,
+                    order.requirement, order.status.description,
+                ])
+        }
+    }
+}
