@@ -59,8 +59,7 @@ public final class ReadModelStore: Sendable {
             CREATE INDEX IF NOT EXISTS people_by_minutes ON people (guild, minutes DESC);
             CREATE INDEX IF NOT EXISTS people_by_tickets ON people (guild, tickets DESC);
             CREATE TABLE IF NOT EXISTS guilds (
-                guild INTEGER PRIMARY KEY, live INTEGER NOT NULL, tracking TEXT NOT NULL, last_sequence INTEGER NOT NULL,
-                settings TEXT NOT NULL);
+                guild INTEGER PRIMARY KEY, live INTEGER NOT NULL, tracking TEXT NOT NULL, settings TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS raffle_periods (
                 guild INTEGER NOT NULL, period INTEGER NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
                 commitment BLOB NOT NULL, open INTEGER NOT NULL, seed BLOB, PRIMARY KEY (guild, period));

@@ -29,10 +29,14 @@ struct ReadModelWriter {
             INSERT OR REPLACE INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let delete = try db.cachedStatement(sql: "DELETE FROM people WHERE guild = ? AND person = ?")
+        let roles = wants(catalog.roles)
         for (guild, people) in model.dirtyPeople {
             guard let state = model.guilds[guild] else { continue }
             let g = Int64(bitPattern: guild.rawValue)
             for id in people {
+                if roles, case .discord(let user) = id, !model.dirtyGuilds.contains(guild) {
+                    try writeRoleTargets(of: user, in: state, g)
+                }
                 guard let p = state.people[id] else {
                     try delete.execute(arguments: [g, id.description])
                     continue
@@ -67,8 +71,8 @@ struct ReadModelWriter {
         let json = String(decoding: (try? JSONEncoder().encode(settings)) ?? Data("{}".utf8), as: UTF8.self)
         let tracking = ["automatic", "forced_on", "forced_off"][Int(s.tracking.rawValue)]
         try db.execute(
-            sql: "INSERT OR REPLACE INTO guilds VALUES (?, ?, ?, ?, ?)",
-            arguments: [g, s.live, tracking, Int64(s.lastSequence), json])
+            sql: "INSERT OR REPLACE INTO guilds VALUES (?, ?, ?, ?)",
+            arguments: [g, s.live, tracking, json])
     }
 
     private func writeRaffle(_ s: GuildState, _ g: Int64) throws {
@@ -103,22 +107,29 @@ struct ReadModelWriter {
                 sql: "INSERT INTO role_thresholds VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [g, Int64(bitPattern: t.role.rawValue), t.name, t.minutes, Int64(t.position), t.enabled])
         }
-        // The roles each linked person should hold: every enabled threshold their minutes reach,
-        // and the guild's linked role.
-        let linkedRole = s.settings[.linkedRoleID]
-        for user in s.links.keys {
-            let minutes = s.person(.discord(user)).minutes
-            var roles = s.thresholds.values.filter { $0.enabled && minutes >= $0.minutes }.map { Int64(bitPattern: $0.role.rawValue) }
-            if linkedRole != 0 { roles.append(linkedRole) }
-            for role in Set(roles) {
-                try db.execute(
-                    sql: "INSERT INTO role_targets VALUES (?, ?, ?)", arguments: [g, Int64(bitPattern: user.rawValue), role])
-            }
-        }
+        for user in s.links.keys { try insertRoleTargets(of: user, in: s, g) }
         for (change, at) in s.outbox {
             try db.execute(
                 sql: "INSERT INTO role_outbox VALUES (?, ?, ?, ?, ?)",
                 arguments: [g, Int64(bitPattern: change.user.rawValue), Int64(bitPattern: change.role.rawValue), change.grant, at.rawValue])
+        }
+    }
+
+    /// Rewrites the roles one user should hold (their minutes changed).
+    private func writeRoleTargets(of user: UserID, in s: GuildState, _ g: Int64) throws {
+        try db.execute(sql: "DELETE FROM role_targets WHERE guild = ? AND user = ?", arguments: [g, Int64(bitPattern: user.rawValue)])
+        if s.links[user] != nil { try insertRoleTargets(of: user, in: s, g) }
+    }
+
+    /// The roles a linked person should hold: every enabled threshold their minutes reach, and the
+    /// guild's linked role.
+    private func insertRoleTargets(of user: UserID, in s: GuildState, _ g: Int64) throws {
+        let minutes = s.person(.discord(user)).minutes
+        var roles = s.thresholds.values.filter { $0.enabled && minutes >= $0.minutes }.map { Int64(bitPattern: $0.role.rawValue) }
+        let linkedRole = s.settings[.linkedRoleID]
+        if linkedRole != 0 { roles.append(linkedRole) }
+        for role in Set(roles) {
+            try db.execute(sql: "INSERT INTO role_targets VALUES (?, ?, ?)", arguments: [g, Int64(bitPattern: user.rawValue), role])
         }
     }
 
