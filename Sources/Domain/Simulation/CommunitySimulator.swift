@@ -9,6 +9,12 @@ public struct CommunitySimulator: Sendable {
         public var guild: GuildID
         public var command: Command
         public var context: CommandContext
+
+        public init(guild: GuildID, command: Command, context: CommandContext) {
+            self.guild = guild
+            self.command = command
+            self.context = context
+        }
     }
 
     public struct Configuration: Sendable {
