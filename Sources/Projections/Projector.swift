@@ -66,6 +66,8 @@ public struct Projector {
     /// Folds the log below `offset` into memory only.
     private mutating func replay(to offset: Offset) throws {
         guard offset > .zero else { return }
+        model.tracksChanges = false
+        defer { model.tracksChanges = true }
         var failure: (any Error)? = nil
         try log.read(LogQuery(to: offset)) { record in
             guard failure == nil else { return }

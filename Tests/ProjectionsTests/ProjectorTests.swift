@@ -29,9 +29,18 @@ import Testing
             process.executableURL = URL(fileURLWithPath: tallyBinary)
             process.arguments = ["project", dir.path, "--flush-every", "997"]
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            let progress = Pipe()
+            process.standardError = progress
             try process.run()
-            try await Task.sleep(for: .milliseconds(150 + round * 120))
+            // Wait for a few committed flushes (each prints a progress line), then kill it
+            // without warning at a random moment between flushes.
+            var lines = 0
+            while lines < 2 + round * 3 {
+                let chunk = progress.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                lines += chunk.filter { $0 == UInt8(ascii: "\n") }.count
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...20)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             if FileManager.default.fileExists(atPath: dbPath) {

@@ -28,12 +28,19 @@ extension GuildState {
         case .watchTimeAccrued(let credited, let minutes):
             let inPeriod = raffle.current != nil
             for p in credited {
-                people[p, default: PersonState()].minutes += minutes
-                people[p]!.unconvertedMinutes += minutes
-                if inPeriod { people[p]!.periodMinutes += minutes }
+                modifyPerson(p) { person in
+                    person.minutes += minutes
+                    person.unconvertedMinutes += minutes
+                    if inPeriod { person.periodMinutes += minutes }
+                }
             }
-            let horizon = timestamp.rawValue - 1000 * max(settings[.activityWindowSeconds], settings[.chatterWindowSeconds])
-            lastSpoke = lastSpoke.filter { $0.value.rawValue >= horizon }
+            // Forget chatters who fell out of every window, amortised: only when the map has doubled
+            // since the last pruning (deterministic, so replay prunes at the same events).
+            if lastSpoke.count >= pruneLastSpokeAt {
+                let horizon = timestamp.rawValue - 1000 * max(settings[.activityWindowSeconds], settings[.chatterWindowSeconds])
+                lastSpoke = lastSpoke.filter { $0.value.rawValue >= horizon }
+                pruneLastSpokeAt = max(64, 2 * lastSpoke.count)
+            }
         case .roleThresholdSet(let t): thresholds[t.role] = t
         case .roleThresholdRemoved(let role): thresholds.removeValue(forKey: role)
         case .roleGrantRequested(let user, let role):
@@ -48,9 +55,11 @@ extension GuildState {
         case .roleDeliveryRecorded(let user, let role, let granted, _, _):
             outbox.removeValue(forKey: RoleChange(user: user, role: role, grant: granted))
         case .pointsEarned(let p, let points, let minutes, _):
-            people[p, default: PersonState()].points += points
-            people[p]!.pointsEarned += points
-            people[p]!.unconvertedMinutes -= minutes
+            modifyPerson(p) { person in
+                person.points += points
+                person.pointsEarned += points
+                person.unconvertedMinutes -= minutes
+            }
         case .pointsSpent(let p, let amount, _):
             people[p, default: PersonState()].points -= amount
         case .pointsRefunded(let p, let amount, _):
@@ -88,7 +97,7 @@ extension GuildState {
             raffle.periods[period.id] = period
             raffle.draws = []
             for key in people.keys {
-                people[key]!.tickets = [0, 0, 0, 0]
+                people[key]!.tickets = TicketCounts()
                 people[key]!.periodMinutes = 0
             }
         case .rafflePeriodClosed(let id):
@@ -123,6 +132,12 @@ extension GuildState {
         if let key, !key.isEmpty {
             keys.record(key, IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
         }
+    }
+
+    /// Changes one person in place with a single dictionary lookup.
+    @inline(__always)
+    private mutating func modifyPerson(_ id: PersonID, _ body: (inout PersonState) -> Void) {
+        body(&people[id, default: PersonState()])
     }
 
     private mutating func mergePerson(_ from: PersonID, into to: PersonID) {

@@ -16,6 +16,8 @@ public struct GuildState: Sendable {
     public internal(set) var tracking = TrackingMode.automatic
     /// When each chatter last spoke (entries older than the activity window are dropped on ticks).
     public internal(set) var lastSpoke: [KickUserID: Timestamp] = [:]
+    /// `lastSpoke` is pruned when it reaches this size.
+    var pruneLastSpokeAt = 64
     public internal(set) var chatters: [KickUserID: ChatterState] = [:]
     public internal(set) var people: [PersonID: PersonState] = [:]
 
@@ -87,6 +89,9 @@ public struct RaffleState: Hashable, Sendable {
 
 /// The idempotency keys a guild has seen, with the events each produced; forgotten after
 /// ``retentionMilliseconds`` of log time (deterministically, by event timestamps).
+///
+/// Keys are held as 128-bit hashes of their UTF-8 bytes (two independently seeded 64-bit mixes), so
+/// the map stores no strings; two different keys colliding is a 2⁻¹²⁸ event.
 public struct IdempotencyKeys: Hashable, Sendable {
     /// Keys are remembered for 7 days of log time.
     public static let retentionMilliseconds: Int64 = 7 * 86_400_000
@@ -98,18 +103,51 @@ public struct IdempotencyKeys: Hashable, Sendable {
         public var timestamp: Timestamp
     }
 
-    public internal(set) var outcomes: [String: Outcome] = [:]
+    /// A key's 128-bit hash.
+    struct KeyHash: Hashable, Sendable {
+        var high: UInt64
+        var low: UInt64
+
+        init(_ key: String) {
+            var a: UInt64 = 0x6A09_E667_F3BC_C908
+            var b: UInt64 = 0xBB67_AE85_84CA_A73B
+            var key = key
+            key.withUTF8 { bytes in
+                var i = 0
+                while i < bytes.count {
+                    var word: UInt64 = 0
+                    let n = min(8, bytes.count - i)
+                    for j in 0..<n { word |= UInt64(bytes[i + j]) << (8 * UInt64(j)) }
+                    a = StableHash.mix64(a ^ word)
+                    b = StableHash.mix64(b &+ word &* 0x9E37_79B9_7F4A_7C15)
+                    i += 8
+                }
+                a = StableHash.mix64(a ^ UInt64(bytes.count))
+                b = StableHash.mix64(b ^ UInt64(bytes.count) << 32)
+            }
+            high = a
+            low = b
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(low) }
+    }
+
+    var outcomes: [KeyHash: Outcome] = [:]
     /// Keys in the order they were recorded, for expiry.
-    var order: [String] = []
+    var order: [KeyHash] = []
     var orderStart = 0
 
     public init() {}
 
-    public subscript(key: String) -> Outcome? { outcomes[key] }
+    public subscript(key: String) -> Outcome? { outcomes[KeyHash(key)] }
+
+    /// How many keys are remembered.
+    public var count: Int { outcomes.count }
 
     mutating func record(_ key: String, _ outcome: Outcome) {
-        outcomes[key] = outcome
-        order.append(key)
+        let hash = KeyHash(key)
+        outcomes[hash] = outcome
+        order.append(hash)
         let horizon = outcome.timestamp.rawValue - IdempotencyKeys.retentionMilliseconds
         while orderStart < order.count, let oldest = outcomes[order[orderStart]], oldest.timestamp.rawValue < horizon {
             outcomes.removeValue(forKey: order[orderStart])

@@ -13,7 +13,7 @@ public struct PersonState: Hashable, Sendable, Codable {
     /// Watch minutes credited during the current raffle period.
     public var periodMinutes: Int64 = 0
     /// Tickets in the current raffle period, by ``TicketSource`` raw value.
-    public var tickets: [Int64] = [0, 0, 0, 0]
+    public var tickets = TicketCounts()
     public var excluded = false
 
     public init() {}
@@ -23,6 +23,36 @@ public struct PersonState: Hashable, Sendable, Codable {
     public func tickets(from source: TicketSource) -> Int64 { tickets[Int(source.rawValue)] }
 
     var isEmpty: Bool { self == PersonState() }
+}
+
+/// Raffle tickets by source, stored inline (no heap allocation per person).
+public struct TicketCounts: Hashable, Sendable, Codable {
+    var watchtime: Int64 = 0
+    var giftedSub: Int64 = 0
+    var shop: Int64 = 0
+    var admin: Int64 = 0
+
+    public init() {}
+
+    /// By ``TicketSource`` raw value (0 watch time, 1 gifted subs, 2 shop, 3 admin).
+    public subscript(index: Int) -> Int64 {
+        get {
+            switch index {
+            case 0: watchtime
+            case 1: giftedSub
+            case 2: shop
+            default: admin
+            }
+        }
+        set {
+            switch index {
+            case 0: watchtime = newValue
+            case 1: giftedSub = newValue
+            case 2: shop = newValue
+            default: admin = newValue
+            }
+        }
+    }
 }
 
 /// What the guild knows of a Kick chatter.

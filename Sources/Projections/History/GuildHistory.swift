@@ -75,6 +75,7 @@ public struct GuildHistory {
     public func readModels(asOf until: HistoryPoint, catalog: ProjectionCatalog = .current,
                            globalDefaults: [SettingKey: Int64] = [:]) throws -> ReadModelStore {
         var model = PartitionModel(globalDefaults: globalDefaults)
+        model.tracksChanges = false
         var query = LogQuery()
         if case .offset(let o) = until { query.to = o }
         var failure: (any Error)? = nil

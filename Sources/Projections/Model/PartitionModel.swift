@@ -8,6 +8,9 @@ public struct PartitionModel: Sendable {
     /// The offset after the last event applied.
     public private(set) var nextOffset: Offset = .zero
     public let globalDefaults: [SettingKey: Int64]
+    /// Whether ``apply(_:)`` notes which rows change (a projector writing incrementally needs it;
+    /// a full rebuild writes everything and does not).
+    public var tracksChanges = true
 
     /// Guilds whose guild-level rows (settings, raffle, roles, links, shop) changed.
     var dirtyGuilds: Set<GuildID> = []
@@ -23,9 +26,8 @@ public struct PartitionModel: Sendable {
     /// Applies one event (events must come in offset order).
     public mutating func apply(_ event: StoredEvent) {
         let guild = event.guild
-        if guilds[guild] == nil { guilds[guild] = GuildState(guild: guild, globalDefaults: globalDefaults) }
-        markDirty(event, guild)
-        guilds[guild]!.apply(event)
+        if tracksChanges { markDirty(event, guild) }
+        guilds[guild, default: GuildState(guild: guild, globalDefaults: globalDefaults)].apply(event)
         nextOffset = Offset(event.offset.rawValue + 1)
     }
 

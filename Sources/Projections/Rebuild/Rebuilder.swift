@@ -55,6 +55,7 @@ public struct Rebuilder {
 
         // 2. Fold the whole log into memory, then write every row of the selected projections.
         var model = PartitionModel(globalDefaults: globalDefaults)
+        model.tracksChanges = false
         let end = log.endOffset
         var applied: UInt64 = 0
         var failure: (any Error)? = nil

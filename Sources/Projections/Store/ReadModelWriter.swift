@@ -26,7 +26,13 @@ struct ReadModelWriter {
 
     private func writePeople(_ model: PartitionModel) throws {
         let upsert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (guild, person) DO UPDATE SET
+                discord_user = excluded.discord_user, kick_user = excluded.kick_user, name = excluded.name,
+                minutes = excluded.minutes, points = excluded.points, points_earned = excluded.points_earned,
+                score = excluded.score, tickets_watchtime = excluded.tickets_watchtime,
+                tickets_gifted_sub = excluded.tickets_gifted_sub, tickets_shop = excluded.tickets_shop,
+                tickets_admin = excluded.tickets_admin, tickets = excluded.tickets, excluded = excluded.excluded
             """)
         let delete = try db.cachedStatement(sql: "DELETE FROM people WHERE guild = ? AND person = ?")
         let roles = wants(catalog.roles)
@@ -34,7 +40,8 @@ struct ReadModelWriter {
             guard let state = model.guilds[guild] else { continue }
             let g = Int64(bitPattern: guild.rawValue)
             for id in people {
-                if roles, case .discord(let user) = id, !model.dirtyGuilds.contains(guild) {
+                // Only linked users have targets; unlinking marks the whole guild for rewriting.
+                if roles, case .discord(let user) = id, state.links[user] != nil, !model.dirtyGuilds.contains(guild) {
                     try writeRoleTargets(of: user, in: state, g)
                 }
                 guard let p = state.people[id] else {

@@ -1,3 +1,4 @@
+import Domain
 import EventLog
 
 /// The benchmark's generated community traffic: 10,000 guilds with Zipf-distributed activity (the
@@ -133,6 +134,7 @@ struct BenchWorkload {
             event.reason = "watchtime"
         case .chatActivity:
             event.kickUsername = usernames[member]
+            event.kickUserID = 10_000_000 + UInt64(member)
             event.messageID = String(UInt64(clock) &* 1_000_003 ^ rng.next() % 1_000_000, radix: 36)
         case .ticketsGranted:
             event.amount = [10, 15, 5, 1][Int(rng.next() % 4)]
@@ -147,56 +149,32 @@ struct BenchWorkload {
         return event
     }
 
-    /// The event as a log record, its payload in a compact binary form (varints and length-prefixed
-    /// strings).
-    static func record(_ e: Event) -> Record {
-        var out = ByteWriter(capacity: 32)
-        out.write(e.user)
+    /// The event as a domain event, encoded with the domain codec as its log record. Each event
+    /// is its own command, so it carries an idempotency key as live traffic does.
+    static func domainEvent(_ e: Event) -> DomainEvent {
+        let person = PersonID.discord(UserID(e.user))
         switch e.kind {
-        case .watchTick:
-            out.writeSignedVarint(e.minutes)
-        case .pointsEarned:
-            out.writeSignedVarint(e.amount)
-            out.writeSignedVarint(e.minutes)
-            writeString(e.reason, &out)
-        case .chatActivity:
-            writeString(e.kickUsername, &out)
-            writeString(e.messageID, &out)
-        case .ticketsGranted, .pointsSpent:
-            out.writeSignedVarint(e.amount)
-            writeString(e.reason, &out)
-        case .accountLinked:
-            writeString(e.kickUsername, &out)
-            out.writeVarint(e.kickUserID)
+        case .watchTick: return .watchTimeAccrued(credited: [person], minutes: e.minutes)
+        case .pointsEarned: return .pointsEarned(person, points: e.amount, minutesConverted: e.minutes, subscriber: e.amount > e.minutes / 5)
+        case .chatActivity: return .chatterSeen(KickUserID(e.kickUserID), username: e.kickUsername)
+        case .ticketsGranted:
+            return .ticketsGranted(person, amount: e.amount, source: TicketSource(name: e.reason) ?? .admin, reason: e.reason)
+        case .accountLinked: return .accountLinked(UserID(e.user), KickUserID(e.kickUserID), kickUsername: e.kickUsername)
+        case .pointsSpent: return .pointsSpent(person, amount: e.amount, reason: e.reason)
         }
-        return Record(guild: e.guild, sequence: e.sequence, timestamp: e.timestamp, type: EventTypeTag(e.kind.rawValue),
-                      payload: out.bytes)
     }
 
-    /// Reads a payload's fields back (what a projection does), returning a value that depends on all of them.
-    static func decodePayload(type: EventTypeTag, _ payload: UnsafeRawBufferPointer) -> UInt64 {
-        var r = ByteReader(payload)
-        do {
-            var acc = try r.read(UInt64.self)
-            switch Kind(rawValue: type.rawValue) {
-            case .watchTick: acc &+= UInt64(bitPattern: try r.readSignedVarint())
-            case .pointsEarned:
-                acc &+= UInt64(bitPattern: try r.readSignedVarint()) &+ UInt64(bitPattern: try r.readSignedVarint())
-                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
-            case .chatActivity:
-                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
-                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
-            case .ticketsGranted, .pointsSpent:
-                acc &+= UInt64(bitPattern: try r.readSignedVarint())
-                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count)
-            case .accountLinked:
-                acc &+= UInt64(try r.readBytes(Int(try r.readVarint())).count) &+ (try r.readVarint())
-            case nil: break
-            }
-            return acc
-        } catch {
-            return 0
-        }
+    static func record(_ e: Event) -> Record {
+        EventCodec.record(
+            domainEvent(e), guild: e.guild, sequence: e.sequence, timestamp: e.timestamp,
+            key: e.kind == .chatActivity ? e.messageID : String(e.sequence, radix: 36))
+    }
+
+    /// Decodes a record's payload into its domain event (what every projection does), returning a
+    /// value that depends on it.
+    static func decodePayload(type: EventTypeTag, version: UInt8, _ payload: UnsafeRawBufferPointer) -> UInt64 {
+        guard let decoded = try? EventCodec.decode(type: type, version: version, payload: payload) else { return 0 }
+        return UInt64(decoded.commandEvents) &+ UInt64(decoded.key?.utf8.count ?? 0)
     }
 
     /// The same event as one line of JSON, the way the old bot's exports looked (ids as strings).
@@ -211,12 +189,6 @@ struct BenchWorkload {
         case .accountLinked: s += ",\"kick_username\":\"\(e.kickUsername)\",\"kick_user_id\":\(e.kickUserID)"
         }
         return s + "}\n"
-    }
-
-    private static func writeString(_ s: String, _ out: inout ByteWriter) {
-        let bytes = Array(s.utf8)
-        out.writeVarint(UInt64(bytes.count))
-        out.write(bytes: bytes)
     }
 }
 

@@ -36,7 +36,15 @@ struct LogBench: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        let logger = logging.makeLogger()
+        let results = try await measure(logger: logging.makeLogger())
+        if json {
+            print(results.json)
+        } else {
+            print(results.table(appenders: appenders, recordsPerAppend: recordsPerAppend, smallAppenders: smallAppenders))
+        }
+    }
+
+    func measure(logger: Logger) async throws -> BenchResults {
         let root = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(getpid())").path
         try? FileManager.default.removeItem(atPath: root)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -113,7 +121,7 @@ struct LogBench: AsyncParsableCommand {
             readCount = 0
             try reader.read(LogQuery()) { record in
                 sink &+= record.guild.rawValue &+ record.sequence &+ UInt64(bitPattern: record.timestamp.rawValue)
-                sink &+= BenchWorkload.decodePayload(type: record.type, record.payload)
+                sink &+= BenchWorkload.decodePayload(type: record.type, version: record.typeVersion, record.payload)
                 readCount += 1
             }
         }
@@ -129,7 +137,7 @@ struct LogBench: AsyncParsableCommand {
         let guildSeconds = try best(of: 3) {
             guildCount = 0
             guildStats = try reader.read(LogQuery(guild: guild)) { record in
-                sink &+= BenchWorkload.decodePayload(type: record.type, record.payload)
+                sink &+= BenchWorkload.decodePayload(type: record.type, version: record.typeVersion, record.payload)
                 guildCount += 1
             }
         }
@@ -176,12 +184,7 @@ struct LogBench: AsyncParsableCommand {
             path: root + "/upserts.sqlite", events: generated[..<peerEvents], perTransaction: blockEvents)
         results.sqliteEvents = peerEvents
         results.checksum = sink
-
-        if json {
-            print(results.json)
-        } else {
-            print(results.table(appenders: appenders, recordsPerAppend: recordsPerAppend, smallAppenders: smallAppenders))
-        }
+        return results
     }
 
     private func progress(_ message: String) {
