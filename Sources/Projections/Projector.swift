@@ -19,7 +19,7 @@ public struct Projector {
     public init(log: PartitionLog, store: ReadModelStore, globalDefaults: [SettingKey: Int64] = [:]) {
         self.log = log
         self.store = store
-        self.model = PartitionModel(globalDefaults: globalDefaults)
+        self.model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
     }
 
     /// Progress of a long catch-up: events applied so far and the log's end.

@@ -47,6 +47,7 @@ import Testing
                 checkpoints.append(try ReadModelStore(path: dbPath).checkpoint().rawValue)
             }
         }
+        print("kill checkpoints: \(checkpoints) of \(end)")
         #expect(checkpoints.contains { $0 > 0 && $0 < end.rawValue }, "no kill landed midway: \(checkpoints)")
         let log = try PartitionLog.openForReading(directory: data.directory(of: PartitionID(0)), partition: PartitionID(0), logger: quietLogger)
         var projector = Projector(log: log, store: try ReadModelStore(path: dbPath))

@@ -129,7 +129,7 @@ extension GuildState {
         }
         lastSequence = sequence
         lastTimestamp = timestamp
-        if let key, !key.isEmpty {
+        if remembersKeys, let key, !key.isEmpty {
             keys.record(key, IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
         }
     }

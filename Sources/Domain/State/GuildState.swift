@@ -44,6 +44,9 @@ public struct GuildState: Sendable {
 
     // Idempotency
     public internal(set) var keys = IdempotencyKeys()
+    /// Whether ``apply(_:)`` records idempotency keys. Deciding needs them; a state folded only to
+    /// write read models (which hold no keys) can skip them. Default true.
+    public var remembersKeys = true
 
     public init(guild: GuildID, globalDefaults: [SettingKey: Int64] = [:]) {
         self.guild = guild

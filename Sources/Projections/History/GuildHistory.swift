@@ -74,7 +74,7 @@ public struct GuildHistory {
     /// ``ReadModelStore`` answers as it would have then.
     public func readModels(asOf until: HistoryPoint, catalog: ProjectionCatalog = .current,
                            globalDefaults: [SettingKey: Int64] = [:]) throws -> ReadModelStore {
-        var model = PartitionModel(globalDefaults: globalDefaults)
+        var model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
         model.tracksChanges = false
         var query = LogQuery()
         if case .offset(let o) = until { query.to = o }

@@ -17,8 +17,12 @@ public struct PartitionModel: Sendable {
     /// People whose rows changed, per guild.
     var dirtyPeople: [GuildID: Set<PersonID>] = [:]
 
-    public init(globalDefaults: [SettingKey: Int64] = [:]) {
+    /// Whether guild states record idempotency keys (needed to decide commands, not to write read models).
+    public let remembersKeys: Bool
+
+    public init(globalDefaults: [SettingKey: Int64] = [:], remembersKeys: Bool = true) {
         self.globalDefaults = globalDefaults
+        self.remembersKeys = remembersKeys
     }
 
     public func state(of guild: GuildID) -> GuildState? { guilds[guild] }
@@ -27,8 +31,15 @@ public struct PartitionModel: Sendable {
     public mutating func apply(_ event: StoredEvent) {
         let guild = event.guild
         if tracksChanges { markDirty(event, guild) }
-        guilds[guild, default: GuildState(guild: guild, globalDefaults: globalDefaults)].apply(event)
+        let (defaults, keys) = (globalDefaults, remembersKeys)
+        guilds[guild, default: PartitionModel.newGuild(guild, defaults, keys)].apply(event)
         nextOffset = Offset(event.offset.rawValue + 1)
+    }
+
+    private static func newGuild(_ guild: GuildID, _ defaults: [SettingKey: Int64], _ remembersKeys: Bool) -> GuildState {
+        var state = GuildState(guild: guild, globalDefaults: defaults)
+        state.remembersKeys = remembersKeys
+        return state
     }
 
     /// Notes that the log has no events below `offset` that this model has not seen (used after

@@ -54,7 +54,7 @@ public struct Rebuilder {
         try store.setVersions(selected)
 
         // 2. Fold the whole log into memory, then write every row of the selected projections.
-        var model = PartitionModel(globalDefaults: globalDefaults)
+        var model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
         model.tracksChanges = false
         let end = log.endOffset
         var applied: UInt64 = 0

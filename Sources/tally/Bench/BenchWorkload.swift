@@ -165,9 +165,13 @@ struct BenchWorkload {
     }
 
     static func record(_ e: Event) -> Record {
-        EventCodec.record(
-            domainEvent(e), guild: e.guild, sequence: e.sequence, timestamp: e.timestamp,
-            key: e.kind == .chatActivity ? e.messageID : String(e.sequence, radix: 36))
+        EventCodec.record(domainEvent(e), guild: e.guild, sequence: e.sequence, timestamp: e.timestamp, key: key(e))
+    }
+
+    /// The idempotency key of the command behind the event: the Kick message id for chat, else a
+    /// client key.
+    static func key(_ e: Event) -> String {
+        e.kind == .chatActivity ? e.messageID : String(e.sequence, radix: 36)
     }
 
     /// Decodes a record's payload into its domain event (what every projection does), returning a
@@ -179,7 +183,7 @@ struct BenchWorkload {
 
     /// The same event as one line of JSON, the way the old bot's exports looked (ids as strings).
     static func jsonLine(_ e: Event) -> String {
-        var s = "{\"guild_id\":\"\(e.guild.rawValue)\",\"seq\":\(e.sequence),\"ts\":\(e.timestamp.rawValue),"
+        var s = "{\"guild_id\":\"\(e.guild.rawValue)\",\"seq\":\(e.sequence),\"ts\":\(e.timestamp.rawValue),\"key\":\"\(key(e))\","
         s += "\"type\":\"\(e.kind.name)\",\"user_id\":\"\(e.user)\""
         switch e.kind {
         case .watchTick: s += ",\"minutes\":\(e.minutes)"

@@ -30,6 +30,7 @@ struct DomainBench: AsyncParsableCommand {
         var events = 0
         var readEventsPerSecond = 0.0
         var applyEventsPerSecond = 0.0
+        var foldEventsPerSecond = 0.0
         var projectEventsPerSecond = 0.0
         var rebuildEvents = 0
         var rebuildSeconds = 0.0
@@ -41,6 +42,7 @@ struct DomainBench: AsyncParsableCommand {
             case events
             case readEventsPerSecond = "read_decode_events_per_s"
             case applyEventsPerSecond = "apply_events_per_s"
+            case foldEventsPerSecond = "apply_projection_events_per_s"
             case projectEventsPerSecond = "project_events_per_s"
             case rebuildEvents = "rebuild_events"
             case rebuildSeconds = "rebuild_10m_seconds"
@@ -70,6 +72,7 @@ struct DomainBench: AsyncParsableCommand {
             measure                                   events/s   vs read+decode
             log read + domain decode              \(rate(r.readEventsPerSecond))
             replay + apply into guild state       \(rate(r.applyEventsPerSecond))   \(String(format: "%.2f×", r.applyEventsPerSecond / r.readEventsPerSecond))
+            replay + fold for read models         \(rate(r.foldEventsPerSecond))   \(String(format: "%.2f×", r.foldEventsPerSecond / r.readEventsPerSecond))
             replay + project into SQLite          \(rate(r.projectEventsPerSecond))   \(String(format: "%.2f×", r.projectEventsPerSecond / r.readEventsPerSecond))
 
             full rebuild of every projection: \(r.rebuildEvents) events in \(String(format: "%.1f", r.rebuildSeconds)) s \
@@ -105,6 +108,15 @@ struct DomainBench: AsyncParsableCommand {
             sink &+= model.guilds.count
         }
         results.applyEventsPerSecond = Double(events) / applySeconds
+
+        progress("replay + fold for read models (no idempotency keys)")
+        let foldSeconds = try best(of: 2) {
+            var model = PartitionModel(remembersKeys: false)
+            model.tracksChanges = false
+            try log.read(LogQuery()) { record in model.apply(try EventCodec.decode(record)) }
+            sink &+= model.guilds.count
+        }
+        results.foldEventsPerSecond = Double(events) / foldSeconds
 
         progress("replay + project into SQLite")
         let store = try ReadModelStore(path: root + "/project.sqlite")
