@@ -36,6 +36,8 @@ final class PartitionWriter: @unchecked Sendable {
     private var encoder = BatchEncoder()
     private var indexBuffer = ByteWriter(capacity: 4096)
     private var unsyncedSince: ContinuousClock.Instant?
+    /// Under `.always`, fsyncs written batches while the writer prepares the next ones.
+    private let syncer = BatchSyncer()
 
     init(
         directory: String, partition: PartitionID, epoch: Epoch, configuration: PartitionLog.Configuration,
@@ -61,6 +63,7 @@ final class PartitionWriter: @unchecked Sendable {
     }
 
     func start() {
+        syncer.start(writer: self, name: "tally-sync-\(partition)")
         let thread = Thread { [self] in self.run() }
         thread.name = "tally-writer-\(partition)"
         thread.start()
@@ -109,6 +112,7 @@ final class PartitionWriter: @unchecked Sendable {
         while let group = nextGroup() {
             write(group)
         }
+        syncer.stop()
         if unsyncedSince != nil { try? segment.sync() }
         try? index.sync()
         segment.close()
@@ -172,15 +176,15 @@ final class PartitionWriter: @unchecked Sendable {
         let base = nextOffset
         let records = group.lazy.map(\.records).joined()
         let summary = encoder.encode(records, baseOffset: base, epoch: epoch, compress: configuration.compression)
+        let pipelined = configuration.fsync.kind == .always
         do {
             if segmentSize > 0, segmentSize + Int64(encoder.batch.count) > configuration.segmentMaxBytes {
+                // Every batch of the old segment must be durable and indexed before it is sealed.
+                if pipelined { syncer.drain() }
                 try roll()
             }
             try segment.write(encoder.batch, at: segmentSize)
-            switch configuration.fsync.kind {
-            case .always: try segment.sync()
-            case .interval: if unsyncedSince == nil { unsyncedSince = .now }
-            }
+            if !pipelined, unsyncedSince == nil { unsyncedSince = .now }
         } catch {
             fail(error, pending: group)
             return
@@ -188,20 +192,37 @@ final class PartitionWriter: @unchecked Sendable {
         let entry = IndexEntry(summary: summary, position: segmentSize)
         segmentSize += Int64(encoder.batch.count)
         nextOffset = summary.header.nextOffset
+        if pipelined {
+            // The syncer fsyncs and acknowledges it while this thread encodes and writes the next.
+            syncer.enqueue(.init(entry: entry, group: group, file: segment))
+        } else {
+            publish(entry, group)
+        }
+    }
+
+    /// Indexes a durable batch, makes it visible to readers and tails, and acknowledges its appends.
+    /// Runs on the syncer thread under `.always`, on the writer thread otherwise; never both, since
+    /// the writer drains the syncer before it touches the index itself.
+    fileprivate func publish(_ entry: IndexEntry, _ group: [Pending]) {
         appendToIndex(entry)
         let waiters = shared.values.withLock { v in
             v.segments[v.segments.count - 1].entries.append(entry)
-            v.endOffset = nextOffset
+            v.endOffset = entry.nextOffset
             v.newestEpoch = epoch
             return PartitionState.takeWaiters(&v)
         }
         for waiter in waiters { waiter.resume() }
-        var start = base.rawValue
+        var start = entry.baseOffset.rawValue
         for pending in group {
             let end = start + UInt64(pending.records.count)
             pending.continuation.resume(returning: Offset(start)..<Offset(end))
             start = end
         }
+    }
+
+    /// A written batch fails to become durable: fail its appends and stop accepting more.
+    fileprivate func failSync(_ error: any Error, _ groups: [[Pending]]) {
+        fail(error, pending: groups.flatMap { $0 })
     }
 
     /// The index is derived data: a failure to write it is logged, and recovery rebuilds it.
@@ -251,5 +272,91 @@ final class PartitionWriter: @unchecked Sendable {
         logger.critical("partition write failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
         shared.values.withLock { $0.failure = failure }
         for p in pending { p.continuation.resume(throwing: failure) }
+    }
+}
+
+/// The second stage of the writer's pipeline under `FsyncPolicy.always`: the writer thread encodes,
+/// compresses and writes batch N+1 while this thread fsyncs batch N. One `fdatasync` covers every
+/// batch written before it started, so batches written during a sync share the next one. Appends
+/// are acknowledged here, only after their batch is durable, in offset order.
+final class BatchSyncer: @unchecked Sendable {
+    struct Written {
+        let entry: IndexEntry
+        let group: [PartitionWriter.Pending]
+        let file: FileDescriptor
+    }
+
+    /// Batches written but not yet durable, at most; the writer waits beyond this (backpressure).
+    static let maxInFlight = 8
+
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var queue: [Written] = []
+    private var busy = false
+    private var stopping = false
+    private var finished = false
+    /// Owned by the syncer thread.
+    private var failure: (any Error)?
+
+    func start(writer: PartitionWriter, name: String) {
+        let thread = Thread { [self] in self.run(writer) }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Hands a written batch over; blocks while too many are in flight.
+    func enqueue(_ written: Written) {
+        condition.lock()
+        while queue.count >= BatchSyncer.maxInFlight { condition.wait() }
+        queue.append(written)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Returns once every handed-over batch is durable and published.
+    func drain() {
+        condition.lock()
+        while !queue.isEmpty || busy { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Drains, then ends the thread.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run(_ writer: PartitionWriter) {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let items = queue
+            queue.removeAll(keepingCapacity: true)
+            busy = true
+            condition.broadcast()
+            condition.unlock()
+            do {
+                // After one failed fsync nothing written later can be trusted either.
+                if let failure { throw failure }
+                try items[items.count - 1].file.sync()
+                for item in items { writer.publish(item.entry, item.group) }
+            } catch {
+                failure = error
+                writer.failSync(error, items.map(\.group))
+            }
+            condition.lock()
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
     }
 }
