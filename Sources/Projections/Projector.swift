@@ -39,24 +39,16 @@ public struct Projector {
         let end = log.endOffset
         var applied: UInt64 = 0
         var sinceFlush = 0
-        var failure: (any Error)? = nil
-        let flushEvery = self.flushEvery
-        try log.read(LogQuery(from: model.nextOffset, to: end)) { record in
-            guard failure == nil else { return }
-            do {
-                model.apply(try EventCodec.decode(record))
-                applied += 1
-                sinceFlush += 1
-                if sinceFlush >= flushEvery {
-                    try store.write(&model)
-                    sinceFlush = 0
-                    progress?(applied, end)
-                }
-            } catch {
-                failure = error
+        try log.forEachEvent(LogQuery(from: model.nextOffset, to: end)) { event in
+            model.apply(event)
+            applied += 1
+            sinceFlush += 1
+            if sinceFlush >= flushEvery {
+                try store.write(&model)
+                sinceFlush = 0
+                progress?(applied, end)
             }
         }
-        if let failure { throw Projector.wrap(failure) }
         if model.nextOffset < end { model.advance(to: end) }
         try store.write(&model)
         progress?(applied, end)
@@ -68,19 +60,7 @@ public struct Projector {
         guard offset > .zero else { return }
         model.tracksChanges = false
         defer { model.tracksChanges = true }
-        var failure: (any Error)? = nil
-        try log.read(LogQuery(to: offset)) { record in
-            guard failure == nil else { return }
-            do { model.apply(try EventCodec.decode(record)) } catch { failure = error }
-        }
-        if let failure { throw Projector.wrap(failure) }
+        try log.forEachEvent(LogQuery(to: offset)) { model.apply($0) }
         model.advance(to: offset)
-    }
-
-    static func wrap(_ error: any Error) -> any Error {
-        if let e = error as? EventCodec.DecodeError {
-            return ProjectionsError(.undecodable, "a log record is not a domain event this build understands", underlying: e)
-        }
-        return error
     }
 }

@@ -43,24 +43,7 @@ public struct GuildHistory {
 
     /// Calls `body` with each of the guild's events up to `until`, in order.
     public func forEachEvent(guild: GuildID, until: HistoryPoint? = nil, _ body: (StoredEvent) throws -> Void) throws {
-        var query = LogQuery(guild: guild)
-        if case .offset(let o) = until { query.to = o }
-        var failure: (any Error)? = nil
-        var done = false
-        try log.read(query) { record in
-            guard failure == nil, !done else { return }
-            do {
-                let event = try EventCodec.decode(record)
-                if let until, !until.includes(event) {
-                    done = true
-                    return
-                }
-                try body(event)
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { throw Projector.wrap(failure) }
+        try log.forEachEvent(LogQuery(guild: guild), until: until, body)
     }
 
     /// The guild's state as of `until` (time travel).
@@ -76,24 +59,8 @@ public struct GuildHistory {
                            globalDefaults: [SettingKey: Int64] = [:]) throws -> ReadModelStore {
         var model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
         model.tracksChanges = false
-        var query = LogQuery()
-        if case .offset(let o) = until { query.to = o }
-        var failure: (any Error)? = nil
-        var done = false
-        try log.read(query) { record in
-            guard failure == nil, !done else { return }
-            do {
-                let event = try EventCodec.decode(record)
-                guard until.includes(event) else {
-                    done = true
-                    return
-                }
-                model.apply(event)
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { throw Projector.wrap(failure) }
+        try log.forEachEvent(LogQuery(), until: until) { model.apply($0) }
+        if case .offset(let o) = until { model.advance(to: o) }
         model.markEverythingDirty()
         let store = try ReadModelStore(path: ReadModelStore.inMemory, catalog: catalog)
         try store.write(&model)

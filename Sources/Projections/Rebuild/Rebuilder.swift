@@ -58,18 +58,11 @@ public struct Rebuilder {
         model.tracksChanges = false
         let end = log.endOffset
         var applied: UInt64 = 0
-        var failure: (any Error)? = nil
-        try log.read(LogQuery(to: end)) { record in
-            guard failure == nil else { return }
-            do {
-                model.apply(try EventCodec.decode(record))
-                applied += 1
-                if applied % 1_000_000 == 0 { progress?(applied, end) }
-            } catch {
-                failure = error
-            }
+        try log.forEachEvent(LogQuery(to: end)) { event in
+            model.apply(event)
+            applied += 1
+            if applied % 1_000_000 == 0 { progress?(applied, end) }
         }
-        if let failure { throw Projector.wrap(failure) }
         model.advance(to: end)
         model.markEverythingDirty()
         try store.write(&model, only: Set(selected.map(\.name)))

@@ -40,12 +40,7 @@ struct AuditCommand: ParsableCommand {
             guard let p = HistoryPoint(parsing: text) else { throw ValidationError("--until must be an offset or a time") }
             return p
         }
-        let p = data.partition(for: g)
-        guard FileManager.default.fileExists(atPath: data.directory(of: p)) else {
-            throw ValidationError("guild \(guild) has no history in \(directory)")
-        }
-        let log = try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logging.makeLogger())
-        let history = GuildHistory(log: log)
+        let history = try openHistory(data, guild: g, logging: logging)
         var entries = try history.audit(guild: g, person: person, until: point)
         if entries.isEmpty {
             print("no changes for \(person.map(\.description) ?? "anyone") in guild \(guild)\(point.map { " up to \($0)" } ?? "")")
@@ -91,12 +86,7 @@ struct RaffleCommand: ParsableCommand {
         func run() throws {
             let data = try openDataDirectory(directory)
             let g = GuildID(guild)
-            let p = data.partition(for: g)
-            guard FileManager.default.fileExists(atPath: data.directory(of: p)) else {
-                throw ValidationError("guild \(guild) has no history in \(directory)")
-            }
-            let log = try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logging.makeLogger())
-            let history = GuildHistory(log: log)
+            let history = try openHistory(data, guild: g, logging: logging)
             let (period, number): (PeriodID, UInt32)
             let parts = draw.split(separator: ":")
             if parts.count == 2, let a = UInt32(parts[0]), let b = UInt32(parts[1]) {
@@ -127,3 +117,12 @@ struct RaffleCommand: ParsableCommand {
 }
 
 func hexString(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+/// The history of the partition holding `guild`, read-only.
+func openHistory(_ data: DataDirectory, guild: GuildID, logging: LoggingOptions) throws -> GuildHistory {
+    let p = data.partition(for: guild)
+    guard FileManager.default.fileExists(atPath: data.directory(of: p)) else {
+        throw ValidationError("guild \(guild) has no history in \(data.path)")
+    }
+    return GuildHistory(log: try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logging.makeLogger()))
+}
