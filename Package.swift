@@ -54,6 +54,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Shard",
+            dependencies: [
+                "EventLog",
+                "Domain",
+                "Projections",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "tally",
             dependencies: [
@@ -76,6 +86,11 @@ let package = Package(
             name: "DomainTests",
             dependencies: ["Domain", "EventLog"],
             exclude: ["Golden"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShardTests",
+            dependencies: ["Shard", "Domain", "EventLog", "Projections"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -27,15 +27,16 @@ import Testing
         for round in 0..<4 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: tallyBinary)
-            process.arguments = ["project", dir.path, "--flush-every", "997"]
+            // A commit (and a progress line) per event: the child fills the pipe and then waits
+            // for this test to read, so the kill lands midway however busy the machine is.
+            process.arguments = ["project", dir.path, "--flush-every", "1"]
             process.standardOutput = FileHandle.nullDevice
             let progress = Pipe()
             process.standardError = progress
             try process.run()
-            // Wait for a few committed flushes (each prints a progress line), then kill it
-            // without warning at a random moment between flushes.
+            // Let it commit a few hundred events more each round, then kill it without warning.
             var lines = 0
-            while lines < 2 + round * 3 {
+            while lines < 200 + round * 400 {
                 let chunk = progress.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
                 lines += chunk.filter { $0 == UInt8(ascii: "\n") }.count

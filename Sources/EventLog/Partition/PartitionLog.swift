@@ -149,31 +149,45 @@ public final class PartitionLog: Sendable {
     /// - Throws: ``EventLogError`` with code `invalidArgument` (no records, or a payload over
     ///   ``Configuration/maxPayloadBytes``), `closed`, or `io` after a failed write.
     public func append(_ records: [Record]) async throws -> Range<Offset> {
-        guard let writer else {
-            throw EventLogError(.invalidArgument, "partition \(partition) was opened read-only")
-        }
-        guard !records.isEmpty else { throw EventLogError(.invalidArgument, "an append needs at least one record") }
-        var bytes = 0
-        for record in records {
-            guard record.payload.count <= configuration.maxPayloadBytes else {
-                throw EventLogError(
-                    .invalidArgument,
-                    "payload of \(record.payload.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)")
-            }
-            bytes += record.payload.count + 24
-        }
-        if let failure = state.values.withLock({ $0.closed ? EventLogError(.closed, "partition \(partition) is closed") : $0.failure }) {
-            throw failure
-        }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                writer.enqueue(.init(records: records, bytes: bytes, continuation: continuation))
+                enqueue(records) { continuation.resume(with: $0) }
             }
         } catch let error as EventLogError {
             throw error
         } catch {
             throw EventLogError(.io, "append failed", underlying: String(describing: error))
         }
+    }
+
+    /// Queues `records` as one append, synchronously, and calls `completion` (on the log's own
+    /// thread) once they are durable or have failed.
+    ///
+    /// Appends get offsets in the order `enqueue` is called, so an actor that decides commands one
+    /// after another can enqueue them without awaiting and still keep the log in decision order.
+    /// Validation failures call `completion` before this returns.
+    public func enqueue(
+        _ records: [Record], completion: @escaping @Sendable (Result<Range<Offset>, EventLogError>) -> Void
+    ) {
+        guard let writer else {
+            return completion(.failure(EventLogError(.invalidArgument, "partition \(partition) was opened read-only")))
+        }
+        guard !records.isEmpty else {
+            return completion(.failure(EventLogError(.invalidArgument, "an append needs at least one record")))
+        }
+        var bytes = 0
+        for record in records {
+            guard record.payload.count <= configuration.maxPayloadBytes else {
+                return completion(.failure(EventLogError(
+                    .invalidArgument,
+                    "payload of \(record.payload.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)")))
+            }
+            bytes += record.payload.count + 24
+        }
+        if let failure = state.values.withLock({ $0.closed ? EventLogError(.closed, "partition \(partition) is closed") : $0.failure }) {
+            return completion(.failure(failure))
+        }
+        writer.enqueue(.init(records: records, bytes: bytes, completion: completion))
     }
 
     /// Finishes queued appends, syncs, releases the lock (for a writer) and wakes every tail.

@@ -10,7 +10,7 @@ final class PartitionWriter: @unchecked Sendable {
     struct Pending {
         let records: [Record]
         let bytes: Int
-        let continuation: CheckedContinuation<Range<Offset>, any Error>
+        let completion: @Sendable (Result<Range<Offset>, EventLogError>) -> Void
     }
 
     private let condition = NSCondition()
@@ -74,7 +74,7 @@ final class PartitionWriter: @unchecked Sendable {
         condition.lock()
         if stopping {
             condition.unlock()
-            pending.continuation.resume(throwing: EventLogError(.closed, "partition \(partition) is closed"))
+            pending.completion(.failure(EventLogError(.closed, "partition \(partition) is closed")))
             return
         }
         queue.append(pending)
@@ -170,7 +170,7 @@ final class PartitionWriter: @unchecked Sendable {
 
     private func write(_ group: [Pending]) {
         if let failure = shared.values.withLock({ $0.failure }) {
-            for pending in group { pending.continuation.resume(throwing: failure) }
+            for pending in group { pending.completion(.failure(failure)) }
             return
         }
         let base = nextOffset
@@ -215,7 +215,7 @@ final class PartitionWriter: @unchecked Sendable {
         var start = entry.baseOffset.rawValue
         for pending in group {
             let end = start + UInt64(pending.records.count)
-            pending.continuation.resume(returning: Offset(start)..<Offset(end))
+            pending.completion(.success(Offset(start)..<Offset(end)))
             start = end
         }
     }
@@ -271,7 +271,7 @@ final class PartitionWriter: @unchecked Sendable {
             path: error.path, position: error.position, underlying: error.description)
         logger.critical("partition write failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
         shared.values.withLock { $0.failure = failure }
-        for p in pending { p.continuation.resume(throwing: failure) }
+        for p in pending { p.completion(.failure(failure)) }
     }
 }
 

@@ -12,7 +12,8 @@ public struct CommandProcessor: Sendable {
     public struct Outcome: Sendable {
         public var decision: Decision
         public var records: [Record]
-        var events: [StoredEvent]
+        /// The events as they will be stored, with the offsets they get once appended in order.
+        public var events: [StoredEvent]
     }
 
     /// Decides `command` for `guild` and applies the resulting events to the in-memory state at once,

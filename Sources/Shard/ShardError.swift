@@ -1,0 +1,23 @@
+/// An error from a shard: its code says what a client can do about it.
+public struct ShardError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The partition cannot take commands now (released, moving, or failed): retry elsewhere or later.
+        public static let unavailable = Code("unavailable")
+    }
+
+    public var code: Code
+    public var message: String
+    public var underlying: String?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying.map { String(describing: $0) }
+    }
+
+    public var description: String { "\(code): \(message)" + (underlying.map { ": \($0)" } ?? "") }
+}

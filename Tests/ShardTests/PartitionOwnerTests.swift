@@ -1,0 +1,92 @@
+import Domain
+import EventLog
+import Foundation
+import Logging
+import Testing
+@testable import Shard
+
+@Suite(.timeLimit(.minutes(2))) struct PartitionOwnerTests {
+    final class TemporaryDirectory {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-shard-\(UUID().uuidString.prefix(8))").path
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    static let logger: Logger = {
+        var l = Logger(label: "test")
+        l.logLevel = .critical
+        return l
+    }()
+
+    static let guild = GuildID(1_234 << 22)
+    static func context(_ key: String, _ seconds: Int64 = 0) -> CommandContext {
+        CommandContext(key: key, time: Timestamp(milliseconds: 1_796_083_200_000 + seconds * 1000), actor: UserID(7))
+    }
+
+    @Test func concurrentCommandsAreDurableInDecisionOrderAndSurviveReacquire() async throws {
+        let dir = TemporaryDirectory()
+        let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
+        let owner = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(1), logger: Self.logger)
+        let person = PersonID.discord(UserID(99))
+        // Many concurrent adjustments: each is decided on the state the previous ones left.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    _ = try await owner.handle(
+                        .adjustPoints(person, delta: 1, reason: "r\(i)"), guild: Self.guild, context: Self.context("k\(i)"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await owner.state(of: Self.guild)?.person(person).points == 200)
+        // Spending more than the balance is refused and changes nothing.
+        await #expect(throws: Rejection.self) {
+            _ = try await owner.handle(.spendPoints(person, amount: 201, reason: "x"), guild: Self.guild, context: Self.context("s"))
+        }
+        await owner.release()
+        // A new owner (next epoch) replays the log to the same state; sequences are in order.
+        let next = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
+        #expect(await next.state(of: Self.guild)?.person(person).points == 200)
+        let log = try PartitionLog.openForReading(directory: data.directory(of: PartitionID(0)), partition: PartitionID(0), logger: Self.logger)
+        let sequences = try log.records(LogQuery()).map(\.record.sequence)
+        #expect(sequences == Array(1...200))
+        await next.release()
+    }
+
+    @Test func aRepeatedKeyReturnsTheFirstOutcomeWithoutAppending() async throws {
+        let dir = TemporaryDirectory()
+        let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
+        let owner = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(1), logger: Self.logger)
+        let first = try await owner.handle(
+            .recordChatActivity(KickUserID(5), username: "five"), guild: Self.guild, context: Self.context("msg-1"))
+        #expect(!first.duplicate && first.events.count == 1)
+        let end = await owner.endOffset
+        let again = try await owner.handle(
+            .recordChatActivity(KickUserID(5), username: "five"), guild: Self.guild, context: Self.context("msg-1", 5))
+        #expect(again.duplicate)
+        #expect(again.events == first.events)
+        #expect(await owner.endOffset == end)
+        await owner.release()
+        // Also after the partition changes hands.
+        let next = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
+        let third = try await next.handle(
+            .recordChatActivity(KickUserID(5), username: "five"), guild: Self.guild, context: Self.context("msg-1", 9))
+        #expect(third.duplicate && third.events == first.events)
+        await next.release()
+    }
+
+    @Test func aSecondOwnerAndAStaleEpochAreRefused() async throws {
+        let dir = TemporaryDirectory()
+        let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
+        let owner = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(3), logger: Self.logger)
+        #expect(throws: EventLogError.self) {
+            _ = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(4), logger: Self.logger)
+        }
+        await owner.release()
+        await #expect(throws: ShardError.self) {
+            _ = try await owner.handle(.tick, guild: Self.guild, context: Self.context("t"))
+        }
+        #expect {
+            _ = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
+        } throws: { ($0 as? EventLogError)?.code == .staleEpoch }
+    }
+}
