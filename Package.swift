@@ -55,6 +55,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Coordinator",
+            dependencies: ["EventLog"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Shard",
             dependencies: [
                 "EventLog",
@@ -86,6 +91,11 @@ let package = Package(
             name: "DomainTests",
             dependencies: ["Domain", "EventLog"],
             exclude: ["Golden"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: ["Coordinator", "EventLog"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,7 +2,7 @@
 ///
 /// Every batch is stamped with the epoch of the writer that appended it. A writer whose epoch is lower
 /// than the newest already written (or fenced in the partition manifest) cannot append.
-public struct Epoch: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct Epoch: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var rawValue: UInt64
 
     @inlinable

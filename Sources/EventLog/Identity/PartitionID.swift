@@ -1,5 +1,5 @@
 /// A partition of the data directory: the unit of ownership, logging, recovery and handoff.
-public struct PartitionID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct PartitionID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var rawValue: UInt32
 
     @inlinable
