@@ -25,7 +25,7 @@ import Testing
     @Test func concurrentCommandsAreDurableInDecisionOrderAndSurviveReacquire() async throws {
         let dir = TemporaryDirectory()
         let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
-        let owner = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(1), logger: Self.logger)
+        let owner = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(1), logger: Self.logger)
         let person = PersonID.discord(UserID(99))
         // Many concurrent adjustments: each is decided on the state the previous ones left.
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -44,7 +44,7 @@ import Testing
         }
         await owner.release()
         // A new owner (next epoch) replays the log to the same state; sequences are in order.
-        let next = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
+        let next = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
         #expect(await next.state(of: Self.guild)?.person(person).points == 200)
         let log = try PartitionLog.openForReading(directory: data.directory(of: PartitionID(0)), partition: PartitionID(0), logger: Self.logger)
         let sequences = try log.records(LogQuery()).map(\.record.sequence)
@@ -55,7 +55,7 @@ import Testing
     @Test func aRepeatedKeyReturnsTheFirstOutcomeWithoutAppending() async throws {
         let dir = TemporaryDirectory()
         let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
-        let owner = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(1), logger: Self.logger)
+        let owner = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(1), logger: Self.logger)
         let first = try await owner.handle(
             .recordChatActivity(KickUserID(5), username: "five"), guild: Self.guild, context: Self.context("msg-1"))
         #expect(!first.duplicate && first.events.count == 1)
@@ -67,7 +67,7 @@ import Testing
         #expect(await owner.endOffset == end)
         await owner.release()
         // Also after the partition changes hands.
-        let next = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
+        let next = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
         let third = try await next.handle(
             .recordChatActivity(KickUserID(5), username: "five"), guild: Self.guild, context: Self.context("msg-1", 9))
         #expect(third.duplicate && third.events == first.events)
@@ -77,16 +77,68 @@ import Testing
     @Test func aSecondOwnerAndAStaleEpochAreRefused() async throws {
         let dir = TemporaryDirectory()
         let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
-        let owner = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(3), logger: Self.logger)
-        #expect(throws: EventLogError.self) {
-            _ = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(4), logger: Self.logger)
+        let owner = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(3), logger: Self.logger)
+        await #expect(throws: EventLogError.self) {
+            _ = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(4), logger: Self.logger)
         }
         await owner.release()
         await #expect(throws: ShardError.self) {
             _ = try await owner.handle(.tick, guild: Self.guild, context: Self.context("t"))
         }
-        #expect {
-            _ = try PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
+        await #expect {
+            _ = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
         } throws: { ($0 as? EventLogError)?.code == .staleEpoch }
+    }
+
+    @Test func acquireRestoresFromTheNewestSnapshotPlusTheLogTail() async throws {
+        let dir = TemporaryDirectory()
+        let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
+        var simulatorConfiguration = CommunitySimulator.Configuration()
+        simulatorConfiguration.guilds = 3
+        var simulator = CommunitySimulator(simulatorConfiguration)
+        let owner = try await PartitionOwner.acquire(
+            data: data, partition: PartitionID(0), epoch: Epoch(1), snapshotEvery: 1_000, logger: Self.logger)
+        for _ in 0..<5_000 {
+            let step = simulator.next()
+            _ = try? await owner.handle(step.command, guild: step.guild, context: step.context)
+        }
+        let live = await simulator.guilds.asyncMap { await owner.state(of: $0) }
+        let end = await owner.endOffset
+        #expect(end.rawValue > 3_000)
+        // More events after the last snapshot, then a crash (no release): the tail is replayed.
+        for _ in 0..<50 {
+            let step = simulator.next()
+            _ = try? await owner.handle(step.command, guild: step.guild, context: step.context)
+        }
+        let liveAfter = await simulator.guilds.asyncMap { await owner.state(of: $0) }
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: data.directory(of: PartitionID(0)) + "/snapshots")
+        #expect(!snapshots.isEmpty && snapshots.count <= 2)
+        await owner.release()  // snapshots again
+        _ = live
+        let next = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: Self.logger)
+        #expect(next.replayedEvents == 0, "release wrote a snapshot at the log's end")
+        let restored = await simulator.guilds.asyncMap { await next.state(of: $0) }
+        #expect(restored == liveAfter)
+        await next.release()
+        // A snapshot that is damaged is skipped: the log is replayed instead, to the same state.
+        let directory = data.directory(of: PartitionID(0)) + "/snapshots"
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            let path = directory + "/" + name
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[bytes.count / 2] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+        }
+        let third = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(3), logger: Self.logger)
+        #expect(third.replayedEvents == Int((await third.endOffset).rawValue))
+        #expect(await simulator.guilds.asyncMap { await third.state(of: $0) } == liveAfter)
+        await third.release()
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var out: [T] = []
+        for e in self { out.append(await transform(e)) }
+        return out
     }
 }

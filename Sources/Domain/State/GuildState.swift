@@ -2,7 +2,7 @@ public import EventLog
 
 /// Everything one guild's rules need to decide a command: a pure fold of the guild's events
 /// (``apply(_:)``). No other guild's data is reachable from it.
-public struct GuildState: Sendable {
+public struct GuildState: Sendable, Equatable {
     public let guild: GuildID
     /// The sequence number of the last event applied (0 before any).
     public internal(set) var lastSequence: UInt64 = 0
@@ -132,6 +132,11 @@ public struct IdempotencyKeys: Hashable, Sendable {
             low = b
         }
 
+        init(high: UInt64, low: UInt64) {
+            self.high = high
+            self.low = low
+        }
+
         func hash(into hasher: inout Hasher) { hasher.combine(low) }
     }
 
@@ -141,6 +146,15 @@ public struct IdempotencyKeys: Hashable, Sendable {
     var orderStart = 0
 
     public init() {}
+
+    /// Equal when the same keys are remembered with the same outcomes, in the same expiry order.
+    public static func == (a: IdempotencyKeys, b: IdempotencyKeys) -> Bool {
+        a.outcomes == b.outcomes && a.liveOrder == b.liveOrder
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(outcomes.count) }
+
+    var liveOrder: [KeyHash] { order[orderStart...].filter { outcomes[$0] != nil } }
 
     public subscript(key: String) -> Outcome? { outcomes[KeyHash(key)] }
 

@@ -42,6 +42,11 @@ public struct PartitionModel: Sendable {
         return state
     }
 
+    /// Puts a whole guild state in place (loading a snapshot).
+    mutating func restore(_ state: GuildState) {
+        guilds[state.guild] = state
+    }
+
     /// Notes that the log has no events below `offset` that this model has not seen (used after
     /// replaying up to a checkpoint).
     mutating func advance(to offset: Offset) {

@@ -18,6 +18,15 @@ public actor PartitionOwner {
     private var failure: (any Error)?
     private var released = false
     private let logger: Logger
+    private let directory: String
+    /// Take a snapshot once this many events have been applied since the last one. Default 100,000.
+    public let snapshotEvery: Int
+    private var eventsSinceSnapshot = 0
+    /// Appends enqueued and not yet durable.
+    private var inFlight = 0
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Events replayed from the log when acquired (after the snapshot, if one was used).
+    public nonisolated let replayedEvents: Int
 
     /// What a command did.
     public struct Outcome: Sendable {
@@ -27,38 +36,59 @@ public actor PartitionOwner {
         public var duplicate: Bool
     }
 
-    private init(partition: PartitionID, epoch: Epoch, log: PartitionLog, processor: CommandProcessor, logger: Logger) {
+    private init(
+        partition: PartitionID, epoch: Epoch, log: PartitionLog, processor: CommandProcessor, directory: String,
+        snapshotEvery: Int, replayedEvents: Int, logger: Logger
+    ) {
         self.partition = partition
         self.epoch = epoch
         self.log = log
         self.processor = processor
+        self.directory = directory
+        self.snapshotEvery = snapshotEvery
+        self.replayedEvents = replayedEvents
         self.logger = logger
     }
 
-    /// Takes the partition: opens its log for writing (lock and epoch), replays it into memory, and
-    /// only then returns an owner that accepts commands.
+    /// Takes the partition: opens its log for writing (lock and epoch), loads the newest snapshot
+    /// and replays the log after it into memory, and only then returns an owner that accepts commands.
     ///
     /// - Throws: ``EventLog/EventLogError`` (`locked`, `staleEpoch`, `corruption` …) or
     ///   ``Projections/ProjectionsError`` for a record this build cannot decode.
     public static func acquire(
         data: DataDirectory, partition: PartitionID, epoch: Epoch, globalDefaults: [SettingKey: Int64] = [:],
-        configuration: PartitionLog.Configuration = .init(), logger: Logger
-    ) throws -> PartitionOwner {
+        configuration: PartitionLog.Configuration = .init(), snapshotEvery: Int = 100_000, logger: Logger
+    ) async throws -> PartitionOwner {
+        let directory = data.directory(of: partition)
         let log = try PartitionLog.openForWriting(
-            directory: data.directory(of: partition), partition: partition, epoch: epoch, configuration: configuration,
-            logger: logger)
-        var processor = CommandProcessor(model: PartitionModel(globalDefaults: globalDefaults))
+            directory: directory, partition: partition, epoch: epoch, configuration: configuration, logger: logger)
+        var model = PartitionModel(globalDefaults: globalDefaults)
+        // A snapshot past the log's end describes events that never became durable: ignore it.
+        if let snapshot = PartitionModel.loadNewestSnapshot(
+            partition: partition, partitionDirectory: directory, globalDefaults: globalDefaults),
+            snapshot.nextOffset <= log.endOffset
+        {
+            model = snapshot
+        }
+        var processor = CommandProcessor(model: model)
+        var replayed = 0
         do {
-            try log.forEachEvent(LogQuery()) { processor.restore($0) }
+            try log.forEachEvent(LogQuery(from: model.nextOffset)) {
+                processor.restore($0)
+                replayed += 1
+            }
         } catch {
-            Task { await log.close() }
+            await log.close()
             throw error
         }
         logger.info(
             "acquired partition",
             metadata: ["partition": "\(partition)", "epoch": "\(epoch)", "log.end": "\(log.endOffset)",
+                       "snapshot.offset": "\(model.nextOffset)", "replayed": "\(replayed)",
                        "guilds": "\(processor.model.guilds.count)"])
-        return PartitionOwner(partition: partition, epoch: epoch, log: log, processor: processor, logger: logger)
+        return PartitionOwner(
+            partition: partition, epoch: epoch, log: log, processor: processor, directory: directory,
+            snapshotEvery: snapshotEvery, replayedEvents: replayed, logger: logger)
     }
 
     /// Decides `command` for `guild` and returns once its events are durable.
@@ -78,15 +108,24 @@ public actor PartitionOwner {
             guard !decided.records.isEmpty else { return Outcome(events: [], duplicate: false) }
             // Enqueued before this actor turn ends, so the log keeps decision order.
             let range: Range<Offset>
+            inFlight += 1
+            eventsSinceSnapshot += decided.events.count
             do {
                 range = try await withCheckedThrowingContinuation { continuation in
                     log.enqueue(decided.records) { continuation.resume(with: $0) }
                 }
+                settle()
             } catch {
+                settle()
                 poison(error)
                 throw ShardError(.unavailable, "the events of this command could not be made durable", underlying: error)
             }
             precondition(range.lowerBound == decided.events.first?.offset, "log offsets diverged from the owner's")
+            if eventsSinceSnapshot >= snapshotEvery, inFlight == 0 {
+                do { try await snapshot() } catch {
+                    logger.warning("snapshot failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                }
+            }
             return Outcome(events: decided.events, duplicate: false)
         }
     }
@@ -116,9 +155,47 @@ public actor PartitionOwner {
     /// The offset after the last durable or in-flight event.
     public var endOffset: Offset { log.endOffset }
 
-    /// Stops accepting commands, waits for in-flight appends, closes the log and releases the lock.
+    private func settle() {
+        inFlight -= 1
+        if inFlight == 0 {
+            for waiter in idleWaiters { waiter.resume() }
+            idleWaiters.removeAll()
+        }
+    }
+
+    /// Suspends until no append is in flight.
+    private func idle() async {
+        if inFlight == 0 { return }
+        await withCheckedContinuation { idleWaiters.append($0) }
+    }
+
+    /// Writes a snapshot of the state as of the log's durable end (waiting for in-flight appends, so
+    /// the snapshot never holds an event the log might not).
+    ///
+    /// - Returns: the snapshot's path, or nil after a failed append.
+    @discardableResult
+    public func snapshot() async throws -> String? {
+        // Re-checked after every wait: other commands may have started appends meanwhile.
+        while inFlight > 0 { await idle() }
+        guard failure == nil else { return nil }
+        let model = processor.model
+        eventsSinceSnapshot = 0
+        let (partition, directory) = (self.partition, self.directory)
+        return try await BlockingIOPool.shared.run {
+            try model.writeSnapshot(partition: partition, partitionDirectory: directory)
+        }
+    }
+
+    /// Stops accepting commands, waits for in-flight appends, snapshots, closes the log and releases
+    /// the lock.
     public func release() async {
         released = true
+        while inFlight > 0 { await idle() }
+        if failure == nil, eventsSinceSnapshot > 0 {
+            do { try await snapshot() } catch {
+                logger.warning("snapshot on release failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            }
+        }
         await log.close()
         logger.info("released partition", metadata: ["partition": "\(partition)", "epoch": "\(epoch)"])
     }

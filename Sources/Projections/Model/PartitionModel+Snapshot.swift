@@ -1,0 +1,83 @@
+public import Domain
+public import EventLog
+import Foundation
+
+/// Snapshots of a partition's state, so that acquiring a partition replays only the log's tail.
+///
+/// A snapshot file `snapshots/<offset>.snapshot` in the partition's directory holds: the magic
+/// `TLYS`, the format version (1), the partition, the offset after the last event it reflects, the
+/// number of guilds, each guild's state (``Domain/GuildState`` snapshot encoding), and a CRC-32C
+/// of everything before it. It is written to a temporary file, fsynced and renamed; a damaged or
+/// unknown snapshot is skipped (the log is the truth), and the two newest are kept.
+extension PartitionModel {
+    static let snapshotMagic: [UInt8] = Array("TLYS".utf8)
+
+    /// The directory holding a partition's snapshots.
+    public static func snapshotDirectory(partitionDirectory: String) -> String { partitionDirectory + "/snapshots" }
+
+    /// Writes a snapshot of this model and removes all but the two newest.
+    ///
+    /// - Returns: the snapshot's path.
+    @discardableResult
+    public func writeSnapshot(partition: PartitionID, partitionDirectory: String) throws -> String {
+        var w = ByteWriter(capacity: 1 << 20)
+        w.write(bytes: PartitionModel.snapshotMagic)
+        w.write(GuildState.snapshotVersion)
+        w.write(partition.rawValue)
+        w.write(nextOffset.rawValue)
+        w.writeVarint(UInt64(guilds.count))
+        for state in guilds.values { state.encodeSnapshot(into: &w) }
+        w.write(CRC32C.checksum(w.bytes))
+        let directory = PartitionModel.snapshotDirectory(partitionDirectory: partitionDirectory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/" + SegmentFile.stem(nextOffset) + ".snapshot"
+        try FileSystem.writeAtomically(w.bytes, to: path)
+        for old in PartitionModel.snapshots(in: directory).dropLast(2) { try? FileManager.default.removeItem(atPath: old) }
+        return path
+    }
+
+    /// Loads the newest readable snapshot, or nil when there is none.
+    public static func loadNewestSnapshot(
+        partition: PartitionID, partitionDirectory: String, globalDefaults: [SettingKey: Int64] = [:], remembersKeys: Bool = true
+    ) -> PartitionModel? {
+        let directory = snapshotDirectory(partitionDirectory: partitionDirectory)
+        for path in snapshots(in: directory).reversed() {
+            if let model = try? load(path, partition: partition, globalDefaults: globalDefaults, remembersKeys: remembersKeys) {
+                return model
+            }
+        }
+        return nil
+    }
+
+    static func load(
+        _ path: String, partition: PartitionID, globalDefaults: [SettingKey: Int64], remembersKeys: Bool
+    ) throws -> PartitionModel? {
+        let bytes = try FileSystem.readAll(path)
+        guard bytes.count > 21 else { return nil }
+        let body = bytes.count - 4
+        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: body, as: UInt32.self)) }
+        guard bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<body])) }) == stored else { return nil }
+        return try bytes.withUnsafeBytes { raw -> PartitionModel? in
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[..<body]))
+            guard Array(try r.readBytes(4)) == snapshotMagic, try r.read(UInt8.self) == GuildState.snapshotVersion,
+                try r.read(UInt32.self) == partition.rawValue
+            else { return nil }
+            var model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: remembersKeys)
+            let offset = Offset(try r.read(UInt64.self))
+            let count = try r.readVarint()
+            for _ in 0..<count {
+                let state = try GuildState.decodeSnapshot(from: &r, globalDefaults: globalDefaults, remembersKeys: remembersKeys)
+                model.restore(state)
+            }
+            guard r.isAtEnd else { return nil }
+            model.advance(to: offset)
+            model.clearDirty()
+            return model
+        }
+    }
+
+    static func snapshots(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".snapshot") }.sorted().map { directory + "/" + $0 }
+    }
+}
