@@ -60,31 +60,39 @@ public actor PartitionOwner {
         configuration: PartitionLog.Configuration = .init(), snapshotEvery: Int = 100_000, logger: Logger
     ) async throws -> PartitionOwner {
         let directory = data.directory(of: partition)
-        let log = try PartitionLog.openForWriting(
-            directory: directory, partition: partition, epoch: epoch, configuration: configuration, logger: logger)
-        var model = PartitionModel(globalDefaults: globalDefaults)
-        // A snapshot past the log's end describes events that never became durable: ignore it.
-        if let snapshot = PartitionModel.loadNewestSnapshot(
-            partition: partition, partitionDirectory: directory, globalDefaults: globalDefaults),
-            snapshot.nextOffset <= log.endOffset
-        {
-            model = snapshot
+        let log = try await BlockingIOPool.shared.run {
+            try PartitionLog.openForWriting(
+                directory: directory, partition: partition, epoch: epoch, configuration: configuration, logger: logger)
         }
-        var processor = CommandProcessor(model: model)
-        var replayed = 0
+        // Reading the snapshot and the log blocks: it runs on the I/O pool, not the cooperative one.
+        let restored: (processor: CommandProcessor, snapshotOffset: Offset, replayed: Int)
         do {
-            try log.forEachEvent(LogQuery(from: model.nextOffset)) {
-                processor.restore($0)
-                replayed += 1
+            restored = try await BlockingIOPool.shared.run {
+                var model = PartitionModel(globalDefaults: globalDefaults)
+                // A snapshot past the log's end describes events that never became durable: ignore it.
+                if let snapshot = PartitionModel.loadNewestSnapshot(
+                    partition: partition, partitionDirectory: directory, globalDefaults: globalDefaults),
+                    snapshot.nextOffset <= log.endOffset
+                {
+                    model = snapshot
+                }
+                var processor = CommandProcessor(model: model)
+                var replayed = 0
+                try log.forEachEvent(LogQuery(from: model.nextOffset)) {
+                    processor.restore($0)
+                    replayed += 1
+                }
+                return (processor, model.nextOffset, replayed)
             }
         } catch {
             await log.close()
             throw error
         }
+        let (processor, snapshotOffset, replayed) = restored
         logger.info(
             "acquired partition",
             metadata: ["partition": "\(partition)", "epoch": "\(epoch)", "log.end": "\(log.endOffset)",
-                       "snapshot.offset": "\(model.nextOffset)", "replayed": "\(replayed)",
+                       "snapshot.offset": "\(snapshotOffset)", "replayed": "\(replayed)",
                        "guilds": "\(processor.model.guilds.count)"])
         return PartitionOwner(
             partition: partition, epoch: epoch, log: log, processor: processor, directory: directory,
@@ -103,7 +111,7 @@ public actor PartitionOwner {
         case .rejected(let rejection):
             throw rejection
         case .duplicate(let first):
-            return Outcome(events: try originalEvents(guild: guild, first: first), duplicate: true)
+            return Outcome(events: try await originalEvents(guild: guild, first: first), duplicate: true)
         case .accepted:
             guard !decided.records.isEmpty else { return Outcome(events: [], duplicate: false) }
             // Enqueued before this actor turn ends, so the log keeps decision order.
@@ -140,13 +148,16 @@ public actor PartitionOwner {
     }
 
     /// The events a command first produced, read back from the log through the guild index.
-    private func originalEvents(guild: GuildID, first: IdempotencyKeys.Outcome) throws -> [StoredEvent] {
-        var events: [StoredEvent] = []
+    private func originalEvents(guild: GuildID, first: IdempotencyKeys.Outcome) async throws -> [StoredEvent] {
+        let log = self.log
         let range = first.firstSequence..<(first.firstSequence + UInt64(first.events))
-        try log.forEachEvent(LogQuery(guild: guild)) { event in
-            if range.contains(event.sequence) { events.append(event) }
+        return try await BlockingIOPool.shared.run {
+            var events: [StoredEvent] = []
+            try log.forEachEvent(LogQuery(guild: guild)) { event in
+                if range.contains(event.sequence) { events.append(event) }
+            }
+            return events
         }
-        return events
     }
 
     /// The state of one guild, for reads that need the live state (not the read models).
