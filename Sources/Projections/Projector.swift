@@ -8,7 +8,7 @@ import Logging
 /// rows already reflect it), then applies the rest, writing changed rows and the new checkpoint in
 /// one transaction every ``flushEvery`` events and at the end. Killed at any moment, it restarts
 /// from the last committed checkpoint; the result equals a full rebuild.
-public struct Projector {
+public struct Projector: Sendable {
     public let log: PartitionLog
     public let store: ReadModelStore
     public private(set) var model: PartitionModel

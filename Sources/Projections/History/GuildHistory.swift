@@ -36,7 +36,7 @@ public enum HistoryPoint: Sendable, Hashable, CustomStringConvertible {
 
 /// Reads a guild's history from the log through the guild index — the audit trail and time travel
 /// never copy events into SQLite.
-public struct GuildHistory {
+public struct GuildHistory: Sendable {
     public let log: PartitionLog
 
     public init(log: PartitionLog) { self.log = log }

@@ -30,7 +30,11 @@ public struct PartitionModel: Sendable {
     /// Applies one event (events must come in offset order).
     public mutating func apply(_ event: StoredEvent) {
         let guild = event.guild
-        if tracksChanges { markDirty(event, guild) }
+        if tracksChanges {
+            // A guild's first event creates its guild row.
+            if guilds[guild] == nil { dirtyGuilds.insert(guild) }
+            markDirty(event, guild)
+        }
         let (defaults, keys) = (globalDefaults, remembersKeys)
         guilds[guild, default: PartitionModel.newGuild(guild, defaults, keys)].apply(event)
         nextOffset = Offset(event.offset.rawValue + 1)

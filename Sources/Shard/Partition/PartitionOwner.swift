@@ -13,7 +13,8 @@ import Projections
 public actor PartitionOwner {
     public let partition: PartitionID
     public let epoch: Epoch
-    private let log: PartitionLog
+    /// The partition's log, shared with readers: its end moves as appends become durable.
+    public nonisolated let log: PartitionLog
     private var processor: CommandProcessor
     private var failure: (any Error)?
     private var released = false

@@ -1,0 +1,198 @@
+public import Domain
+public import EventLog
+
+/// The JSON body of `POST /v1/guilds/{guild}/commands`: a `type`, an idempotency `key`, and the
+/// command's fields in snake case (see `docs/openapi.yaml`). Snowflakes are strings, as Discord
+/// sends them; amounts are integers.
+struct CommandRequest: Decodable, Sendable {
+    var type: String
+    var key: String
+    var setting: String?
+    var value: Int64?
+    var live: Bool?
+    var mode: String?
+    var kickUserId: UInt64?
+    var username: String?
+    var roleId: String?
+    var userId: String?
+    var name: String?
+    var minutes: Int64?
+    var position: Int32?
+    var enabled: Bool?
+    var granted: Bool?
+    var outcome: String?
+    var detail: String?
+    var person: String?
+    var amount: Int64?
+    var delta: Int64?
+    var reason: String?
+    var expiresAt: Int64?
+    var itemId: UInt32?
+    var price: Int64?
+    var stock: Int64?
+    var perPersonLimit: Int64?
+    var limitWindowSeconds: Int64?
+    var requirementPrompt: String?
+    var raffleTickets: Int64?
+    var requirement: String?
+    var orderId: UInt64?
+    var startsAt: Int64?
+    var endsAt: Int64?
+    var source: String?
+    var excluded: Bool?
+    var winners: Int?
+    var gifterKickUserId: UInt64?
+    var count: Int64?
+    var kickUsername: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, key, setting, value, live, mode, username, name, minutes, position, enabled, granted, outcome, detail
+        case person, amount, delta, reason, price, stock, requirement, source, excluded, winners, count
+        case kickUserId = "kick_user_id", roleId = "role_id", userId = "user_id", expiresAt = "expires_at"
+        case itemId = "item_id", perPersonLimit = "per_person_limit", limitWindowSeconds = "limit_window_seconds"
+        case requirementPrompt = "requirement_prompt", raffleTickets = "raffle_tickets", orderId = "order_id"
+        case startsAt = "starts_at", endsAt = "ends_at", gifterKickUserId = "gifter_kick_user_id"
+        case kickUsername = "kick_username"
+    }
+
+    /// Every command type the API takes.
+    static let types = [
+        "set_setting", "set_stream_status", "override_tracking", "record_chat_activity", "tick", "set_role_threshold",
+        "remove_role_threshold", "record_role_delivery", "spend_points", "adjust_points", "record_subscription",
+        "create_shop_item", "edit_shop_item", "restock_shop_item", "deactivate_shop_item", "purchase", "fulfil_order",
+        "cancel_order", "reset_purchase_limit", "open_raffle_period", "close_raffle_period", "grant_tickets",
+        "remove_tickets", "set_raffle_exclusion", "draw_raffle", "record_gifted_subs", "request_link", "confirm_link",
+        "reject_link", "unlink",
+    ]
+
+    /// The domain command, given the time and the raffle seeds the server derives.
+    func command(now: Timestamp, seeds: RaffleSeeds) throws -> Command {
+        func need<T>(_ v: T?, _ field: String) throws -> T {
+            guard let v else { throw APIError.badRequest("missing_field", "\(type) needs the field \(field)") }
+            return v
+        }
+        func snowflake(_ text: String?, _ field: String) throws -> UInt64 {
+            let text = try need(text, field)
+            guard let v = Snowflake.parse(text) else {
+                throw APIError.badRequest("invalid_snowflake", "\(field) must be a Discord snowflake (a string of digits), not \(text)")
+            }
+            return v
+        }
+        func personID() throws -> PersonID {
+            let text = try need(person, "person")
+            if text.hasPrefix("kick:"), let v = UInt64(text.dropFirst(5)), v > 0 { return .kick(KickUserID(v)) }
+            let digits = text.hasPrefix("discord:") ? String(text.dropFirst(8)) : text
+            guard let v = Snowflake.parse(digits) else {
+                throw APIError.badRequest("invalid_person", "person must be a Discord snowflake, discord:ID or kick:ID, not \(text)")
+            }
+            return .discord(UserID(v))
+        }
+        func item(id: ItemID) throws -> ShopItem {
+            ShopItem(
+                id: id, name: try need(name, "name"), price: try need(price, "price"), stock: stock ?? -1,
+                perPersonLimit: perPersonLimit ?? -1, limitWindowSeconds: limitWindowSeconds ?? 0,
+                requirementPrompt: requirementPrompt ?? "", kind: raffleTickets.map { .raffleTickets($0) } ?? .standard)
+        }
+        switch type {
+        case "set_setting":
+            let name = try need(setting, "setting")
+            guard let key = SettingKey(name: name) else {
+                throw APIError.badRequest("unknown_setting", "no setting named \(name)")
+            }
+            return .setSetting(key, value)
+        case "set_stream_status": return .setStreamStatus(live: try need(live, "live"))
+        case "override_tracking":
+            let modes = ["automatic": TrackingMode.automatic, "forced_on": .forcedOn, "forced_off": .forcedOff]
+            guard let m = modes[try need(mode, "mode")] else {
+                throw APIError.badRequest("invalid_value", "mode is automatic, forced_on or forced_off")
+            }
+            return .overrideTracking(m)
+        case "record_chat_activity":
+            return .recordChatActivity(KickUserID(try need(kickUserId, "kick_user_id")), username: try need(username, "username"))
+        case "tick": return .tick
+        case "set_role_threshold":
+            return .setRoleThreshold(RoleThreshold(
+                role: RoleID(try snowflake(roleId, "role_id")), name: try need(name, "name"), minutes: try need(minutes, "minutes"),
+                position: position ?? 0, enabled: enabled ?? true))
+        case "remove_role_threshold": return .removeRoleThreshold(RoleID(try snowflake(roleId, "role_id")))
+        case "record_role_delivery":
+            let outcomes = ["delivered": DeliveryOutcome.delivered, "failed_permanently": .failedPermanently]
+            guard let o = outcomes[try need(outcome, "outcome")] else {
+                throw APIError.badRequest("invalid_value", "outcome is delivered or failed_permanently")
+            }
+            return .recordRoleDelivery(
+                UserID(try snowflake(userId, "user_id")), RoleID(try snowflake(roleId, "role_id")),
+                granted: try need(granted, "granted"), outcome: o, detail: detail ?? "")
+        case "spend_points":
+            return .spendPoints(try personID(), amount: try need(amount, "amount"), reason: try need(reason, "reason"))
+        case "adjust_points":
+            return .adjustPoints(try personID(), delta: try need(delta, "delta"), reason: try need(reason, "reason"))
+        case "record_subscription":
+            return .recordSubscription(
+                KickUserID(try need(kickUserId, "kick_user_id")), expiresAt: Timestamp(milliseconds: try need(expiresAt, "expires_at")))
+        case "create_shop_item": return .createShopItem(try item(id: ItemID(itemId ?? 0)))
+        case "edit_shop_item": return .editShopItem(try item(id: ItemID(try need(itemId, "item_id"))))
+        case "restock_shop_item": return .restockShopItem(ItemID(try need(itemId, "item_id")), stock: try need(stock, "stock"))
+        case "deactivate_shop_item": return .deactivateShopItem(ItemID(try need(itemId, "item_id")))
+        case "purchase": return .purchase(ItemID(try need(itemId, "item_id")), try personID(), requirement: requirement ?? "")
+        case "fulfil_order": return .fulfilOrder(OrderID(try need(orderId, "order_id")))
+        case "cancel_order": return .cancelOrder(OrderID(try need(orderId, "order_id")), reason: reason ?? "")
+        case "reset_purchase_limit":
+            return .resetPurchaseLimit(ItemID(try need(itemId, "item_id")), person: person == nil ? nil : try personID())
+        case "open_raffle_period":
+            return .openRafflePeriod(
+                startsAt: startsAt.map(Timestamp.init(milliseconds:)), endsAt: endsAt.map(Timestamp.init(milliseconds:)),
+                seedCommitment: RaffleDrawing.commitment(for: seeds.next))
+        case "close_raffle_period": return .closeRafflePeriod(seed: seeds.current)
+        case "grant_tickets":
+            return .grantTickets(try personID(), amount: try need(amount, "amount"), reason: try need(reason, "reason"))
+        case "remove_tickets":
+            let s = try source.map { name -> TicketSource in
+                guard let s = TicketSource(name: name) else {
+                    throw APIError.badRequest("invalid_value", "source is watchtime, gifted_sub, shop or admin")
+                }
+                return s
+            }
+            return .removeTickets(try personID(), amount: try need(amount, "amount"), source: s, reason: try need(reason, "reason"))
+        case "set_raffle_exclusion": return .setRaffleExclusion(try personID(), excluded: try need(excluded, "excluded"))
+        case "draw_raffle": return .drawRaffle(seed: seeds.current, winners: winners ?? 1)
+        case "record_gifted_subs":
+            return .recordGiftedSubs(
+                gifter: gifterKickUserId.map(KickUserID.init(rawValue:)), username: username ?? "", count: try need(count, "count"))
+        case "request_link":
+            return .requestLink(
+                UserID(try snowflake(userId, "user_id")),
+                expiresAt: Timestamp(milliseconds: expiresAt ?? now.rawValue + 600_000))
+        case "confirm_link":
+            return .confirmLink(
+                UserID(try snowflake(userId, "user_id")), KickUserID(try need(kickUserId, "kick_user_id")),
+                kickUsername: try need(kickUsername, "kick_username"))
+        case "reject_link":
+            return .rejectLink(
+                UserID(try snowflake(userId, "user_id")), KickUserID(try need(kickUserId, "kick_user_id")),
+                reason: try need(reason, "reason"))
+        case "unlink": return .unlink(UserID(try snowflake(userId, "user_id")))
+        default:
+            throw APIError.badRequest("unknown_command", "no command type \(type); known: \(CommandRequest.types.joined(separator: ", "))")
+        }
+    }
+}
+
+/// The seeds of a guild's raffle periods, derived from the deployment's secret.
+struct RaffleSeeds {
+    /// The seed of the open (or last) period.
+    var current: [UInt8]
+    /// The seed of the period the next open creates.
+    var next: [UInt8]
+}
+
+/// Discord snowflakes as the API accepts them.
+enum Snowflake {
+    /// A decimal string of a 64-bit id with a non-zero timestamp part (≥ 2²²).
+    static func parse(_ text: String) -> UInt64? {
+        guard !text.isEmpty, text.count <= 20, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber),
+            let v = UInt64(text), v >= 1 << 22
+        else { return nil }
+        return v
+    }
+}

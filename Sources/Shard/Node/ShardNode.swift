@@ -1,0 +1,107 @@
+public import Domain
+public import EventLog
+public import Logging
+public import Projections
+import Synchronization
+
+/// The partitions a shard process serves, with their owners (the write side) and read models.
+///
+/// Partitions are acquired on first use: the owner takes the next epoch after the partition's
+/// fence, so every start of a node fences out any earlier writer. Read models are brought up to
+/// date with the log before each query, so a client reads its own acknowledged writes.
+public actor ShardNode {
+    public struct Configuration: Sendable {
+        public var data: DataDirectory
+        /// Deployment-wide setting defaults under every guild's overrides.
+        public var globalDefaults: [SettingKey: Int64] = [:]
+        /// Events between two snapshots of a partition. Default 100,000.
+        public var snapshotEvery = 100_000
+
+        public init(data: DataDirectory) { self.data = data }
+    }
+
+    public let configuration: Configuration
+    private let logger: Logger
+    private var owners: [PartitionID: Task<PartitionOwner, any Error>] = [:]
+    private var readSides: [PartitionID: ReadSide] = [:]
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The owner of the partition holding `guild`, acquiring it on first use.
+    public func owner(for guild: GuildID) async throws -> PartitionOwner {
+        let partition = configuration.data.partition(for: guild)
+        if let task = owners[partition] { return try await task.value }
+        let (data, defaults, every, logger) = (configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger)
+        let task = Task {
+            let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
+            return try await PartitionOwner.acquire(
+                data: data, partition: partition, epoch: Epoch(fence + 1), globalDefaults: defaults,
+                snapshotEvery: every, logger: logger)
+        }
+        owners[partition] = task
+        do {
+            return try await task.value
+        } catch {
+            owners[partition] = nil
+            throw error
+        }
+    }
+
+    /// Decides a command for `guild` and returns once its events are durable.
+    public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws -> PartitionOwner.Outcome {
+        try await owner(for: guild).handle(command, guild: guild, context: context)
+    }
+
+    /// The read models of the partition holding `guild`, up to date with everything acknowledged.
+    public func readModels(for guild: GuildID) async throws -> ReadModelStore {
+        let partition = configuration.data.partition(for: guild)
+        let side: ReadSide
+        if let existing = readSides[partition] {
+            side = existing
+        } else {
+            let log = try await owner(for: guild).log
+            side = try readSides[partition] ?? ReadSide(data: configuration.data, partition: partition, log: log,
+                                                         globalDefaults: configuration.globalDefaults)
+            readSides[partition] = side
+        }
+        return try await side.refreshed()
+    }
+
+    /// The guild's history, read from its partition's log (audit, time travel, draw verification).
+    public func history(for guild: GuildID) async throws -> GuildHistory {
+        GuildHistory(log: try await owner(for: guild).log)
+    }
+
+    /// Releases every partition (finishing in-flight appends and snapshotting each).
+    public func shutdown() async {
+        for (_, task) in owners {
+            if let owner = try? await task.value { await owner.release() }
+        }
+        owners.removeAll()
+    }
+}
+
+/// One partition's read models and the projector keeping them current.
+final class ReadSide: Sendable {
+    /// Held while catching up: one refresh at a time, mutating the projector in place.
+    private let projector: Mutex<Projector>
+    let store: ReadModelStore
+
+    /// - Parameter log: the owner's log, whose end moves as appends become durable.
+    init(data: DataDirectory, partition: PartitionID, log: PartitionLog, globalDefaults: [SettingKey: Int64]) throws {
+        try FileSystem.createDirectory(data.path + "/readmodels")
+        store = try ReadModelStore(path: ReadModelStore.path(dataDirectory: data, partition: partition))
+        projector = Mutex(Projector(log: log, store: store, globalDefaults: globalDefaults))
+    }
+
+    /// Applies what the log has gained since the last call (on the I/O pool) and returns the store.
+    func refreshed() async throws -> ReadModelStore {
+        try await BlockingIOPool.shared.run { [self] in
+            _ = try projector.withLock { try $0.catchUp() }
+        }
+        return store
+    }
+}

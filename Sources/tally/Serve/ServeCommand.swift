@@ -1,0 +1,92 @@
+import ArgumentParser
+import Domain
+import EventLog
+import Foundation
+import Hummingbird
+import Logging
+import Shard
+
+/// `tally serve`: one process serving every partition of a data directory over HTTP.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the bot's API for every guild of a data directory (SIGINT or SIGTERM stops it gracefully).",
+        discussion: """
+            Commands (POST /v1/guilds/{guild}/commands) need Authorization: Bearer <operator token>. The token is
+            TALLY_OPERATOR_TOKEN, or the one generated at first start and saved in DIR/secrets.json.
+            """
+    )
+
+    @Option(help: "The data directory (created if missing).")
+    var data: String = "./tally-data"
+
+    @Option(help: "The address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port: Int = 8080
+
+    @Option(help: "Partitions of a new data directory.")
+    var partitions: Int = DataDirectory.defaultPartitionCount
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        var logging = self.logging
+        if logging.logLevel == .notice { logging.logLevel = .info }
+        let logger = logging.makeLogger("tally.serve")
+        let directory = try DataDirectory.open(path: data, creatingWith: partitions)
+        let secrets = try Secrets.load(dataDirectory: data)
+        let node = ShardNode(configuration: .init(data: directory), logger: logger)
+        let api = ShardAPI(
+            node: node, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
+            now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
+        let app = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
+            logger: logger)
+        logger.info("serving", metadata: ["data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)"])
+        try await app.runService()
+        await node.shutdown()
+        logger.info("stopped: every partition released")
+    }
+}
+
+/// The operator token and the raffle secret, generated at first start (`DIR/secrets.json`, mode 0600).
+struct Secrets: Codable {
+    var operatorToken: String
+    var raffleSecretHex: String
+
+    var raffleSecret: [UInt8] {
+        stride(from: 0, to: raffleSecretHex.count, by: 2).compactMap { i in
+            let start = raffleSecretHex.index(raffleSecretHex.startIndex, offsetBy: i)
+            return UInt8(raffleSecretHex[start..<raffleSecretHex.index(start, offsetBy: 2)], radix: 16)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case operatorToken = "operator_token"
+        case raffleSecretHex = "raffle_secret"
+    }
+
+    static func load(dataDirectory: String) throws -> Secrets {
+        let path = dataDirectory + "/secrets.json"
+        var secrets: Secrets
+        if let data = FileManager.default.contents(atPath: path) {
+            secrets = try JSONDecoder().decode(Secrets.self, from: data)
+        } else {
+            var rng = SystemRandomNumberGenerator()
+            func random(_ bytes: Int) -> String { (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined() }
+            secrets = Secrets(operatorToken: random(24), raffleSecretHex: random(32))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            FileManager.default.createFile(
+                atPath: path, contents: try encoder.encode(secrets), attributes: [.posixPermissions: 0o600])
+            FileHandle.standardOutput.write(Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
+        }
+        if let token = ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"], !token.isEmpty {
+            secrets.operatorToken = token
+        }
+        return secrets
+    }
+}
