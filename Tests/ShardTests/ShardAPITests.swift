@@ -1,0 +1,177 @@
+import Domain
+import EventLog
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+@testable import Shard
+
+/// Every endpoint and every class of bad input, through the real router.
+@Suite(.timeLimit(.minutes(2))) struct ShardAPITests {
+    static let token = "test-operator-token"
+    static let g1 = "5033164800000000000"
+    static let g2 = "5033164833214693377"
+    static let alice = "1100000000000000001"
+
+    final class Fixture: @unchecked Sendable {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-api-\(UUID().uuidString.prefix(8))").path
+        let node: ShardNode
+        let app: Application<RouterResponder<BasicRequestContext>>
+        let clock = Clock()
+
+        final class Clock: @unchecked Sendable {
+            var ms: Int64 = 1_796_083_200_000
+        }
+
+        init() throws {
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let data = try DataDirectory.open(path: dir, creatingWith: 4)
+            node = ShardNode(configuration: .init(data: data), logger: logger)
+            let clock = self.clock
+            let api = ShardAPI(node: node, operatorToken: ShardAPITests.token, raffleSecret: Array("secret".utf8),
+                               now: { clock.ms += 1000; return Timestamp(milliseconds: clock.ms) })
+            app = Application(router: api.router(), logger: logger)
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    static func json(_ object: [String: Any]) -> ByteBuffer {
+        ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+    }
+
+    static func decode(_ response: TestResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
+    }
+
+    static let auth: HTTPFields = [.authorization: "Bearer \(token)"]
+
+    @discardableResult
+    static func post(_ client: some TestClientProtocol, guild: String = g1, _ body: [String: Any]) async throws -> TestResponse {
+        try await client.execute(uri: "/v1/guilds/\(guild)/commands", method: .post, headers: auth, body: json(body))
+    }
+
+    @Test func commandsNeedTheOperatorToken() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let body = Self.json(["type": "tick", "key": "k"])
+            let none = try await client.execute(uri: "/v1/guilds/\(Self.g1)/commands", method: .post, body: body)
+            #expect(none.status == .unauthorized)
+            #expect((Self.decode(none)["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+            let wrong = try await client.execute(
+                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: [.authorization: "Bearer nope"], body: body)
+            #expect(wrong.status == .unauthorized)
+        }
+        #expect(try await f.node.owner(for: GuildID(5_033_164_800_000_000_000)).endOffset == .zero)
+    }
+
+    @Test func anAcceptedCommandReturnsItsEventsAndARepeatedKeyIsADuplicate() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let command: [String: Any] = ["type": "adjust_points", "key": "interaction-1", "person": Self.alice, "delta": 50, "reason": "hi"]
+            let first = try await Self.post(client, command)
+            #expect(first.status == .ok)
+            let body = Self.decode(first)
+            #expect(body["duplicate"] as? Bool == false)
+            let events = body["events"] as? [[String: Any]] ?? []
+            #expect(events.count == 1 && events[0]["type"] as? String == "points_adjusted")
+            let again = try await Self.post(client, command)
+            #expect(Self.decode(again)["duplicate"] as? Bool == true)
+            let person = try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/\(Self.alice)", method: .get)
+            #expect(Self.decode(person)["points"] as? Int == 50, "the repeat applied nothing")
+        }
+    }
+
+    @Test(arguments: [
+        ("malformed JSON", "{not json", HTTPResponse.Status.badRequest, "malformed_json"),
+        ("unknown command type", #"{"type":"teleport","key":"k"}"#, .badRequest, "unknown_command"),
+        ("missing field", #"{"type":"adjust_points","key":"k","person":"1100000000000000001","reason":"r"}"#, .badRequest, "missing_field"),
+        ("missing key", #"{"type":"tick"}"#, .badRequest, "malformed_json"),
+        ("person not a snowflake", #"{"type":"adjust_points","key":"k","person":"bob","delta":5,"reason":"r"}"#, .badRequest, "invalid_person"),
+        ("negative amount", #"{"type":"spend_points","key":"k","person":"1100000000000000001","amount":-5,"reason":"r"}"#, .badRequest, "invalid_amount"),
+        ("overflowing amount", #"{"type":"adjust_points","key":"k","person":"1100000000000000001","delta":99999999999999999999999,"reason":"r"}"#, .badRequest, "malformed_json"),
+        ("amount of the wrong type", #"{"type":"adjust_points","key":"k","person":"1100000000000000001","delta":"5","reason":"r"}"#, .badRequest, "malformed_json"),
+        ("a rule refuses", #"{"type":"spend_points","key":"k","person":"1100000000000000001","amount":5,"reason":"r"}"#, .conflict, "insufficient_points"),
+    ])
+    func badInputGetsTheRight4xxAndChangesNothing(name: String, body: String, status: HTTPResponse.Status, code: String) async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let response = try await client.execute(
+                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: Self.auth, body: ByteBuffer(string: body))
+            #expect(response.status == status, "\(name)")
+            #expect((Self.decode(response)["error"] as? [String: Any])?["code"] as? String == code, "\(name)")
+        }
+        #expect(try await f.node.owner(for: GuildID(5_033_164_800_000_000_000)).endOffset == .zero, "\(name) changed something")
+    }
+
+    @Test func oversizedBodiesAndBadGuildIdsAreRefused() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let big = ByteBuffer(repeating: UInt8(ascii: "a"), count: 70_000)
+            let tooBig = try await client.execute(uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: Self.auth, body: big)
+            #expect(tooBig.status == .contentTooLarge)
+            for guild in ["abc", "-5", "0", "123", "99999999999999999999999"] {
+                let r = try await client.execute(uri: "/v1/guilds/\(guild)/leaderboards/points", method: .get)
+                #expect(r.status == .badRequest, "guild \(guild)")
+            }
+            let unknownBoard = try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/karma", method: .get)
+            #expect(unknownBoard.status == .notFound || unknownBoard.status == .badRequest)
+        }
+    }
+
+    @Test func queriesForUnknownGuildsAre404() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            for path in ["leaderboards/points", "people/\(Self.alice)", "raffle", "raffle/draws/1:1", "audit", "settings"] {
+                let r = try await client.execute(uri: "/v1/guilds/\(Self.g2)/\(path)", method: .get)
+                #expect(r.status == .notFound, "\(path)")
+                #expect((Self.decode(r)["error"] as? [String: Any])?["code"] as? String == "unknown_guild", "\(path)")
+            }
+        }
+    }
+
+    @Test func everyQueryEndpointAnswersFromTheReadModels() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+            try await Self.post(client, ["type": "adjust_points", "key": "a", "person": Self.alice, "delta": 70, "reason": "r"])
+            try await Self.post(client, ["type": "open_raffle_period", "key": "o"])
+            try await Self.post(client, ["type": "grant_tickets", "key": "t1", "person": Self.alice, "amount": 30, "reason": "r"])
+            try await Self.post(client, ["type": "grant_tickets", "key": "t2", "person": "kick:77", "amount": 10, "reason": "r"])
+            let draw = try await Self.post(client, ["type": "draw_raffle", "key": "d"])
+            #expect(draw.status == .ok)
+
+            let board = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/tickets?limit=5", method: .get))
+            #expect((board["entries"] as? [[String: Any]])?.map { $0["value"] as? Int } == [30, 10])
+            let tooMany = try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/points?limit=26", method: .get)
+            #expect(tooMany.status == .badRequest)
+            let person = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/discord:\(Self.alice)", method: .get))
+            #expect(person["points"] as? Int == 70)
+            #expect(person["win_chance"] as? Double == 0.75)
+            let raffle = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/raffle", method: .get))
+            #expect((raffle["draws"] as? [[String: Any]])?.count == 1)
+            let verified = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/raffle/draws/1:1", method: .get))
+            #expect(verified["verified"] as? Bool == true)
+            let audit = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit?user=\(Self.alice)&limit=10", method: .get))
+            #expect((audit["entries"] as? [[String: Any]])?.map { $0["event"] as? String } == ["points_adjusted", "tickets_granted"])
+            let settings = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/settings", method: .get))
+            #expect((settings["settings"] as? [String: Any])?["points_per_5min"] as? Int == 1)
+        }
+    }
+
+    @Test func twoGuildsNeverSeeEachOthersData() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            try await Self.post(client, guild: Self.g1, ["type": "adjust_points", "key": "same-key", "person": Self.alice, "delta": 5, "reason": "r"])
+            try await Self.post(client, guild: Self.g2, ["type": "adjust_points", "key": "same-key", "person": Self.alice, "delta": 7, "reason": "r"])
+            let p1 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/\(Self.alice)", method: .get))
+            let p2 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g2)/people/\(Self.alice)", method: .get))
+            #expect(p1["points"] as? Int == 5)
+            #expect(p2["points"] as? Int == 7)
+            let a1 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit", method: .get))
+            #expect((a1["entries"] as? [[String: Any]])?.count == 1)
+        }
+    }
+}
