@@ -161,6 +161,29 @@ import Testing
         }
     }
 
+    @Test func settingsAreReadAndChangedPerGuild() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            try await Self.post(client, ["type": "tick", "key": "first"])
+            try await Self.post(client, guild: Self.g2, ["type": "adjust_points", "key": "x", "person": Self.alice, "delta": 1, "reason": "r"])
+            let put = { (body: [String: Any], auth: HTTPFields) in
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/settings", method: .put, headers: auth, body: Self.json(body))
+            }
+            #expect(try await put(["key": "s1", "settings": ["points_per_5min": 3]], [:]).status == .unauthorized)
+            #expect(try await put(["key": "s1", "settings": ["nonsense": 3]], Self.auth).status == .badRequest)
+            #expect(try await put(["key": "s1", "settings": ["points_per_5min": -3]], Self.auth).status == .badRequest)
+            #expect(try await put(["key": "s1", "settings": ["points_per_5min": "3"]], Self.auth).status == .badRequest)
+            let ok = try await put(["key": "s1", "settings": ["points_per_5min": 3, "leaderboard_default": 5]], Self.auth)
+            #expect(ok.status == .ok)
+            let values = Self.decode(ok)["settings"] as? [String: Any]
+            #expect(values?["points_per_5min"] as? Int == 3 && values?["leaderboard_default"] as? Int == 5)
+            let other = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g2)/settings", method: .get))
+            #expect((other["settings"] as? [String: Any])?["points_per_5min"] as? Int == 1, "another guild's settings leaked")
+            let cleared = Self.decode(try await put(["key": "s2", "settings": ["points_per_5min": NSNull()]], Self.auth))
+            #expect((cleared["settings"] as? [String: Any])?["points_per_5min"] as? Int == 1)
+        }
+    }
+
     @Test func twoGuildsNeverSeeEachOthersData() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in

@@ -36,6 +36,7 @@ public struct ShardAPI: Sendable {
         guilds.get("/raffle/draws/:draw") { _, context in try await draw(context) }
         guilds.get("/audit") { request, context in try await audit(request, context) }
         guilds.get("/settings") { _, context in try await settings(context) }
+        guilds.put("/settings") { request, context in try await putSettings(request, context) }
         return router
     }
 
@@ -206,6 +207,48 @@ public struct ShardAPI: Sendable {
         var values: [String: any Sendable] = [:]
         for key in SettingKey.allCases { values[key.description] = state.settings[key] }
         return JSON(["settings": values, "overrides": Array(state.settings.overrides.keys.map(\.description)).sorted()])
+    }
+
+    /// `PUT /settings`: `{"key": "...", "settings": {"name": value or null}}`; null clears an override.
+    /// Every name and value is checked before any is applied.
+    func putSettings(_ request: Request, _ context: BasicRequestContext) async throws -> JSON {
+        try authorize(request)
+        let guild = try guildID(context)
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: ShardAPI.maxBody) } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "request bodies are limited to \(ShardAPI.maxBody) bytes")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+            let key = object["key"] as? String, !key.isEmpty, key.utf8.count <= 180,
+            let values = object["settings"] as? [String: Any], !values.isEmpty
+        else {
+            throw APIError.badRequest("malformed_json", "the body is {\"key\": \"...\", \"settings\": {\"name\": value or null}}")
+        }
+        var changes: [(SettingKey, Int64?)] = []
+        for (name, raw) in values.sorted(by: { $0.key < $1.key }) {
+            guard let setting = SettingKey(name: name) else { throw APIError.badRequest("unknown_setting", "no setting named \(name)") }
+            if raw is NSNull {
+                changes.append((setting, nil))
+            } else if let value = raw as? Int64 {
+                guard setting.validRange.contains(value) else {
+                    throw APIError.badRequest("invalid_value", "\(name) must be within \(setting.validRange), not \(value)")
+                }
+                changes.append((setting, value))
+            } else {
+                throw APIError.badRequest("invalid_value", "\(name) takes an integer or null")
+            }
+        }
+        let time = now()
+        for (setting, value) in changes {
+            do {
+                _ = try await node.handle(
+                    .setSetting(setting, value), guild: guild, context: CommandContext(key: "\(key):\(setting)", time: time))
+            } catch let rejection as Rejection {
+                throw APIError(.badRequest, rejection.code, rejection.message)
+            }
+        }
+        return try await settings(context)
     }
 
     // MARK: Helpers
