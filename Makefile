@@ -5,6 +5,7 @@
 DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config
 SWIFT ?= swift
 DATA ?= ./tally-data
+PORT ?= 8080
 TEST_FLAGS ?=
 
 .PHONY: run test build release deps bench clean
@@ -33,13 +34,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Until the shard service exists (issue 4), `make run` exercises the log on the embedded default:
-# it appends self-checking records to ./tally-data, verifies every checksum and index, and prints
-# the newest records.
+# The service on the embedded default: every partition of ./tally-data in one process, on port 8080.
 run: release
-	.build/release/tally log append-test $(DATA) --count 250 --appenders 4 > /dev/null
-	.build/release/tally log verify $(DATA)
-	.build/release/tally log inspect $(DATA) --partition 0 --tail 5
+	.build/release/tally serve --data $(DATA) --port $(PORT)
 
 test: deps
 	$(SWIFT) build --build-tests
