@@ -32,7 +32,11 @@ public actor ShardNode {
 
     /// The owner of the partition holding `guild`, acquiring it on first use.
     public func owner(for guild: GuildID) async throws -> PartitionOwner {
-        let partition = configuration.data.partition(for: guild)
+        try await owner(of: configuration.data.partition(for: guild))
+    }
+
+    /// The owner of `partition`, acquiring it on first use.
+    public func owner(of partition: PartitionID) async throws -> PartitionOwner {
         if let task = owners[partition] { return try await task.value }
         let (data, defaults, every, logger) = (configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger)
         let task = Task {
@@ -73,6 +77,23 @@ public actor ShardNode {
     /// The guild's history, read from its partition's log (audit, time travel, draw verification).
     public func history(for guild: GuildID) async throws -> GuildHistory {
         GuildHistory(log: try await owner(for: guild).log)
+    }
+
+    /// The owners acquired so far.
+    func acquiredOwners() async -> [PartitionOwner] {
+        var out: [PartitionOwner] = []
+        for (_, task) in owners.sorted(by: { $0.key < $1.key }) {
+            if let owner = try? await task.value { out.append(owner) }
+        }
+        return out
+    }
+
+    /// Acquires every partition of the data directory that already has a log (so timers run for
+    /// every guild with history, not only those a request has touched).
+    public func acquireExisting() async throws {
+        for partition in configuration.data.existingPartitions {
+            _ = try await owner(of: partition)
+        }
     }
 
     /// Releases every partition (finishing in-flight appends and snapshotting each).

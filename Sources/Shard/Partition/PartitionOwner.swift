@@ -161,6 +161,8 @@ public actor PartitionOwner {
         }
     }
 
+    var processorGuilds: [GuildID] { processor.model.guilds.keys.sorted() }
+
     /// The state of one guild, for reads that need the live state (not the read models).
     public func state(of guild: GuildID) -> GuildState? { processor.model.state(of: guild) }
 

@@ -45,8 +45,15 @@ struct ServeCommand: AsyncParsableCommand {
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
             logger: logger)
+        try await node.acquireExisting()
         logger.info("serving", metadata: ["data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)"])
-        try await app.runService()
+        let now = api.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Watch-time ticks and raffle period ends, checked every second.
+            group.addTask { await node.runTimers(clock: ContinuousClock(), now: now, raffleSecret: secrets.raffleSecret) }
+            try await app.runService()
+            group.cancelAll()
+        }
         await node.shutdown()
         logger.info("stopped: every partition released")
     }
