@@ -29,6 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Partitions of a new data directory.")
     var partitions: Int = DataDirectory.defaultPartitionCount
 
+    @Flag(help: "Also drive a simulated community (a few guilds chatting, streaming, gifting, buying, drawing raffles).")
+    var demo = false
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -51,11 +54,39 @@ struct ServeCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Watch-time ticks and raffle period ends, checked every second.
             group.addTask { await node.runTimers(clock: ContinuousClock(), now: now, raffleSecret: secrets.raffleSecret) }
+            if demo {
+                group.addTask { await Self.runDemo(node: node, now: now, raffleSecret: secrets.raffleSecret, logger: logger) }
+            }
             try await app.runService()
             group.cancelAll()
         }
         await node.shutdown()
         logger.info("stopped: every partition released")
+    }
+}
+
+extension ServeCommand {
+    /// Feeds a simulated community through the node in real time: about one simulated minute of
+    /// three guilds per second, so the leaderboards visibly move.
+    static func runDemo(node: ShardNode, now: @escaping @Sendable () -> Timestamp, raffleSecret: [UInt8], logger: Logger) async {
+        var configuration = CommunitySimulator.Configuration()
+        configuration.guilds = 3
+        configuration.chattersPerGuild = 25
+        configuration.seed = UInt64(now().rawValue)
+        configuration.raffleSecret = raffleSecret
+        var simulator = CommunitySimulator(configuration)
+        logger.info("demo community", metadata: ["guilds": "\(simulator.guilds.map(\.description).joined(separator: ","))"])
+        var lastMinute = simulator.now
+        while !Task.isCancelled {
+            let step = simulator.next()
+            var context = step.context
+            context.time = now()
+            _ = try? await node.handle(step.command, guild: step.guild, context: context)
+            if simulator.now > lastMinute {
+                lastMinute = simulator.now
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
+            }
+        }
     }
 }
 
