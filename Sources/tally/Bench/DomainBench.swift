@@ -37,6 +37,9 @@ struct DomainBench: AsyncParsableCommand {
         var rebuildGuilds = 0
         var rebuildPeople = 0
         var readModelBytes = 0
+        var snapshotWriteSeconds = 0.0
+        var snapshotRestoreSeconds = 0.0
+        var snapshotBytes = 0
 
         enum CodingKeys: String, CodingKey {
             case events
@@ -49,6 +52,9 @@ struct DomainBench: AsyncParsableCommand {
             case rebuildGuilds = "rebuild_guilds"
             case rebuildPeople = "rebuild_people"
             case readModelBytes = "read_model_bytes"
+            case snapshotWriteSeconds = "snapshot_write_seconds"
+            case snapshotRestoreSeconds = "snapshot_restore_seconds"
+            case snapshotBytes = "snapshot_bytes"
         }
     }
 
@@ -74,6 +80,9 @@ struct DomainBench: AsyncParsableCommand {
             replay + apply into guild state       \(rate(r.applyEventsPerSecond))   \(String(format: "%.2f×", r.applyEventsPerSecond / r.readEventsPerSecond))
             replay + fold for read models         \(rate(r.foldEventsPerSecond))   \(String(format: "%.2f×", r.foldEventsPerSecond / r.readEventsPerSecond))
             replay + project into SQLite          \(rate(r.projectEventsPerSecond))   \(String(format: "%.2f×", r.projectEventsPerSecond / r.readEventsPerSecond))
+
+            snapshot of the partition (\(r.events) events, with idempotency keys): \(formatBytes(Int64(r.snapshotBytes))), \
+            written in \(String(format: "%.2f", r.snapshotWriteSeconds)) s, restored in \(String(format: "%.2f", r.snapshotRestoreSeconds)) s
 
             full rebuild of every projection: \(r.rebuildEvents) events in \(String(format: "%.1f", r.rebuildSeconds)) s \
             (\(r.rebuildGuilds) guilds, \(r.rebuildPeople) people, \(formatBytes(Int64(r.readModelBytes))) of SQLite)
@@ -117,6 +126,21 @@ struct DomainBench: AsyncParsableCommand {
             sink &+= model.guilds.count
         }
         results.foldEventsPerSecond = Double(events) / foldSeconds
+
+        progress("snapshot of the partition's state, and restoring from it")
+        var full = PartitionModel()
+        full.tracksChanges = false
+        try log.read(LogQuery()) { record in full.apply(try EventCodec.decode(record)) }
+        let snapshotDirectory = root + "/snapshot-partition"
+        let writeStart = ContinuousClock.now
+        let snapshotPath = try full.writeSnapshot(partition: PartitionID(0), partitionDirectory: snapshotDirectory)
+        results.snapshotWriteSeconds = (ContinuousClock.now - writeStart).seconds
+        results.snapshotBytes = (try? FileManager.default.attributesOfItem(atPath: snapshotPath)[.size] as? Int) ?? 0
+        var restored: PartitionModel? = nil
+        results.snapshotRestoreSeconds = best(of: 2) {
+            restored = PartitionModel.loadNewestSnapshot(partition: PartitionID(0), partitionDirectory: snapshotDirectory)
+        }
+        precondition(restored?.guilds == full.guilds, "the snapshot must restore the same state")
 
         progress("replay + project into SQLite")
         let store = try ReadModelStore(path: root + "/project.sqlite")
