@@ -30,8 +30,9 @@ import Testing
             let data = try DataDirectory.open(path: dir, creatingWith: 4)
             node = ShardNode(configuration: .init(data: data), logger: logger)
             let clock = self.clock
-            let api = ShardAPI(node: node, operatorToken: ShardAPITests.token, raffleSecret: Array("secret".utf8),
+            var api = ShardAPI(node: node, operatorToken: ShardAPITests.token, raffleSecret: Array("secret".utf8),
                                now: { clock.ms += 1000; return Timestamp(milliseconds: clock.ms) })
+            api.metricsText = { "# TYPE tally_test counter\ntally_test 1\n" }
             app = Application(router: api.router(), logger: logger)
         }
 
@@ -136,6 +137,8 @@ import Testing
         let f = try Fixture()
         try await f.app.test(.router) { client in
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(metrics.status == .ok && String(buffer: metrics.body).contains("tally_test 1"))
             try await Self.post(client, ["type": "adjust_points", "key": "a", "person": Self.alice, "delta": 70, "reason": "r"])
             try await Self.post(client, ["type": "open_raffle_period", "key": "o"])
             try await Self.post(client, ["type": "grant_tickets", "key": "t1", "person": Self.alice, "amount": 30, "reason": "r"])

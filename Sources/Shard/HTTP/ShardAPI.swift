@@ -2,6 +2,7 @@ public import Domain
 public import EventLog
 import Foundation
 public import Hummingbird
+import Metrics
 import Projections
 
 /// The HTTP API of a shard node: commands and queries per guild, health. See `docs/openapi.yaml`.
@@ -13,6 +14,8 @@ public struct ShardAPI: Sendable {
     public let raffleSecret: [UInt8]
     /// The clock commands are stamped with.
     public let now: @Sendable () -> Timestamp
+    /// The Prometheus text of every metric, for `GET /metrics` (nil: no such endpoint).
+    public var metricsText: (@Sendable () -> String)?
 
     /// The largest request body accepted (64 KiB).
     public static let maxBody = 64 * 1024
@@ -27,7 +30,15 @@ public struct ShardAPI: Sendable {
     /// A router serving every endpoint.
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(MetricsMiddleware())
         router.get("/health") { _, _ in JSON(["status": "ok"]) }
+        if let metricsText {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+            }
+        }
         let guilds = router.group("/v1/guilds/:guild")
         guilds.post("/commands") { request, context in try await command(request, context) }
         guilds.get("/leaderboards/:kind") { request, context in try await leaderboard(request, context) }
@@ -65,14 +76,20 @@ public struct ShardAPI: Sendable {
             next: RaffleDrawing.seed(secret: raffleSecret, guild: guild, period: PeriodID(period.rawValue + 1)))
         let command = try parsed.command(now: time, seeds: seeds)
         let outcome: PartitionOwner.Outcome
+        let started = ContinuousClock.now
         do {
             outcome = try await node.handle(command, guild: guild, context: CommandContext(key: parsed.key, time: time))
         } catch let rejection as Rejection {
+            Counter(label: "tally_commands_total", dimensions: [("outcome", "rejected")]).increment()
             let status: HTTPResponse.Status = rejection.code.hasPrefix("invalid_") ? .badRequest : .conflict
             throw APIError(status, rejection.code, rejection.message)
         } catch let error as ShardError {
+            Counter(label: "tally_commands_total", dimensions: [("outcome", "unavailable")]).increment()
             throw APIError(.serviceUnavailable, error.code.description, error.message)
         }
+        Counter(label: "tally_commands_total", dimensions: [("outcome", outcome.duplicate ? "duplicate" : "accepted")]).increment()
+        Counter(label: "tally_events_appended_total").increment(by: outcome.duplicate ? 0 : outcome.events.count)
+        Metrics.Timer(label: "tally_command_duration_seconds").record(duration: started.duration(to: .now))
         return JSON([
             "duplicate": outcome.duplicate,
             "events": outcome.events.map { e in

@@ -4,6 +4,8 @@ import EventLog
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import Shard
 
 /// `tally serve`: one process serving every partition of a data directory over HTTP.
@@ -41,9 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = try DataDirectory.open(path: data, creatingWith: partitions)
         let secrets = try Secrets.load(dataDirectory: data)
         let node = ShardNode(configuration: .init(data: directory), logger: logger)
-        let api = ShardAPI(
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var api = ShardAPI(
             node: node, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
             now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
+        api.metricsText = { registry.emitToString() }
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
