@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A real `tally serve` killed with SIGKILL under load from a real `tally loadgen`, restarted, and
+/// checked: every acknowledged command is reflected exactly once, and the log has no damage.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ServeCrashTests {
+    var tally: String {
+        ProcessInfo.processInfo.environment["TALLY_BINARY"]
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally").path
+    }
+
+    func start(_ arguments: [String], token: String, output: FileHandle? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tally)
+        p.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TALLY_OPERATOR_TOKEN"] = token
+        p.environment = environment
+        p.standardOutput = output ?? FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func waitForHealth(port: Int) async throws {
+        for _ in 0..<200 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the server did not come up on port \(port)")
+    }
+
+    @Test func aServerKilledMidLoadLosesNothingAcknowledgedAndAppliesNothingTwice() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-serve-crash-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = 20_000 + Int(getpid() % 20_000)
+        let token = "crash-test-token"
+        let record = dir + ".acks.jsonl"
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let serve = ["serve", "--data", dir, "--port", String(port), "--partitions", "4"]
+
+        var server = try start(serve, token: token)
+        try await waitForHealth(port: port)
+        let output = Pipe()
+        let loadgen = try start(
+            ["loadgen", "--url", "http://127.0.0.1:\(port)", "--guilds", "12", "--people", "40", "--rate", "300",
+             "--duration", "4", "--record", record],
+            token: token, output: output.fileHandleForWriting)
+        // Kill the server without warning in the middle of the load, then bring it back.
+        try await Task.sleep(for: .milliseconds(1_300))
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+        try await Task.sleep(for: .milliseconds(300))
+        server = try start(serve, token: token)
+        try await waitForHealth(port: port)
+        loadgen.waitUntilExit()
+        try output.fileHandleForWriting.close()
+        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(loadgen.terminationStatus == 0, "\(summary)")
+        let acknowledged = (try? String(contentsOfFile: record, encoding: .utf8))?.split(separator: "\n").count ?? 0
+        #expect(acknowledged > 300, "too little was acknowledged to test anything: \(summary)")
+        #expect(summary.contains("errors") && !summary.contains("errors 0"), "the kill should have failed some requests: \(summary)")
+
+        let verify = try start(
+            ["loadgen", "--url", "http://127.0.0.1:\(port)", "--verify-only", "--record", record], token: token)
+        verify.waitUntilExit()
+        #expect(verify.terminationStatus == 0, "an acknowledged command is missing or applied twice")
+
+        server.terminate()
+        server.waitUntilExit()
+        let logVerify = try start(["log", "verify", dir], token: token)
+        logVerify.waitUntilExit()
+        #expect(logVerify.terminationStatus == 0, "the log is damaged")
+    }
+}
