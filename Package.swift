@@ -69,6 +69,7 @@ let package = Package(
                 "EventLog",
                 "Domain",
                 "Projections",
+                "Coordinator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -7,7 +7,8 @@ import Projections
 
 /// The HTTP API of a shard node: commands and queries per guild, health. See `docs/openapi.yaml`.
 public struct ShardAPI: Sendable {
-    public let node: ShardNode
+    /// Which node serves a guild (one node, or a local cluster of several).
+    public let nodes: any NodeRouter
     /// Commands need `Authorization: Bearer <operatorToken>`.
     public let operatorToken: String
     /// The deployment secret raffle seeds derive from.
@@ -20,8 +21,8 @@ public struct ShardAPI: Sendable {
     /// The largest request body accepted (64 KiB).
     public static let maxBody = 64 * 1024
 
-    public init(node: ShardNode, operatorToken: String, raffleSecret: [UInt8], now: @escaping @Sendable () -> Timestamp) {
-        self.node = node
+    public init(node: any NodeRouter, operatorToken: String, raffleSecret: [UInt8], now: @escaping @Sendable () -> Timestamp) {
+        self.nodes = node
         self.operatorToken = operatorToken
         self.raffleSecret = raffleSecret
         self.now = now
@@ -69,7 +70,7 @@ public struct ShardAPI: Sendable {
             throw APIError.badRequest("invalid_key", "key must be 1 to 200 bytes")
         }
         let time = now()
-        let state = try await node.owner(for: guild).state(of: guild)
+        let state = try await node(guild).owner(for: guild).state(of: guild)
         let period = state?.raffle.lastPeriod ?? PeriodID(0)
         let seeds = RaffleSeeds(
             current: RaffleDrawing.seed(secret: raffleSecret, guild: guild, period: period),
@@ -78,7 +79,7 @@ public struct ShardAPI: Sendable {
         let outcome: PartitionOwner.Outcome
         let started = ContinuousClock.now
         do {
-            outcome = try await node.handle(command, guild: guild, context: CommandContext(key: parsed.key, time: time))
+            outcome = try await node(guild).handle(command, guild: guild, context: CommandContext(key: parsed.key, time: time))
         } catch let rejection as Rejection {
             Counter(label: "tally_commands_total", dimensions: [("outcome", "rejected")]).increment()
             let status: HTTPResponse.Status = rejection.code.hasPrefix("invalid_") ? .badRequest : .conflict
@@ -113,7 +114,7 @@ public struct ShardAPI: Sendable {
             throw APIError(.notFound, "unknown_leaderboard", "leaderboards are points, watchtime and tickets")
         }
         let store = try await knownGuild(guild)
-        let settings = try await node.owner(for: guild).state(of: guild)?.settings ?? GuildSettings()
+        let settings = try await node(guild).owner(for: guild).state(of: guild)?.settings ?? GuildSettings()
         let limit: Int
         if let text = request.uri.queryParameters["limit"] {
             guard let n = Int(text), n >= 1, n <= Int(settings[.leaderboardMax]) else {
@@ -172,7 +173,7 @@ public struct ShardAPI: Sendable {
             throw APIError.badRequest("invalid_draw", "a draw is PERIOD:NUMBER, for example 1:1")
         }
         _ = try await knownGuild(guild)
-        let history = try await node.history(for: guild)
+        let history = try await node(guild).history(for: guild)
         let v: RaffleVerification
         do { v = try history.verifyDraw(guild: guild, period: PeriodID(period), number: number) } catch let e as ProjectionsError
             where e.code == .notFound
@@ -206,7 +207,7 @@ public struct ShardAPI: Sendable {
             return Offset(n)
         }
         _ = try await knownGuild(guild)
-        let history = try await node.history(for: guild)
+        let history = try await node(guild).history(for: guild)
         let entries = try history.audit(guild: guild, person: person, until: before.map { .offset($0) }).suffix(limit)
         return JSON([
             "entries": entries.map { e in
@@ -219,7 +220,7 @@ public struct ShardAPI: Sendable {
 
     func settings(_ context: BasicRequestContext) async throws -> JSON {
         let guild = try guildID(context)
-        let state = try await node.owner(for: guild).state(of: guild)
+        let state = try await node(guild).owner(for: guild).state(of: guild)
         guard let state else { throw APIError(.notFound, "unknown_guild", "guild \(guild) has no history") }
         var values: [String: any Sendable] = [:]
         for key in SettingKey.allCases { values[key.description] = state.settings[key] }
@@ -259,7 +260,7 @@ public struct ShardAPI: Sendable {
         let time = now()
         for (setting, value) in changes {
             do {
-                _ = try await node.handle(
+                _ = try await node(guild).handle(
                     .setSetting(setting, value), guild: guild, context: CommandContext(key: "\(key):\(setting)", time: time))
             } catch let rejection as Rejection {
                 throw APIError(.badRequest, rejection.code, rejection.message)
@@ -270,6 +271,8 @@ public struct ShardAPI: Sendable {
 
     // MARK: Helpers
 
+    private func node(_ guild: GuildID) async -> ShardNode { await nodes.node(for: guild) }
+
     private func guildID(_ context: BasicRequestContext) throws -> GuildID {
         let text = try context.parameters.require("guild")
         guard let v = Snowflake.parse(text) else {
@@ -279,7 +282,7 @@ public struct ShardAPI: Sendable {
     }
 
     private func knownGuild(_ guild: GuildID) async throws -> ReadModelStore {
-        let store = try await node.readModels(for: guild)
+        let store = try await node(guild).readModels(for: guild)
         guard try store.knowsGuild(guild) else { throw APIError(.notFound, "unknown_guild", "guild \(guild) has no history") }
         return store
     }

@@ -11,8 +11,8 @@ import Projections
 /// once they are durable. If an append fails, the memory is ahead of the log: the owner refuses
 /// everything until it is acquired again (which replays the log).
 public actor PartitionOwner {
-    public let partition: PartitionID
-    public let epoch: Epoch
+    public nonisolated let partition: PartitionID
+    public nonisolated let epoch: Epoch
     /// The partition's log, shared with readers: its end moves as appends become durable.
     public nonisolated let log: PartitionLog
     private var processor: CommandProcessor

@@ -31,10 +31,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Partitions of a new data directory.")
     var partitions: Int = DataDirectory.defaultPartitionCount
 
+    @Option(help: "Shard nodes to run in this process (a coordinator spreads the partitions over them).")
+    var shards: Int = 2
+
     @Flag(help: "Also drive a simulated community (a few guilds chatting, streaming, gifting, buying, drawing raffles).")
     var demo = false
 
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard shards >= 1, shards <= 64 else { throw ValidationError("--shards must be 1 to 64") }
+    }
 
     func run() async throws {
         var logging = self.logging
@@ -42,30 +49,35 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("tally.serve")
         let directory = try DataDirectory.open(path: data, creatingWith: partitions)
         let secrets = try Secrets.load(dataDirectory: data)
-        let node = ShardNode(configuration: .init(data: directory), logger: logger)
+        let cluster = LocalCluster(configuration: .init(data: directory), shards: shards, logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var api = ShardAPI(
-            node: node, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
+            node: cluster, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
             now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
         api.metricsText = { registry.emitToString() }
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
             logger: logger)
-        try await node.acquireExisting()
+        try await cluster.acquireExisting()
+        for (shard, owned) in await cluster.assignment.sorted(by: { $0.key < $1.key }) {
+            logger.info("shard", metadata: ["shard": "\(shard)", "partitions": "\(owned.map(\.description).joined(separator: ","))"])
+        }
         logger.info("serving", metadata: ["data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)"])
         let now = api.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Watch-time ticks and raffle period ends, checked every second.
-            group.addTask { await node.runTimers(clock: ContinuousClock(), now: now, raffleSecret: secrets.raffleSecret) }
+            for node in cluster.nodes.values {
+                group.addTask { await node.runTimers(clock: ContinuousClock(), now: now, raffleSecret: secrets.raffleSecret) }
+            }
             if demo {
-                group.addTask { await Self.runDemo(node: node, now: now, raffleSecret: secrets.raffleSecret, logger: logger) }
+                group.addTask { await Self.runDemo(router: cluster, now: now, raffleSecret: secrets.raffleSecret, logger: logger) }
             }
             try await app.runService()
             group.cancelAll()
         }
-        await node.shutdown()
+        await cluster.shutdown()
         logger.info("stopped: every partition released")
     }
 }
@@ -73,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
 extension ServeCommand {
     /// Feeds a simulated community through the node in real time: about one simulated minute of
     /// three guilds per second, so the leaderboards visibly move.
-    static func runDemo(node: ShardNode, now: @escaping @Sendable () -> Timestamp, raffleSecret: [UInt8], logger: Logger) async {
+    static func runDemo(router: any NodeRouter, now: @escaping @Sendable () -> Timestamp, raffleSecret: [UInt8], logger: Logger) async {
         var configuration = CommunitySimulator.Configuration()
         configuration.guilds = 3
         configuration.chattersPerGuild = 25
@@ -86,7 +98,7 @@ extension ServeCommand {
             let step = simulator.next()
             var context = step.context
             context.time = now()
-            _ = try? await node.handle(step.command, guild: step.guild, context: context)
+            _ = try? await router.node(for: step.guild).handle(step.command, guild: step.guild, context: context)
             if simulator.now > lastMinute {
                 lastMinute = simulator.now
                 do { try await Task.sleep(for: .seconds(1)) } catch { return }

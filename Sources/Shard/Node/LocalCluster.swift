@@ -1,0 +1,64 @@
+public import Coordinator
+public import EventLog
+public import Logging
+
+/// A coordinator and N shard nodes in one process, behind one HTTP port: `tally serve --shards N`.
+///
+/// The coordinator's ``Coordinator/AssignmentTable`` spreads the partitions evenly over the nodes;
+/// each request is routed to the node that owns its guild's partition, which alone acquires it
+/// (lock and epoch), exactly as separate shard processes would.
+public actor LocalCluster: NodeRouter {
+    public nonisolated let nodes: [ShardID: ShardNode]
+    public private(set) var table: AssignmentTable
+    private let partitionCount: Int
+    private let data: DataDirectory
+
+    public init(configuration: ShardNode.Configuration, shards: Int, logger: Logger) {
+        precondition(shards >= 1)
+        let ids = (1...shards).map { ShardID("shard-\($0)") }
+        nodes = Dictionary(uniqueKeysWithValues: ids.map { id in
+            var l = logger
+            l[metadataKey: "shard"] = "\(id)"
+            return (id, ShardNode(configuration: configuration, logger: l))
+        })
+        data = configuration.data
+        partitionCount = configuration.data.partitionCount
+        var table = AssignmentTable(configuration: .init(partitionCount: configuration.data.partitionCount))
+        // Nothing is owned yet, so every requested release completes at once.
+        for id in ids {
+            var actions = table.heartbeat(id, now: 0)
+            while let action = actions.first {
+                actions.removeFirst()
+                if case .release(let p, let s) = action { actions += table.released(p, by: s, now: 0) }
+            }
+        }
+        self.table = table
+    }
+
+    public func node(for guild: GuildID) async -> ShardNode {
+        let partition = data.partition(for: guild)
+        return nodes[table.owner(of: partition)!]!
+    }
+
+    /// The partitions each node owns.
+    public var assignment: [ShardID: [PartitionID]] {
+        var out: [ShardID: [PartitionID]] = [:]
+        for p in 0..<partitionCount {
+            let partition = PartitionID(UInt32(p))
+            if let owner = table.owner(of: partition) { out[owner, default: []].append(partition) }
+        }
+        return out
+    }
+
+    /// Each node acquires the partitions it owns that already hold a log.
+    public func acquireExisting() async throws {
+        let existing = Set(data.existingPartitions)
+        for (shard, partitions) in assignment {
+            for p in partitions where existing.contains(p) { _ = try await nodes[shard]!.owner(of: p) }
+        }
+    }
+
+    public func shutdown() async {
+        for node in nodes.values { await node.shutdown() }
+    }
+}

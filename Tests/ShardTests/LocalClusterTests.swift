@@ -1,0 +1,35 @@
+import Coordinator
+import Domain
+import EventLog
+import Foundation
+import Logging
+import Testing
+@testable import Shard
+
+@Suite struct LocalClusterTests {
+    @Test func partitionsAreSpreadEvenlyAndEachGuildIsServedOnlyByItsOwner() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-cluster-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let data = try DataDirectory.open(path: dir, creatingWith: 16)
+        let cluster = LocalCluster(configuration: .init(data: data), shards: 3, logger: logger)
+        let assignment = await cluster.assignment
+        #expect(assignment.values.map(\.count).sorted() == [5, 5, 6])
+        #expect(Set(assignment.values.flatMap { $0 }).count == 16)
+        // Commands for many guilds: each lands on the node that owns its partition, and no node
+        // acquires a partition it does not own.
+        for i in 0..<40 {
+            let guild = GuildID(UInt64(1_300_000_000_000 + i) << 22)
+            let node = await cluster.node(for: guild)
+            _ = try await node.handle(
+                .adjustPoints(.discord(UserID(1 << 40)), delta: 1, reason: "r"), guild: guild,
+                context: CommandContext(key: "k\(i)", time: Timestamp(milliseconds: 1_796_083_200_000)))
+        }
+        for (shard, owned) in assignment {
+            let acquired = await cluster.nodes[shard]!.acquiredOwners().map { $0.partition }
+            #expect(Set(acquired).isSubset(of: Set(owned)), "\(shard) acquired a partition it does not own")
+        }
+        await cluster.shutdown()
+    }
+}
