@@ -113,7 +113,7 @@ import Testing
             let big = ByteBuffer(repeating: UInt8(ascii: "a"), count: 70_000)
             let tooBig = try await client.execute(uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: Self.auth, body: big)
             #expect(tooBig.status == .contentTooLarge)
-            for guild in ["abc", "-5", "0", "123", "99999999999999999999999"] {
+            for guild in ["abc", "-5", "0", "0123", "12345678901234567890", "99999999999999999999999"] {
                 let r = try await client.execute(uri: "/v1/guilds/\(guild)/leaderboards/points", method: .get)
                 #expect(r.status == .badRequest, "guild \(guild)")
             }

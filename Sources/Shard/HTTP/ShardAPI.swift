@@ -133,10 +133,7 @@ public struct ShardAPI: Sendable {
 
     func person(_ context: BasicRequestContext) async throws -> JSON {
         let guild = try guildID(context)
-        let text = try context.parameters.require("person")
-        guard let id = PersonID(parsing: text), id.discordUser.map({ Snowflake.parse(String($0.rawValue)) != nil }) ?? true else {
-            throw APIError.badRequest("invalid_person", "a person is a Discord snowflake, discord:ID or kick:ID")
-        }
+        let id = try Self.person(try context.parameters.require("person"))
         let store = try await knownGuild(guild)
         guard let p = try store.person(id, guild: guild) else {
             throw APIError(.notFound, "unknown_person", "\(id) has nothing in guild \(guild)")
@@ -192,12 +189,7 @@ public struct ShardAPI: Sendable {
     func audit(_ request: Request, _ context: BasicRequestContext) async throws -> JSON {
         let guild = try guildID(context)
         let q = request.uri.queryParameters
-        let person = try q["user"].map { text -> PersonID in
-            guard let p = PersonID(parsing: String(text)) else {
-                throw APIError.badRequest("invalid_person", "user is a Discord snowflake, discord:ID or kick:ID")
-            }
-            return p
-        }
+        let person = try q["user"].map { try Self.person(String($0)) }
         let limit = try q["limit"].map { text -> Int in
             guard let n = Int(text), (1...1000).contains(n) else { throw APIError.badRequest("invalid_limit", "limit is 1 to 1000") }
             return n
@@ -285,6 +277,16 @@ public struct ShardAPI: Sendable {
         let store = try await node(guild).readModels(for: guild)
         guard try store.knowsGuild(guild) else { throw APIError(.notFound, "unknown_guild", "guild \(guild) has no history") }
         return store
+    }
+
+    /// A person as the API spells one: a snowflake, `discord:<snowflake>` or `kick:<id>`.
+    static func person(_ text: String) throws -> PersonID {
+        if text.hasPrefix("kick:"), let id = Snowflake.parse(String(text.dropFirst(5))) { return .kick(KickUserID(id)) }
+        let digits = text.hasPrefix("discord:") ? String(text.dropFirst(8)) : text
+        guard let id = Snowflake.parse(digits) else {
+            throw APIError.badRequest("invalid_person", "a person is a Discord snowflake, discord:ID or kick:ID, not \(text)")
+        }
+        return .discord(UserID(id))
     }
 
     static func describe(_ error: any Error) -> String {
