@@ -70,11 +70,14 @@ public struct ShardAPI: Sendable {
             throw APIError.badRequest("invalid_key", "key must be 1 to 200 bytes")
         }
         let time = now()
-        let state = try await node(guild).owner(for: guild).state(of: guild)
-        let period = state?.raffle.lastPeriod ?? PeriodID(0)
-        let seeds = RaffleSeeds(
-            current: RaffleDrawing.seed(secret: raffleSecret, guild: guild, period: period),
-            next: RaffleDrawing.seed(secret: raffleSecret, guild: guild, period: PeriodID(period.rawValue + 1)))
+        // Only raffle commands need the period's seeds (and so a look at the guild's state).
+        var seeds = RaffleSeeds(current: [], next: [])
+        if ["open_raffle_period", "close_raffle_period", "draw_raffle"].contains(parsed.type) {
+            let period = try await node(guild).owner(for: guild).state(of: guild)?.raffle.lastPeriod ?? PeriodID(0)
+            seeds = RaffleSeeds(
+                current: RaffleDrawing.seed(secret: raffleSecret, guild: guild, period: period),
+                next: RaffleDrawing.seed(secret: raffleSecret, guild: guild, period: PeriodID(period.rawValue + 1)))
+        }
         let command = try parsed.command(now: time, seeds: seeds)
         let outcome: PartitionOwner.Outcome
         let started = ContinuousClock.now
