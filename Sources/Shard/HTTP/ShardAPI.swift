@@ -57,11 +57,7 @@ public struct ShardAPI: Sendable {
     func command(_ request: Request, _ context: BasicRequestContext) async throws -> JSON {
         try authorize(request)
         let guild = try guildID(context)
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: ShardAPI.maxBody) } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "request bodies are limited to \(ShardAPI.maxBody) bytes")
-        }
+        let body = try await Self.body(of: request)
         let parsed: CommandRequest
         do { parsed = try JSONDecoder().decode(CommandRequest.self, from: Data(buffer: body)) } catch {
             throw APIError.badRequest("malformed_json", "the body is not a valid command: \(Self.describe(error))")
@@ -227,11 +223,7 @@ public struct ShardAPI: Sendable {
     func putSettings(_ request: Request, _ context: BasicRequestContext) async throws -> JSON {
         try authorize(request)
         let guild = try guildID(context)
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: ShardAPI.maxBody) } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "request bodies are limited to \(ShardAPI.maxBody) bytes")
-        }
+        let body = try await Self.body(of: request)
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
             let key = object["key"] as? String, !key.isEmpty, key.utf8.count <= 180,
             let values = object["settings"] as? [String: Any], !values.isEmpty
@@ -280,6 +272,14 @@ public struct ShardAPI: Sendable {
         let store = try await node(guild).readModels(for: guild)
         guard try store.knowsGuild(guild) else { throw APIError(.notFound, "unknown_guild", "guild \(guild) has no history") }
         return store
+    }
+
+    /// The request's body, at most ``maxBody`` bytes.
+    static func body(of request: Request) async throws -> ByteBuffer {
+        var request = request
+        do { return try await request.collectBody(upTo: maxBody) } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "request bodies are limited to \(maxBody) bytes")
+        }
     }
 
     /// A person as the API spells one: a snowflake, `discord:<snowflake>` or `kick:<id>`.
