@@ -32,4 +32,21 @@ import Testing
         }
         await cluster.shutdown()
     }
+
+    @Test func concurrentFirstRequestsShareOneAcquisition() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-node-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let node = ShardNode(configuration: .init(data: try DataDirectory.open(path: dir, creatingWith: 2)), logger: logger)
+        let owners = try await withThrowingTaskGroup(of: PartitionOwner.self) { group in
+            for _ in 0..<20 { group.addTask { try await node.owner(of: PartitionID(1)) } }
+            var out: [PartitionOwner] = []
+            for try await owner in group { out.append(owner) }
+            return out
+        }
+        #expect(owners.count == 20)
+        #expect(owners.allSatisfy { $0 === owners[0] }, "a partition was acquired twice")
+        await node.shutdown()
+    }
 }

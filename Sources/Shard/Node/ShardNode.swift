@@ -22,7 +22,13 @@ public actor ShardNode {
 
     public let configuration: Configuration
     private let logger: Logger
-    private var owners: [PartitionID: Task<PartitionOwner, any Error>] = [:]
+    /// A partition being acquired (with whoever waits for it) or owned.
+    private enum Slot {
+        case acquiring([CheckedContinuation<PartitionOwner, any Error>])
+        case owned(PartitionOwner)
+    }
+
+    private var owners: [PartitionID: Slot] = [:]
     private var readSides: [PartitionID: ReadSide] = [:]
 
     public init(configuration: Configuration, logger: Logger) {
@@ -35,23 +41,46 @@ public actor ShardNode {
         try await owner(of: configuration.data.partition(for: guild))
     }
 
-    /// The owner of `partition`, acquiring it on first use.
+    /// The owner of `partition`, acquiring it on first use (concurrent callers share one acquisition).
     public func owner(of partition: PartitionID) async throws -> PartitionOwner {
-        if let task = owners[partition] { return try await task.value }
-        let (data, defaults, every, logger) = (configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger)
-        let task = Task {
-            let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
-            return try await PartitionOwner.acquire(
-                data: data, partition: partition, epoch: Epoch(fence + 1), globalDefaults: defaults,
-                snapshotEvery: every, logger: logger)
+        switch owners[partition] {
+        case .owned(let owner):
+            return owner
+        case .acquiring:
+            return try await withCheckedThrowingContinuation { continuation in
+                if case .acquiring(var waiters) = owners[partition] {
+                    waiters.append(continuation)
+                    owners[partition] = .acquiring(waiters)
+                } else if case .owned(let owner) = owners[partition] {
+                    continuation.resume(returning: owner)
+                } else {
+                    continuation.resume(throwing: ShardError(.unavailable, "partition \(partition) could not be acquired"))
+                }
+            }
+        case nil:
+            owners[partition] = .acquiring([])
+            let (data, defaults, every, logger) = (configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger)
+            do {
+                let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
+                let owner = try await PartitionOwner.acquire(
+                    data: data, partition: partition, epoch: Epoch(fence + 1), globalDefaults: defaults,
+                    snapshotEvery: every, logger: logger)
+                let waiters = waiting(for: partition)
+                owners[partition] = .owned(owner)
+                for waiter in waiters { waiter.resume(returning: owner) }
+                return owner
+            } catch {
+                let waiters = waiting(for: partition)
+                owners[partition] = nil
+                for waiter in waiters { waiter.resume(throwing: error) }
+                throw error
+            }
         }
-        owners[partition] = task
-        do {
-            return try await task.value
-        } catch {
-            owners[partition] = nil
-            throw error
-        }
+    }
+
+    private func waiting(for partition: PartitionID) -> [CheckedContinuation<PartitionOwner, any Error>] {
+        if case .acquiring(let waiters) = owners[partition] { return waiters }
+        return []
     }
 
     /// Decides a command for `guild` and returns once its events are durable.
@@ -80,12 +109,11 @@ public actor ShardNode {
     }
 
     /// The owners acquired so far.
-    func acquiredOwners() async -> [PartitionOwner] {
-        var out: [PartitionOwner] = []
-        for (_, task) in owners.sorted(by: { $0.key < $1.key }) {
-            if let owner = try? await task.value { out.append(owner) }
+    func acquiredOwners() -> [PartitionOwner] {
+        owners.sorted(by: { $0.key < $1.key }).compactMap { _, slot in
+            if case .owned(let owner) = slot { return owner }
+            return nil
         }
-        return out
     }
 
     /// Acquires every partition of the data directory that already has a log (so timers run for
@@ -98,9 +126,7 @@ public actor ShardNode {
 
     /// Releases every partition (finishing in-flight appends and snapshotting each).
     public func shutdown() async {
-        for (_, task) in owners {
-            if let owner = try? await task.value { await owner.release() }
-        }
+        for owner in acquiredOwners() { await owner.release() }
         owners.removeAll()
     }
 }
