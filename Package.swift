@@ -60,7 +60,10 @@ let package = Package(
         ),
         .target(
             name: "Coordinator",
-            dependencies: ["EventLog"],
+            dependencies: [
+                "EventLog",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -83,6 +86,7 @@ let package = Package(
                 "Domain",
                 "Projections",
                 "Shard",
+                "Coordinator",
                 "CLZ4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -13,7 +13,8 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let data = try DataDirectory.open(path: dir, creatingWith: 16)
-        let cluster = LocalCluster(configuration: .init(data: data), shards: 3, logger: logger)
+        let store = try AssignmentStore(path: dir + "/coordinator.sqlite")
+        let cluster = try LocalCluster(configuration: .init(data: data), shards: 3, store: store, logger: logger)
         let assignment = await cluster.assignment
         #expect(assignment.values.map(\.count).sorted() == [5, 5, 6])
         #expect(Set(assignment.values.flatMap { $0 }).count == 16)
@@ -31,6 +32,10 @@ import Testing
             #expect(Set(acquired).isSubset(of: Set(owned)), "\(shard) acquired a partition it does not own")
         }
         await cluster.shutdown()
+        // A restarted cluster reloads the assignment: nothing moves, no epoch changes.
+        let before = await cluster.table
+        let restarted = try LocalCluster(configuration: .init(data: data), shards: 3, store: store, logger: logger)
+        #expect(await restarted.table.entries == before.entries)
     }
 
     @Test func concurrentFirstRequestsShareOneAcquisition() async throws {

@@ -17,6 +17,8 @@ public struct ShardAPI: Sendable {
     public let now: @Sendable () -> Timestamp
     /// The Prometheus text of every metric, for `GET /metrics` (nil: no such endpoint).
     public var metricsText: (@Sendable () -> String)?
+    /// Shards, leases, the assignment and epochs, for `GET /v1/cluster` (nil: no such endpoint).
+    public var clusterDescription: (@Sendable () async -> [String: any Sendable])?
 
     /// The largest request body accepted (64 KiB).
     public static let maxBody = 64 * 1024
@@ -39,6 +41,9 @@ public struct ShardAPI: Sendable {
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                     body: .init(byteBuffer: ByteBuffer(string: metricsText())))
             }
+        }
+        if let clusterDescription {
+            router.get("/v1/cluster") { _, _ in JSON(await clusterDescription()) }
         }
         let guilds = router.group("/v1/guilds/:guild")
         guilds.post("/commands") { request, context in try await command(request, context) }

@@ -3,6 +3,7 @@ import Domain
 import EventLog
 import Foundation
 import Hummingbird
+import Coordinator
 import Logging
 import Metrics
 import Prometheus
@@ -49,13 +50,16 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("tally.serve")
         let directory = try DataDirectory.open(path: data, creatingWith: partitions)
         let secrets = try Secrets.load(dataDirectory: data)
-        let cluster = LocalCluster(configuration: .init(data: directory), shards: shards, logger: logger)
+        let cluster = try LocalCluster(
+            configuration: .init(data: directory), shards: shards, store: try AssignmentStore(path: data + "/coordinator.sqlite"),
+            logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var api = ShardAPI(
             node: cluster, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
             now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
         api.metricsText = { registry.emitToString() }
+        api.clusterDescription = { await cluster.description }
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
