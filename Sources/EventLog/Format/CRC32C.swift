@@ -3,8 +3,8 @@ import CChecksum
 /// CRC-32C (Castagnoli, polynomial 0x1EDC6F41 reflected as 0x82F63B78), the checksum of every batch
 /// and index entry.
 ///
-/// Uses the CPU's `crc32` instruction where it exists (SSE 4.2, about 10 GB/s here) and otherwise
-/// slicing-by-8 tables (eight bytes per step, about 1.5 GB/s).
+/// Uses the CPU's `crc32` instruction where it exists (SSE 4.2; 64 MiB checked in 6 ms on the
+/// development machine) and otherwise slicing-by-8 tables (eight bytes per step).
 /// - Complexity: O(n) in the bytes checked.
 package struct CRC32C: Sendable {
     package private(set) var value: UInt32 = 0xFFFF_FFFF
