@@ -1,0 +1,49 @@
+import ArgumentParser
+import Coordinator
+import EventLog
+import Foundation
+import Hummingbird
+import Logging
+
+/// `tally coordinator --data DIR --port P`: the coordinator process.
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: shards heartbeat to it and learn which partitions to hold and release.",
+        discussion: "The assignment table persists in DIR/coordinator.sqlite, so a restart moves nothing."
+    )
+
+    @Option(help: "The data directory (its partition count is the cluster's).") var data: String = "./tally-data"
+    @Option(help: "The address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "The port to listen on.") var port: Int = 7070
+    @Option(help: "Partitions of a new data directory.") var partitions: Int = 16
+    @Option(help: "Lease length in milliseconds.") var leaseMs: Int64 = 5_000
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger("tally.coordinator")
+        let directory = try openOrCreate()
+        let service = try CoordinatorService(
+            partitionCount: directory, store: try AssignmentStore(path: data + "/coordinator.sqlite"), leaseMilliseconds: leaseMs)
+        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let app = Application(
+            router: CoordinatorAPI(service: service, now: now).router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "tally-coordinator"), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await service.expireLeases(now: now())
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            try await app.runService()
+            group.cancelAll()
+        }
+    }
+
+    /// The partition count of the data directory, creating the directory if it does not exist.
+    private func openOrCreate() throws -> Int {
+        if let existing = try? DataDirectory.open(path: data) { return existing.partitionCount }
+        return try DataDirectory.open(path: data, creatingWith: partitions).partitionCount
+    }
+}
