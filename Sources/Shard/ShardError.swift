@@ -7,6 +7,8 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
 
         /// The partition cannot take commands now (released, moving, or failed): retry elsewhere or later.
         public static let unavailable = Code("unavailable")
+        /// Another shard owns the partition: forward the request there.
+        public static let notOwner = Code("not_owner")
     }
 
     public var code: Code

@@ -17,6 +17,8 @@ public struct ShardAPI: Sendable {
     public let now: @Sendable () -> Timestamp
     /// The Prometheus text of every metric, for `GET /metrics` (nil: no such endpoint).
     public var metricsText: (@Sendable () -> String)?
+    /// Forwards requests for partitions another shard owns (multi-process clusters; nil: serve all).
+    public var forwarding: ForwardingMiddleware<BasicRequestContext>?
     /// Shards, leases, the assignment and epochs, for `GET /v1/cluster` (nil: no such endpoint).
     public var clusterDescription: (@Sendable () async -> [String: any Sendable])?
 
@@ -46,6 +48,7 @@ public struct ShardAPI: Sendable {
             router.get("/v1/cluster") { _, _ in JSON(await clusterDescription()) }
         }
         let guilds = router.group("/v1/guilds/:guild")
+        if let forwarding { guilds.add(middleware: forwarding) }
         guilds.post("/commands") { request, context in try await command(request, context) }
         guilds.get("/leaderboards/:kind") { request, context in try await leaderboard(request, context) }
         guilds.get("/people/:person") { _, context in try await person(context) }

@@ -29,6 +29,9 @@ public actor ShardNode {
     }
 
     private var owners: [PartitionID: Slot] = [:]
+    /// In a multi-process cluster, the partitions the coordinator granted this node, with their
+    /// epochs; nil when the node serves every partition (one process, or a local cluster).
+    private var granted: [PartitionID: Epoch]?
     private var readSides: [PartitionID: ReadSide] = [:]
 
     public init(configuration: Configuration, logger: Logger) {
@@ -58,12 +61,18 @@ public actor ShardNode {
                 }
             }
         case nil:
+            if let granted, granted[partition] == nil {
+                throw ShardError(.notOwner, "partition \(partition) is not held by this shard")
+            }
             owners[partition] = .acquiring([])
             let (data, defaults, every, logger) = (configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger)
             do {
                 let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
+                // The coordinator's epoch, raised past the partition's fence if the data directory
+                // saw later owners (epochs only ever rise).
+                let epoch = max(granted?[partition]?.rawValue ?? 0, fence + 1)
                 let owner = try await PartitionOwner.acquire(
-                    data: data, partition: partition, epoch: Epoch(fence + 1), globalDefaults: defaults,
+                    data: data, partition: partition, epoch: Epoch(epoch), globalDefaults: defaults,
                     snapshotEvery: every, logger: logger)
                 let waiters = waiting(for: partition)
                 owners[partition] = .owned(owner)
@@ -123,6 +132,27 @@ public actor ShardNode {
             _ = try await owner(of: partition)
         }
     }
+
+    /// Applies the coordinator's orders: from now on only `hold` is served; partitions no longer held
+    /// are released (in-flight appends finish, a snapshot is written, the lock is dropped) and
+    /// returned, so the caller can report them released. Held partitions are acquired on first use.
+    @discardableResult
+    public func apply(hold: [PartitionID: Epoch]) async -> [PartitionID] {
+        granted = hold
+        var dropped: [PartitionID] = []
+        for (partition, slot) in owners where hold[partition] == nil {
+            if case .owned(let owner) = slot {
+                owners[partition] = nil
+                readSides[partition] = nil
+                await owner.release()
+                dropped.append(partition)
+            }
+        }
+        return dropped.sorted()
+    }
+
+    /// Whether this node serves `partition` now.
+    public func serves(_ partition: PartitionID) -> Bool { granted.map { $0[partition] != nil } ?? true }
 
     /// Releases every partition (finishing in-flight appends and snapshotting each).
     public func shutdown() async {

@@ -1,0 +1,114 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Coordinator
+import Domain
+import EventLog
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import Shard
+
+/// `tally shard --coordinator URL --data DIR --port P`: one shard process of a cluster.
+struct ShardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shard",
+        abstract: "Run one shard of a cluster: hold the partitions the coordinator grants, forward the rest.",
+        discussion: "Shards on one machine share the data directory; each partition's lock keeps its ownership exclusive."
+    )
+
+    @Option(help: "The coordinator's base URL.") var coordinator: String = "http://127.0.0.1:7070"
+    @Option(help: "The data directory (shared by the shards of one machine).") var data: String = "./tally-data"
+    @Option(help: "The address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "The port to listen on.") var port: Int = 8080
+    @Option(help: "This shard's name (default: host:port).") var name: String?
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        var logging = self.logging
+        if logging.logLevel == .notice { logging.logLevel = .info }
+        let shard = ShardID(name ?? "\(host):\(port)")
+        var logger = logging.makeLogger("tally.shard")
+        logger[metadataKey: "shard"] = "\(shard)"
+        let directory = try DataDirectory.open(path: data)
+        let secrets = try Secrets.load(dataDirectory: data)
+        let node = ShardNode(configuration: .init(data: directory), logger: logger)
+        await node.apply(hold: [:])  // serve nothing until the coordinator says what
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let agent = ShardAgent(
+            shard: shard, url: "http://\(host):\(port)", coordinator: coordinator, node: node, client: client, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var api = ShardAPI(
+            node: node, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
+            now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
+        api.metricsText = { registry.emitToString() }
+        api.forwarding = ForwardingMiddleware(agent: agent, data: directory, client: client)
+        let app = Application(
+            router: api.router(), configuration: .init(address: .hostname(host, port: port), serverName: "tally"), logger: logger)
+        let now = api.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await agent.run() }
+            group.addTask { await node.runTimers(clock: ContinuousClock(), now: now, raffleSecret: secrets.raffleSecret) }
+            try await app.runService()
+            group.cancelAll()
+        }
+        await node.shutdown()
+        try await client.shutdown()
+        logger.info("stopped: every partition released")
+    }
+}
+
+/// `tally cluster --shards N`: a coordinator and N shard processes on this machine, for development.
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Start a coordinator and N shard processes locally (Ctrl-C stops them all).",
+        discussion: "The coordinator listens on --coordinator-port, shards on --port, --port+1, …; any shard serves any guild."
+    )
+
+    @Option(help: "Shard processes.") var shards: Int = 3
+    @Option(help: "The data directory.") var data: String = "./tally-data"
+    @Option(help: "The first shard's port.") var port: Int = 8080
+    @Option(help: "The coordinator's port.") var coordinatorPort: Int = 7070
+    @Option(help: "Partitions of a new data directory.") var partitions: Int = DataDirectory.defaultPartitionCount
+
+    func validate() throws {
+        guard (1...32).contains(shards) else { throw ValidationError("--shards must be 1 to 32") }
+    }
+
+    func run() async throws {
+        _ = try DataDirectory.open(path: data, creatingWith: (try? DataDirectory.open(path: data))?.partitionCount ?? partitions)
+        _ = try Secrets.load(dataDirectory: data)
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        func start(_ arguments: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = arguments
+            try p.run()
+            return p
+        }
+        var children = [try start(["coordinator", "--data", data, "--port", String(coordinatorPort)])]
+        try await Task.sleep(for: .milliseconds(500))
+        for i in 0..<shards {
+            children.append(try start([
+                "shard", "--coordinator", "http://127.0.0.1:\(coordinatorPort)", "--data", data, "--port", String(port + i),
+                "--name", "shard-\(i + 1)",
+            ]))
+        }
+        print("coordinator on :\(coordinatorPort), \(shards) shard(s) on :\(port)–:\(port + shards - 1); Ctrl-C stops them")
+        // Forward SIGINT and SIGTERM to every child, then wait for them all.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler { for child in children where child.isRunning { kill(child.processIdentifier, SIGTERM) } }
+            source.resume()
+            return source
+        }
+        while children.contains(where: \.isRunning) { try? await Task.sleep(for: .milliseconds(200)) }
+        _ = sources
+        children.removeAll()
+    }
+}
