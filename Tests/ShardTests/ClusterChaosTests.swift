@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A coordinator and three shard processes under load: a shard is SIGKILLed and restarted and a
+/// fourth joins. Every acknowledged command must be reflected exactly once, the logs must verify,
+/// and every partition that changed hands must carry a higher epoch. Longer with TALLY_CHAOS_ROUNDS.
+@Suite(.serialized, .timeLimit(.minutes(8))) struct ClusterChaosTests {
+    var tally: String {
+        ProcessInfo.processInfo.environment["TALLY_BINARY"]
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally").path
+    }
+
+    func start(_ arguments: [String], token: String, output: FileHandle? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tally)
+        p.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TALLY_OPERATOR_TOKEN"] = token
+        p.environment = environment
+        p.standardOutput = output ?? FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func get(_ url: String) async -> Data? {
+        guard let (data, response) = try? await URLSession.shared.data(from: URL(string: url)!),
+            (response as? HTTPURLResponse)?.statusCode == 200
+        else { return nil }
+        return data
+    }
+
+    /// Partition → owner, from the coordinator.
+    func owners(_ coordinator: String) async -> [Int: String] {
+        guard let data = await get(coordinator + "/v1/cluster"),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let partitions = object["partitions"] as? [[String: Any]]
+        else { return [:] }
+        var out: [Int: String] = [:]
+        for p in partitions { if let i = p["partition"] as? Int, let o = p["owner"] as? String { out[i] = o } }
+        return out
+    }
+
+    @Test func failoverJoinAndRestartLoseNothingAndRaiseEpochs() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-chaos-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = 21_000 + Int(getpid() % 10_000)
+        let token = "chaos-token"
+        let coordinator = "http://127.0.0.1:\(base)"
+        let record = dir + ".acks.jsonl"
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let rounds = Int(ProcessInfo.processInfo.environment["TALLY_CHAOS_ROUNDS"] ?? "") ?? 1
+
+        var processes: [String: Process] = [:]
+        defer { for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        processes["coordinator"] = try start(["coordinator", "--data", dir, "--port", String(base), "--partitions", "8"], token: token)
+        try await Task.sleep(for: .milliseconds(500))
+        func shard(_ i: Int) throws -> Process {
+            try start(["shard", "--coordinator", coordinator, "--data", dir, "--port", String(base + i), "--name", "shard-\(i)"], token: token)
+        }
+        for i in 1...3 { processes["shard-\(i)"] = try shard(i) }
+        // Wait until the coordinator has spread the partitions over the three shards.
+        for _ in 0..<100 {
+            if Set(await owners(coordinator).values).count == 3 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let before = await owners(coordinator)
+        #expect(Set(before.values).count == 3, "partitions were not spread: \(before)")
+
+        let output = Pipe()
+        let seconds = 6 + 6 * rounds
+        processes["loadgen"] = try start(
+            ["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--guilds", "16", "--people", "30", "--rate", "120",
+             "--duration", String(seconds), "--record", record],
+            token: token, output: output.fileHandleForWriting)
+        for round in 0..<rounds {
+            try await Task.sleep(for: .seconds(2))
+            // SIGKILL a shard that is not the one loadgen talks to, and bring it back later.
+            let victim = 2 + round % 2
+            kill(processes["shard-\(victim)"]!.processIdentifier, SIGKILL)
+            processes["shard-\(victim)"]!.waitUntilExit()
+            try await Task.sleep(for: .seconds(2))
+            if round == 0 { processes["shard-4"] = try shard(4) }  // a fourth joins
+            processes["shard-\(victim)"] = try shard(victim)
+            try await Task.sleep(for: .seconds(2))
+        }
+        processes["loadgen"]!.waitUntilExit()
+        try output.fileHandleForWriting.close()
+        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let acknowledged = (try? String(contentsOfFile: record, encoding: .utf8))?.split(separator: "\n").count ?? 0
+        // Availability dips while a lost shard's lease runs out; what must hold is exactly-once for what was acknowledged.
+        #expect(acknowledged > 120 * seconds / 4, "too little was acknowledged: \(summary)")
+        print("chaos load: \(summary.replacingOccurrences(of: "\n", with: "; "))")
+
+        // Let the cluster settle, then verify every acknowledged command through any shard.
+        try await Task.sleep(for: .seconds(2))
+        let verify = try start(["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--verify-only", "--record", record], token: token)
+        verify.waitUntilExit()
+        #expect(verify.terminationStatus == 0, "an acknowledged command is missing or applied twice (\(summary))")
+        let after = await owners(coordinator)
+        #expect(Set(after.values).count == 4, "the fourth shard took no partitions: \(after)")
+
+        for p in processes.values where p.isRunning { p.terminate() }
+        for p in processes.values { p.waitUntilExit() }
+        let logVerify = try start(["log", "verify", dir], token: token)
+        logVerify.waitUntilExit()
+        #expect(logVerify.terminationStatus == 0, "the logs are damaged")
+        // Every partition that changed hands was fenced at a higher epoch than its first owner's.
+        for (partition, owner) in after where before[partition] != owner {
+            let manifest = try Data(contentsOf: URL(fileURLWithPath: dir + "/partitions/p" + String(format: "%05d", partition) + "/manifest.json"))
+            let fence = (try JSONSerialization.jsonObject(with: manifest) as? [String: Any])?["fencedEpoch"] as? Int ?? 0
+            #expect(fence >= 2, "partition \(partition) moved from \(before[partition] ?? "-") to \(owner) without a new epoch")
+        }
+    }
+}
