@@ -232,6 +232,19 @@ import Testing
         #expect { try openWriter(dir.path, epoch: 4) } throws: { ($0 as! EventLogError).code == .staleEpoch }
     }
 
+    @Test func verifyListsWhereEachEpochBegins() async throws {
+        let dir = TemporaryDirectory()
+        for (epoch, count) in [(UInt64(2), 3), (3, 2), (7, 1)] {
+            let log = try openWriter(dir.path, epoch: epoch)
+            for i in 0..<count { _ = try await log.append([makeRecord(guild: 1, sequence: UInt64(i), size: 10)]) }
+            await log.close()
+        }
+        let report = try LogVerifier.verify(directory: dir.path, partition: PartitionID(0))
+        #expect(report.findings.isEmpty)
+        #expect(report.epochs.map(\.epoch) == [Epoch(2), Epoch(3), Epoch(7)])
+        #expect(report.epochs.map(\.offset) == [Offset(0), Offset(3), Offset(5)])
+    }
+
     @Test func refusesASecondWriterInTheSameProcess() async throws {
         let dir = TemporaryDirectory()
         let first = try openWriter(dir.path)

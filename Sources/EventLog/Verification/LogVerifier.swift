@@ -20,6 +20,9 @@ public enum LogVerifier {
         public var records: UInt64 = 0
         public var bytes: Int64 = 0
         public var findings: [Finding] = []
+        /// Where each new epoch begins: (first offset written with it, epoch), in order.
+        public var epochs: [(offset: Offset, epoch: Epoch)] = []
+        public var newestEpoch: Epoch?
         public var isCorrupt: Bool { findings.contains { $0.severity == .corruption } }
 
         public init(partition: PartitionID) { self.partition = partition }
@@ -79,6 +82,18 @@ public enum LogVerifier {
                 report.findings.append(Finding(
                     severity: isActive ? .warning : .corruption, path: file.indexPath, position: nil,
                     message: "index missing or unreadable; opening the partition for writing rebuilds it"))
+            }
+            // Ownership only moves forward: a batch never carries an older epoch than one before it.
+            for entry in scan.entries {
+                if let newest = report.newestEpoch, entry.epoch < newest {
+                    report.findings.append(Finding(
+                        severity: .corruption, path: file.logPath, position: entry.position,
+                        message: "batch at offset \(entry.baseOffset) has epoch \(entry.epoch), older than epoch \(newest) before it"))
+                }
+                if report.newestEpoch.map({ entry.epoch > $0 }) ?? true {
+                    report.epochs.append((entry.baseOffset, entry.epoch))
+                    report.newestEpoch = entry.epoch
+                }
             }
             expected = scan.entries.last?.nextOffset ?? base
         }

@@ -35,6 +35,9 @@ struct VerifyLog: ParsableCommand {
             print(
                 "partition \(p): \(report.segments) segment(s), \(report.batches) batches, \(report.records) records, "
                     + "\(formatBytes(report.bytes)) — \(status)")
+            if report.epochs.count > 1 {
+                print("  epochs: " + report.epochs.map { "\($0.epoch) from offset \($0.offset)" }.joined(separator: ", "))
+            }
             for finding in report.findings { print("  \(finding)") }
             totals.segments += report.segments
             totals.batches += report.batches
