@@ -7,6 +7,9 @@ public import Hummingbird
 public struct CoordinatorAPI: Sendable {
     public let service: CoordinatorService
     public let now: @Sendable () -> Int64
+    /// Forwards a guild's request to the shard owning its partition (nil: the coordinator serves no
+    /// guild requests).
+    public var forward: (@Sendable (Request, GuildID) async throws -> Response)?
 
     public init(service: CoordinatorService, now: @escaping @Sendable () -> Int64) {
         self.service = service
@@ -31,6 +34,16 @@ public struct CoordinatorAPI: Sendable {
             let released = try await Self.decode(Released.self, request)
             let orders = try await service.released(PartitionID(released.partition), by: ShardID(released.shard), now: now())
             return try Self.encode(orders)
+        }
+        if let forward {
+            for method in [HTTPRequest.Method.get, .post, .put] {
+                router.on("/v1/guilds/:guild/**", method: method) { request, context in
+                    guard let raw = context.parameters.get("guild"), let id = UInt64(raw) else {
+                        throw HTTPError(.badRequest, message: "the guild must be a Discord snowflake")
+                    }
+                    return try await forward(request, GuildID(id))
+                }
+            }
         }
         router.get("/v1/cluster") { _, _ in
             let table = await service.table

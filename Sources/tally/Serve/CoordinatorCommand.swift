@@ -2,7 +2,11 @@ import ArgumentParser
 import Coordinator
 import EventLog
 import Foundation
+import AsyncHTTPClient
 import Hummingbird
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
 import Logging
 
 /// `tally coordinator --data DIR --port P`: the coordinator process.
@@ -26,8 +30,24 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let service = try CoordinatorService(
             partitionCount: directory, store: try AssignmentStore(path: data + "/coordinator.sqlite"), leaseMilliseconds: leaseMs)
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let data = try DataDirectory.open(path: self.data)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var api = CoordinatorAPI(service: service, now: now)
+        // Any node accepts any guild's request: the coordinator forwards it to the owning shard.
+        api.forward = { request, guild in
+            let partition = data.partition(for: guild)
+            for _ in 0..<50 {
+                let table = await service.table
+                let urls = await service.urls
+                if let owner = table.owner(of: partition), let url = urls[owner] {
+                    return try await Self.forward(request, to: url, client: client)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw HTTPError(.serviceUnavailable, message: "partition \(partition) has no owner yet; retry")
+        }
         let app = Application(
-            router: CoordinatorAPI(service: service, now: now).router(),
+            router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "tally-coordinator"), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -39,6 +59,22 @@ struct CoordinatorCommand: AsyncParsableCommand {
             try await app.runService()
             group.cancelAll()
         }
+    }
+
+    static func forward(_ request: Request, to target: String, client: HTTPClient) async throws -> Response {
+        var out = HTTPClientRequest(url: target + request.uri.description)
+        out.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers where field.name == .authorization || field.name == .contentType {
+            out.headers.add(name: field.name.rawName, value: field.value)
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        if body.readableBytes > 0 { out.body = .bytes(body) }
+        let response = try await client.execute(out, timeout: .seconds(10))
+        let data = try await response.body.collect(upTo: 64 << 20)
+        var headers = HTTPFields()
+        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: data))
     }
 
     /// The partition count of the data directory, creating the directory if it does not exist.
