@@ -30,10 +30,16 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let partition = data.partition(for: GuildID(raw))
         let deadline = ContinuousClock.now + patience
+        // Buffer the body once, so it can be sent again (to a new owner) or read here.
+        var request = request
+        _ = try await request.collectBody(upTo: ShardAPI.maxBody + 1)
         while true {
             if await agent.node.serves(partition) { return try await next(request, context) }
             if let target = agent.ownerURL(of: partition.rawValue), request.headers[Self.forwardedHeader] == nil {
-                return try await forward(request, to: target)
+                do { return try await forward(request, to: target) } catch let error as APIError where error.code == "owner_unreachable" {
+                    // The owner died: its partitions move once its lease expires. Wait for that.
+                    if ContinuousClock.now >= deadline { throw error }
+                }
             }
             guard ContinuousClock.now < deadline else {
                 throw APIError(.serviceUnavailable, "partition_moving", "partition \(partition) has no owner yet; retry")
@@ -50,7 +56,7 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         out.headers.add(name: Self.forwardedHeader.rawName, value: "1")
         var request = request
-        let body = try await request.collectBody(upTo: ShardAPI.maxBody)
+        let body = try await request.collectBody(upTo: ShardAPI.maxBody + 1)
         if body.readableBytes > 0 { out.body = .bytes(body) }
         let response: HTTPClientResponse
         do { response = try await client.execute(out, timeout: .seconds(10)) } catch {

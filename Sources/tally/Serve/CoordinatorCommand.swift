@@ -31,7 +31,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             partitionCount: directory, store: try AssignmentStore(path: data + "/coordinator.sqlite"), leaseMilliseconds: leaseMs)
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         let data = try DataDirectory.open(path: self.data)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout = .init(connect: .milliseconds(500), read: .seconds(10))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         var api = CoordinatorAPI(service: service, now: now)
         // Any node accepts any guild's request: the coordinator forwards it to the owning shard.
         api.forward = { request, guild in

@@ -35,7 +35,10 @@ struct ShardCommand: AsyncParsableCommand {
         let secrets = try Secrets.load(dataDirectory: data)
         let node = ShardNode(configuration: .init(data: directory), logger: logger)
         await node.apply(hold: [:])  // serve nothing until the coordinator says what
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // A dead owner refuses connections at once: fail fast so a request can wait for the new owner.
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout = .init(connect: .milliseconds(500), read: .seconds(10))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let agent = ShardAgent(
             shard: shard, url: "http://\(host):\(port)", coordinator: coordinator, node: node, client: client, logger: logger)
         let registry = PrometheusCollectorRegistry()
