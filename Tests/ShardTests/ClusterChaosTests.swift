@@ -8,22 +8,8 @@ import Testing
 /// fourth joins. Every acknowledged command must be reflected exactly once, the logs must verify,
 /// and every partition that changed hands must carry a higher epoch. Longer with TALLY_CHAOS_ROUNDS.
 @Suite(.serialized, .timeLimit(.minutes(8))) struct ClusterChaosTests {
-    var tally: String {
-        ProcessInfo.processInfo.environment["TALLY_BINARY"]
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally").path
-    }
-
     func start(_ arguments: [String], token: String, output: FileHandle? = nil) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tally)
-        p.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TALLY_OPERATOR_TOKEN"] = token
-        p.environment = environment
-        p.standardOutput = output ?? FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
+        try startTally(arguments, token: token, output: output)
     }
 
     func get(_ url: String) async -> Data? {

@@ -7,22 +7,8 @@ import Testing
 /// A real `tally serve` killed with SIGKILL under load from a real `tally loadgen`, restarted, and
 /// checked: every acknowledged command is reflected exactly once, and the log has no damage.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ServeCrashTests {
-    var tally: String {
-        ProcessInfo.processInfo.environment["TALLY_BINARY"]
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally").path
-    }
-
     func start(_ arguments: [String], token: String, output: FileHandle? = nil) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tally)
-        p.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TALLY_OPERATOR_TOKEN"] = token
-        p.environment = environment
-        p.standardOutput = output ?? FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
+        try startTally(arguments, token: token, output: output)
     }
 
     func waitForHealth(port: Int) async throws {

@@ -49,6 +49,16 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func forward(_ request: Request, to target: String) async throws -> Response {
+        do { return try await Self.send(request, to: target, client: client) } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.serviceUnavailable, "owner_unreachable", "the shard owning this guild did not answer; retry")
+        }
+    }
+
+    /// Sends `request` (its method, path, query, body, `Authorization` and `Content-Type`) to
+    /// `target` and returns the answer as a response; marks it forwarded so it is not sent on again.
+    public static func send(_ request: Request, to target: String, client: HTTPClient) async throws -> Response {
         var out = HTTPClientRequest(url: target + request.uri.description)
         out.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where field.name == .authorization || field.name == .contentType {
@@ -58,10 +68,7 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         var request = request
         let body = try await request.collectBody(upTo: ShardAPI.maxBody + 1)
         if body.readableBytes > 0 { out.body = .bytes(body) }
-        let response: HTTPClientResponse
-        do { response = try await client.execute(out, timeout: .seconds(10)) } catch {
-            throw APIError(.serviceUnavailable, "owner_unreachable", "the shard owning this guild did not answer; retry")
-        }
+        let response = try await client.execute(out, timeout: .seconds(10))
         let data = try await response.body.collect(upTo: 64 << 20)
         var headers = HTTPFields()
         if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }

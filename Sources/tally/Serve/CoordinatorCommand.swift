@@ -8,6 +8,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import Logging
+import Shard
 
 /// `tally coordinator --data DIR --port P`: the coordinator process.
 struct CoordinatorCommand: AsyncParsableCommand {
@@ -42,7 +43,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 let table = await service.table
                 let urls = await service.urls
                 if let owner = table.owner(of: partition), let url = urls[owner] {
-                    return try await Self.forward(request, to: url, client: client)
+                    return try await ForwardingMiddleware<BasicRequestContext>.send(request, to: url, client: client)
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -61,22 +62,6 @@ struct CoordinatorCommand: AsyncParsableCommand {
             try await app.runService()
             group.cancelAll()
         }
-    }
-
-    static func forward(_ request: Request, to target: String, client: HTTPClient) async throws -> Response {
-        var out = HTTPClientRequest(url: target + request.uri.description)
-        out.method = HTTPMethod(rawValue: request.method.rawValue)
-        for field in request.headers where field.name == .authorization || field.name == .contentType {
-            out.headers.add(name: field.name.rawName, value: field.value)
-        }
-        var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
-        if body.readableBytes > 0 { out.body = .bytes(body) }
-        let response = try await client.execute(out, timeout: .seconds(10))
-        let data = try await response.body.collect(upTo: 64 << 20)
-        var headers = HTTPFields()
-        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: data))
     }
 
     /// The partition count of the data directory, creating the directory if it does not exist.

@@ -1,0 +1,21 @@
+import Foundation
+
+/// The `tally` executable built beside the test bundle (or `TALLY_BINARY`).
+var tallyExecutable: String {
+    ProcessInfo.processInfo.environment["TALLY_BINARY"]
+        ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally").path
+}
+
+/// Starts `tally` with `arguments` and the operator token in its environment.
+func startTally(_ arguments: [String], token: String, output: FileHandle? = nil) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tallyExecutable)
+    p.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["TALLY_OPERATOR_TOKEN"] = token
+    p.environment = environment
+    p.standardOutput = output ?? FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}
