@@ -97,9 +97,14 @@ import Testing
             if !(await owners(coordinator).values.contains("shard-4")) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let verify = try start(["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--verify-only", "--record", record], token: token)
+        let verifyOutput = Pipe()
+        let verify = try start(
+            ["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--verify-only", "--record", record], token: token,
+            output: verifyOutput.fileHandleForWriting)
         verify.waitUntilExit()
-        #expect(verify.terminationStatus == 0, "an acknowledged command is missing or applied twice (\(summary))")
+        try verifyOutput.fileHandleForWriting.close()
+        let verified = String(decoding: verifyOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(verify.terminationStatus == 0, "verification failed: \(verified) (load: \(summary))")
         let after = await owners(coordinator)
         #expect(Set(after.values) == ["shard-1", "shard-2", "shard-3"], "the departed shard still owns partitions: \(after)")
         #expect(joined, "the fourth shard never took partitions")

@@ -15,7 +15,7 @@ func startTally(_ arguments: [String], token: String, output: FileHandle? = nil)
     environment["TALLY_OPERATOR_TOKEN"] = token
     p.environment = environment
     p.standardOutput = output ?? FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
+    p.standardError = output ?? FileHandle.nullDevice
     try p.run()
     return p
 }

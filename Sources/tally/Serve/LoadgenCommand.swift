@@ -139,16 +139,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         var duplicated = 0
         var checked = 0
         for (path, personAcks) in byPerson {
-            var request = HTTPClientRequest(url: "\(url)/v1/guilds/\(personAcks[0].guild)/audit?user=\(personAcks[0].person)&limit=1000")
-            request.method = .GET
-            let response = try await client.execute(request, timeout: .seconds(30))
-            let body = try await response.body.collect(upTo: 64 << 20)
-            guard response.status == .ok,
-                let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                let entries = object["entries"] as? [[String: Any]]
-            else {
-                throw ValidationError("cannot read the audit trail of \(path): HTTP \(response.status.code)")
-            }
+            let entries = try await auditTrail(guild: personAcks[0].guild, person: personAcks[0].person, client: client)
             var seen: [String: Int] = [:]
             for e in entries { if let reason = e["reason"] as? String { seen[reason, default: 0] += 1 } }
             for ack in personAcks {
@@ -162,6 +153,27 @@ struct LoadgenCommand: AsyncParsableCommand {
         }
         print("verified \(checked) acknowledged commands over \(byPerson.count) people: \(missing) missing, \(duplicated) applied twice")
         if missing > 0 || duplicated > 0 { throw ExitCode(1) }
+    }
+
+    /// A person's audit entries; retried for a while, since a partition may be moving between shards.
+    func auditTrail(guild: String, person: String, client: HTTPClient) async throws -> [[String: Any]] {
+        var last = "no answer"
+        for _ in 0..<40 {
+            var request = HTTPClientRequest(url: "\(url)/v1/guilds/\(guild)/audit?user=\(person)&limit=1000")
+            request.method = .GET
+            if let response = try? await client.execute(request, timeout: .seconds(30)) {
+                let body = try await response.body.collect(upTo: 64 << 20)
+                if response.status == .ok,
+                    let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                    let entries = object["entries"] as? [[String: Any]]
+                {
+                    return entries
+                }
+                last = "HTTP \(response.status.code)"
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        throw ValidationError("cannot read the audit trail of \(guild)/\(person): \(last)")
     }
 
     static func writeRecord(_ acks: [Ack], to path: String) throws {
