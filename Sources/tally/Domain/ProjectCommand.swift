@@ -8,7 +8,8 @@ import Projections
 struct ProjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project",
-        abstract: "Bring every partition's read models (SQLite) up to date with its log."
+        abstract: "Bring every partition's read models (SQLite) up to date with its log.",
+        discussion: "A running service keeps its read models current itself; use this on a data directory no service is running on."
     )
 
     @Argument(help: "The data directory.")
