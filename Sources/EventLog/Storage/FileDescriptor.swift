@@ -135,12 +135,6 @@ package enum FileSystem {
         guard fsync(fd) == 0 else { throw FileDescriptor.error(.io, "cannot sync directory", path: path) }
     }
 
-    package static func remove(_ path: String) throws {
-        guard unlink(path) == 0 || errno == ENOENT else {
-            throw FileDescriptor.error(.io, "cannot remove file", path: path)
-        }
-    }
-
     /// Writes a small file atomically: temporary file, fsync, rename, fsync of the directory.
     package static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let temporary = path + ".tmp"

@@ -95,16 +95,6 @@ struct BenchWorkload {
     /// The guild of a given activity rank (0 = busiest).
     func guild(rank: Int) -> GuildID { guilds[rank] }
 
-    /// The share of events the guild of `rank` gets.
-    func share(rank: Int) -> Double { cumulative[rank] - (rank == 0 ? 0 : cumulative[rank - 1]) }
-
-    /// The number of distinct users the guilds' member slices cover.
-    var distinctMembers: Int {
-        var seen = [Bool](repeating: false, count: users.count)
-        for range in members { for i in range { seen[i] = true } }
-        return seen.lazy.filter { $0 }.count
-    }
-
     mutating func next() -> Event {
         let u = Double(rng.next() >> 11) / Double(1 << 53)
         var lo = 0
