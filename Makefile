@@ -8,7 +8,7 @@ DATA ?= ./tally-data
 PORT ?= 8080
 TEST_FLAGS ?=
 
-.PHONY: run test build release deps bench clean
+.PHONY: run test build release deps bench clean lint format
 
 deps:
 	@missing=""; \
@@ -38,7 +38,14 @@ release: deps
 run: release
 	.build/release/tally serve --data $(DATA) --port $(PORT)
 
-test: deps
+# The toolchain's formatter, with the checked-in .swift-format: any finding fails the build.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 

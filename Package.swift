@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,10 +51,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Partition",
+            dependencies: ["Domain", "EventLog"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Simulation",
+            dependencies: ["Domain", "EventLog"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Projections",
             dependencies: [
                 "Domain",
                 "EventLog",
+                "Partition",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,9 +85,11 @@ let package = Package(
             dependencies: [
                 "EventLog",
                 "Domain",
+                "Partition",
                 "Projections",
                 "Coordinator",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -88,6 +102,8 @@ let package = Package(
             dependencies: [
                 "EventLog",
                 "Domain",
+                "Partition",
+                "Simulation",
                 "Projections",
                 "Shard",
                 "Coordinator",
@@ -102,21 +118,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TallyTesting",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/TallyTesting",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog"],
+            dependencies: ["EventLog", "TallyTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DomainTests",
-            dependencies: ["Domain", "EventLog"],
+            dependencies: ["Domain", "EventLog", "Partition", "Simulation", "TallyTesting"],
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Coordinator", "EventLog",
+                "Coordinator", "EventLog", "TallyTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -124,14 +146,14 @@ let package = Package(
         .testTarget(
             name: "ShardTests",
             dependencies: [
-                "Shard", "Domain", "EventLog", "Projections",
+                "Shard", "Domain", "EventLog", "Partition", "Projections", "Simulation", "TallyTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "Domain", "EventLog"],
+            dependencies: ["Projections", "Partition", "Domain", "EventLog", "Simulation", "TallyTesting"],
             swiftSettings: swiftSettings
         ),
     ],

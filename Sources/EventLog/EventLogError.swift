@@ -1,3 +1,5 @@
+import Glibc
+
 /// An error from the partition log.
 ///
 /// `code` says what went wrong in a way a program can match on; `message` is safe to show an operator
@@ -34,14 +36,14 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
     public var path: String?
     /// The byte position in `path` the error concerns, if any.
     public var position: Int64?
-    /// A lower-level cause, such as `strerror(errno)`.
-    public var underlying: String?
+    /// A lower-level cause, such as the ``Errno`` of a failed system call.
+    public var underlying: (any Error)?
     /// Where in Tally's sources the error was raised.
     public var source: String
 
     public init(
         _ code: Code, _ message: String, path: String? = nil, position: Int64? = nil,
-        underlying: String? = nil, file: String = #fileID, line: Int = #line
+        underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line
     ) {
         self.code = code
         self.message = message
@@ -61,4 +63,13 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
         if let underlying { text += ": \(underlying)" }
         return text
     }
+}
+
+/// The `errno` of a failed system call, as an error's cause.
+public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: Int32
+
+    public init(_ code: Int32) { self.code = code }
+
+    public var description: String { String(cString: strerror(code)) }
 }

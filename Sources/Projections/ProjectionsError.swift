@@ -9,8 +9,6 @@ public struct ProjectionsError: Error, Sendable, CustomStringConvertible {
         public static let storage = Code("storage")
         /// The database was built by other projection versions: it needs a rebuild.
         public static let versionMismatch = Code("version_mismatch")
-        /// A log record could not be decoded as a domain event.
-        public static let undecodable = Code("undecodable")
         /// No such guild, projection, draw or partition.
         public static let notFound = Code("not_found")
     }
@@ -18,13 +16,13 @@ public struct ProjectionsError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     public var message: String
     public var path: String?
-    public var underlying: String?
+    public var underlying: (any Error)?
 
     public init(_ code: Code, _ message: String, path: String? = nil, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.path = path
-        self.underlying = underlying.map { String(describing: $0) }
+        self.underlying = underlying
     }
 
     public var description: String {

@@ -1,6 +1,7 @@
 public import Domain
 public import EventLog
 import Logging
+public import Partition
 
 /// Keeps one partition's read models up to date with its log.
 ///
@@ -11,7 +12,7 @@ import Logging
 public struct Projector: Sendable {
     public let log: PartitionLog
     public let store: ReadModelStore
-    public private(set) var model: PartitionModel
+    public private(set) var model: ProjectionModel
     /// Events between two committed writes. Default 50,000.
     public var flushEvery = 50_000
     private var restored = false
@@ -19,7 +20,7 @@ public struct Projector: Sendable {
     public init(log: PartitionLog, store: ReadModelStore, globalDefaults: [SettingKey: Int64] = [:]) {
         self.log = log
         self.store = store
-        self.model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
+        self.model = ProjectionModel(globalDefaults: globalDefaults)
     }
 
     /// Progress of a long catch-up: events applied so far and the log's end.

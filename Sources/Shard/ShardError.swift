@@ -13,12 +13,12 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
-    public var underlying: String?
+    public var underlying: (any Error)?
 
     public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
-        self.underlying = underlying.map { String(describing: $0) }
+        self.underlying = underlying
     }
 
     public var description: String { "\(code): \(message)" + (underlying.map { ": \($0)" } ?? "") }

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Testing
+
 @testable import Coordinator
 
 @Suite struct AssignmentTableTests {
@@ -41,7 +42,9 @@ import Testing
             run(table.expireLeases(now: now))
         }
 
-        var owners: [ShardID?] { (0..<table.configuration.partitionCount).map { table.owner(of: PartitionID(UInt32($0))) } }
+        var owners: [ShardID?] {
+            (0..<table.configuration.partitionCount).map { table.owner(of: PartitionID(UInt32($0))) }
+        }
         var counts: [ShardID: Int] { Dictionary(grouping: owners.compactMap { $0 }, by: { $0 }).mapValues(\.count) }
     }
 
@@ -74,7 +77,9 @@ import Testing
         #expect(c.counts.values.max()! - c.counts.values.min()! <= 1)
         for i in 0..<60 {
             if before[i] == ShardID("b") {
-                #expect(c.owners[i] != nil && c.table.entries[i].epoch > epochs[i], "partition \(i) needs a new owner and epoch")
+                #expect(
+                    c.owners[i] != nil && c.table.entries[i].epoch > epochs[i],
+                    "partition \(i) needs a new owner and epoch")
             } else {
                 #expect(c.owners[i] == before[i], "partition \(i) of a survivor moved")
                 #expect(c.table.entries[i].epoch == epochs[i])
@@ -89,7 +94,9 @@ import Testing
         #expect(c.counts == [ShardID("c"): 16])
         c.pass(6_000, alive: [])
         #expect(c.table.leases.isEmpty)
-        #expect(c.owners.allSatisfy { $0 == ShardID("c") }, "with no live shard nothing is reassigned (no one to give it to)")
+        #expect(
+            c.owners.allSatisfy { $0 == ShardID("c") },
+            "with no live shard nothing is reassigned (no one to give it to)")
         c.heartbeat(["c"])
         #expect(c.counts == [ShardID("c"): 16])
     }

@@ -1,10 +1,13 @@
-import Foundation
-import Testing
 import EventLog
+import Foundation
+import Simulation
+import Testing
+
 @testable import Domain
 
 @Suite struct CodecTests {
-    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Golden")
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
     static func unhex(_ text: String) -> [UInt8] {
@@ -26,7 +29,9 @@ import EventLog
         let (tag, version, payload) = EventCodec.encode(event, key: "golden-key", commandEvents: 3)
         #expect(tag == info.tag && version == info.version)
         let file = Self.goldenDirectory.appendingPathComponent("\(info.name).v\(version).hex")
-        if !FileManager.default.fileExists(atPath: file.path), ProcessInfo.processInfo.environment["TALLY_WRITE_GOLDEN"] == "1" {
+        if !FileManager.default.fileExists(atPath: file.path),
+            ProcessInfo.processInfo.environment["TALLY_WRITE_GOLDEN"] == "1"
+        {
             try (Self.hex(payload) + "\n").write(to: file, atomically: true, encoding: .utf8)
         }
         let golden = Self.unhex(try String(contentsOf: file, encoding: .utf8))
@@ -49,7 +54,9 @@ import EventLog
         let file = Self.goldenDirectory.appendingPathComponent("points_adjusted.v1.hex")
         let v1 = Self.unhex(try String(contentsOf: file, encoding: .utf8))
         let decoded = try v1.withUnsafeBytes { try EventCodec.decode(type: EventTypeTag(16), version: 1, payload: $0) }
-        #expect(decoded.event == .pointsAdjusted(.kick(KickUserID(4_242_001)), delta: -40, reason: "chargeback", by: .unknown))
+        #expect(
+            decoded.event
+                == .pointsAdjusted(.kick(KickUserID(4_242_001)), delta: -40, reason: "chargeback", by: .unknown))
         // Re-encoding writes the current version.
         let (_, version, _) = EventCodec.encode(decoded.event)
         #expect(version == 2)
@@ -61,7 +68,9 @@ import EventLog
             let (tag, version, payload) = EventCodec.encode(event, key: "k")
             for cut in 0..<payload.count {
                 #expect(throws: EventCodec.DecodeError.self) {
-                    try Array(payload[..<cut]).withUnsafeBytes { try EventCodec.decode(type: tag, version: version, payload: $0) }
+                    try Array(payload[..<cut]).withUnsafeBytes {
+                        try EventCodec.decode(type: tag, version: version, payload: $0)
+                    }
                 }
             }
             #expect(throws: EventCodec.DecodeError.self) {

@@ -1,18 +1,25 @@
 import EventLog
+import Partition
+
 @testable import Domain
 
-/// Drives one guild's rules the way a shard does: decide, encode, "append", decode, apply.
+/// Drives one guild's rules the way a shard does, through the shard's own ``CommandProcessor``:
+/// decide, encode, "append", decode, apply.
 struct Harness {
-    var state: GuildState
+    let guild: GuildID
+    private var processor = CommandProcessor()
     /// Every event as stored, after a round trip through the codec.
     var log: [StoredEvent] = []
     var clock: Int64
     private var nextKey = 0
 
     init(guild: UInt64 = 900_000_000_000_000_001, start: Int64 = 1_796_083_200_000) {
-        state = GuildState(guild: GuildID(guild))
+        self.guild = GuildID(guild)
         clock = start
     }
+
+    /// The guild's state after every command so far.
+    var state: GuildState { processor.model.state(of: guild) ?? processor.model.emptyState(of: guild) }
 
     mutating func advance(seconds: Int64) { clock += seconds * 1000 }
 
@@ -22,19 +29,22 @@ struct Harness {
     mutating func run(_ command: Command, key: String? = nil, actor: UserID = UserID(42)) -> Decision {
         nextKey += 1
         let context = CommandContext(key: key ?? "k\(nextKey)", time: now, actor: actor)
-        let decision = state.decide(command, context: context)
-        if case .accepted(let events) = decision, !events.isEmpty {
-            for (i, event) in events.enumerated() {
-                let record = EventCodec.record(
-                    event, guild: state.guild, sequence: state.lastSequence + 1, timestamp: now,
-                    key: i == 0 ? context.key : nil, commandEvents: events.count)
-                let stored = try! EventCodec.decode(StoredRecord(offset: Offset(UInt64(log.count)), record: record))
-                precondition(stored.event == event, "codec round trip changed \(event)")
-                state.apply(stored)
-                log.append(stored)
-            }
+        let outcome = processor.process(command, guild: guild, context: context)
+        for (record, event) in zip(outcome.records, outcome.events) {
+            let stored = try! EventCodec.decode(StoredRecord(offset: event.offset, record: record))
+            precondition(stored.event == event.event, "codec round trip changed \(event.event)")
+            log.append(stored)
         }
-        return decision
+        return outcome.decision
+    }
+
+    /// A harness whose state is replayed from this one's stored events alone (as a shard restores a
+    /// partition), at the same time.
+    func replayed() -> Harness {
+        var fresh = Harness(guild: guild.rawValue, start: clock)
+        for e in log { fresh.processor.restore(e) }
+        fresh.log = log
+        return fresh
     }
 
     /// Runs a command that must be accepted and returns its events.
@@ -48,16 +58,12 @@ struct Harness {
     }
 
     func rejection(_ decision: Decision) -> String? {
-        if case .rejected(let r) = decision { return r.code }
+        if case .rejected(let r) = decision { return r.code.name }
         return nil
     }
 
     /// A fresh state rebuilt from the stored events alone.
-    func rebuilt() -> GuildState {
-        var fresh = GuildState(guild: state.guild)
-        for e in log { fresh.apply(e) }
-        return fresh
-    }
+    func rebuilt() -> GuildState { replayed().state }
 
     /// A chatter says something.
     mutating func chat(_ id: UInt64, _ name: String? = nil) {

@@ -1,5 +1,7 @@
 import Foundation
+import TallyTesting
 import Testing
+
 @testable import EventLog
 
 /// Real processes: a writer killed with SIGKILL at random moments, and two processes contending for
@@ -26,8 +28,11 @@ import Testing
     static func startWriter(_ directory: String, seed: Int, extra: [String] = []) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tallyBinary)
-        process.arguments = ["log", "append-test", directory, "--appenders", "4", "--max-payload", "1500",
-                             "--segment-bytes", "262144", "--seed", String(seed)] + extra
+        process.arguments =
+            [
+                "log", "append-test", directory, "--appenders", "4", "--max-payload", "1500",
+                "--segment-bytes", "262144", "--seed", String(seed),
+            ] + extra
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -38,9 +43,11 @@ import Testing
     @Test func everyAcknowledgedAppendSurvivesSIGKILL() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: tallyBinary), "build tally first: \(tallyBinary)")
         let dir = TemporaryDirectory()
-        let seed = UInt64(ProcessInfo.processInfo.environment["TALLY_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970))
+        let seed = UInt64(
+            ProcessInfo.processInfo.environment["TALLY_CRASH_SEED"].flatMap(UInt64.init)
+                ?? UInt64(Date().timeIntervalSince1970))
         let rounds = Int(ProcessInfo.processInfo.environment["TALLY_CRASH_ROUNDS"] ?? "") ?? 20
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var acknowledged: [Ack] = []
         var killedWithAcks = 0
         for round in 0..<rounds {
@@ -68,7 +75,8 @@ import Testing
                 #expect(record.sequence == identity.counter)
                 byOffset[record.offset.rawValue] = identity
             }
-            #expect(byOffset.count == Int(log.endOffset.rawValue), "seed \(seed) round \(round): offsets not contiguous")
+            #expect(
+                byOffset.count == Int(log.endOffset.rawValue), "seed \(seed) round \(round): offsets not contiguous")
             for ack in acknowledged {
                 for (i, offset) in ack.range.enumerated() {
                     let expectedCounter = ack.lastCounter - UInt64(ack.range.count - 1 - i)
@@ -76,8 +84,9 @@ import Testing
                         Issue.record("seed \(seed) round \(round): acknowledged offset \(offset) is missing")
                         continue
                     }
-                    #expect(found.writer == ack.writer && found.counter == expectedCounter,
-                            "seed \(seed) round \(round): offset \(offset) holds another record")
+                    #expect(
+                        found.writer == ack.writer && found.counter == expectedCounter,
+                        "seed \(seed) round \(round): offset \(offset) holds another record")
                 }
             }
             await log.close()

@@ -1,4 +1,6 @@
+import TallyTesting
 import Testing
+
 @testable import EventLog
 
 @Suite struct FormatTests {
@@ -8,7 +10,7 @@ import Testing
     }
 
     @Test func hardwareAndTableChecksumsAgree() {
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097] {
             let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             var table = CRC32C()
@@ -38,8 +40,9 @@ import Testing
 
     @Test func batchEncodesAndDecodesRecordsExactly() throws {
         let records = (0..<200).map { i in
-            makeRecord(guild: UInt64(i % 9 + 1), sequence: UInt64(i), size: i % 3 == 0 ? 0 : 20 + i,
-                       time: 1_700_000_000_000 + Int64((i * 7919) % 500) - 250)
+            makeRecord(
+                guild: UInt64(i % 9 + 1), sequence: UInt64(i), size: i % 3 == 0 ? 0 : 20 + i,
+                time: 1_700_000_000_000 + Int64((i * 7919) % 500) - 250)
         }
         for compress in [true, false] {
             var encoder = BatchEncoder()
@@ -59,7 +62,7 @@ import Testing
     }
 
     @Test func guildFilterNeverMissesAGuildItHolds() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for count in [1, 5, 32, 33, 500, 3000] {
             let guilds = Set((0..<count).map { _ in GuildID(rng.next()) })
             let filter = GuildFilter(guilds: guilds)
@@ -107,7 +110,9 @@ import Testing
     @Test func partitionOfAGuildIsStableAndSpread() throws {
         let dir = TemporaryDirectory()
         let data = try DataDirectory.open(path: dir.path, creatingWith: 16)
-        #expect(data.partition(for: GuildID(1_234_567_890_123_456_789)) == PartitionID(UInt32(StableHash.mix64(1_234_567_890_123_456_789) % 16)))
+        #expect(
+            data.partition(for: GuildID(1_234_567_890_123_456_789))
+                == PartitionID(UInt32(StableHash.mix64(1_234_567_890_123_456_789) % 16)))
         var counts = [Int](repeating: 0, count: 16)
         for g in 0..<16_000 { counts[Int(data.partition(for: GuildID(UInt64(g) << 22 | 5)).rawValue)] += 1 }
         #expect(counts.min()! > 800 && counts.max()! < 1200)

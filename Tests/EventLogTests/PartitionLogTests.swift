@@ -1,16 +1,20 @@
 import Foundation
+import TallyTesting
 import Testing
+
 @testable import EventLog
 
 @Suite(.timeLimit(.minutes(5))) struct PartitionLogTests {
     @Test(arguments: [UInt64(1), 2, 3])
     func roundTripsRandomRecordSizesAcrossBatchAndSegmentBoundaries(seed: UInt64) async throws {
         let dir = TemporaryDirectory()
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         // Sizes from 0 B to 1 MiB, mostly small, as events are.
         let records = (0..<300).map { i -> Record in
             let roll = rng.next() % 100
-            let size = roll < 70 ? Int(rng.next() % 200) : roll < 95 ? Int(rng.next() % 20_000) : Int(rng.next() % (1 << 20 + 1))
+            let size =
+                roll < 70
+                ? Int(rng.next() % 200) : roll < 95 ? Int(rng.next() % 20_000) : Int(rng.next() % (1 << 20 + 1))
             return makeRecord(guild: 1 + rng.next() % 20, sequence: UInt64(i), size: size, writer: UInt32(seed))
         }
         let log = try openWriter(dir.path, segmentBytes: 1 << 20, batchBytes: 64 << 10)
@@ -99,15 +103,19 @@ import Testing
         let segments = try segmentPaths(dir.path)
         #expect(segments.count >= 3)
         let sealed = segments[0]
-        let entries = SegmentIndexFile.load(path: sealed.replacingOccurrences(of: ".log", with: ".index"), baseOffset: .zero)!
+        let entries = SegmentIndexFile.load(
+            path: sealed.replacingOccurrences(of: ".log", with: ".index"), baseOffset: .zero)!
         let target = entries[entries.count - 1]
         for position in target.position..<target.end {
             flipBit(sealed, at: position, bit: UInt8(position % 8))
             defer { flipBit(sealed, at: position, bit: UInt8(position % 8)) }
             let report = try LogVerifier.verify(directory: dir.path, partition: PartitionID(0))
             #expect(report.isCorrupt, "flip at byte \(position) not detected by verify")
-            #expect(report.findings.contains { $0.path == sealed && $0.position == target.position && $0.severity == .corruption },
-                    "flip at byte \(position): \(report.findings)")
+            #expect(
+                report.findings.contains {
+                    $0.path == sealed && $0.position == target.position && $0.severity == .corruption
+                },
+                "flip at byte \(position): \(report.findings)")
             let reader = try openReader(dir.path)
             do {
                 _ = try reader.records(LogQuery())
@@ -149,7 +157,8 @@ import Testing
         for i in 0..<40 { _ = try await log.append([makeRecord(guild: UInt64(i % 4), sequence: UInt64(i), size: 120)]) }
         let expected = try log.records(LogQuery())
         await log.close()
-        let indexes = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".index") }.sorted()
+        let indexes = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".index") }
+            .sorted()
         try FileManager.default.removeItem(atPath: dir.path + "/" + indexes[0])
         truncateFile(dir.path + "/" + indexes[1], to: 40)
         let reopened = try openWriter(dir.path, segmentBytes: 2000)
@@ -162,7 +171,7 @@ import Testing
     @Test func readsOneGuildExactlyAndSkipsBatchesWithoutIt() async throws {
         let dir = TemporaryDirectory()
         let log = try openWriter(dir.path)
-        var rng = SeededGenerator(seed: 11)
+        var rng = SplitMix64(seed: 11)
         var batchesWithGuild = 0
         var all: [Record] = []
         for i in 0..<200 {
@@ -186,7 +195,9 @@ import Testing
         let bigLog = try openWriter(big.path)
         var bigAll: [Record] = []
         for b in 0..<100 {
-            var records = (0..<100).map { makeRecord(guild: 1000 + UInt64(b * 100 + $0), sequence: UInt64($0), size: 20) }
+            var records = (0..<100).map {
+                makeRecord(guild: 1000 + UInt64(b * 100 + $0), sequence: UInt64($0), size: 20)
+            }
             if b % 10 == 0 { records.append(makeRecord(guild: 42, sequence: UInt64(b), size: 20)) }
             _ = try await bigLog.append(records)
             bigAll += records
@@ -203,7 +214,8 @@ import Testing
         let dir = TemporaryDirectory()
         let log = try openWriter(dir.path)
         for i in 0..<50 {
-            _ = try await log.append([makeRecord(guild: 1, sequence: UInt64(i), size: 20, time: 1_000 + Int64(i) * 100)])
+            _ = try await log.append([makeRecord(guild: 1, sequence: UInt64(i), size: 20, time: 1_000 + Int64(i) * 100)]
+            )
         }
         let since = try log.records(LogQuery(since: Timestamp(milliseconds: 3_050)))
         #expect(since.map(\.offset.rawValue) == Array(21..<50))
@@ -290,7 +302,8 @@ import Testing
         var configuration = PartitionLog.Configuration()
         configuration.maxPayloadBytes = 100
         let log = try PartitionLog.openForWriting(
-            directory: dir.path, partition: PartitionID(0), epoch: .initial, configuration: configuration, logger: testLogger)
+            directory: dir.path, partition: PartitionID(0), epoch: .initial, configuration: configuration,
+            logger: testLogger)
         await #expect { _ = try await log.append([]) } throws: { ($0 as! EventLogError).code == .invalidArgument }
         await #expect { _ = try await log.append([makeRecord(guild: 1, sequence: 1, size: 101)]) } throws: {
             ($0 as! EventLogError).code == .invalidArgument

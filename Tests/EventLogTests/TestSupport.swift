@@ -1,38 +1,8 @@
 import Foundation
 import Logging
+import TallyTesting
+
 @testable import EventLog
-
-/// A fresh directory per test, removed when the test ends.
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ name: String = #function) {
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tally-test-\(safe)-\(UUID().uuidString.prefix(8))").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func sub(_ name: String) -> String { path + "/" + name }
-}
-
-let testLogger: Logger = {
-    var logger = Logger(label: "tally.test")
-    logger.logLevel = .critical
-    return logger
-}()
-
-/// A reproducible generator; the seed is in every failure message that uses it.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return StableHash.mix64(state)
-    }
-}
 
 func makeRecord(guild: UInt64, sequence: UInt64, size: Int, writer: UInt32 = 0, time: Int64? = nil) -> Record {
     Record(

@@ -1,7 +1,10 @@
 import Domain
 import EventLog
 import Foundation
+import Partition
+import TallyTesting
 import Testing
+
 @testable import Projections
 
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ProjectorTests {
@@ -50,7 +53,8 @@ import Testing
         }
         print("kill checkpoints: \(checkpoints) of \(end)")
         #expect(checkpoints.contains { $0 > 0 && $0 < end.rawValue }, "no kill landed midway: \(checkpoints)")
-        let log = try PartitionLog.openForReading(directory: data.directory(of: PartitionID(0)), partition: PartitionID(0), logger: quietLogger)
+        let log = try PartitionLog.openForReading(
+            directory: data.directory(of: PartitionID(0)), partition: PartitionID(0), logger: testLogger)
         var projector = Projector(log: log, store: try ReadModelStore(path: dbPath))
         try projector.catchUp()
         #expect(try ReadModelStore(path: dbPath).checkpoint() == end)
@@ -71,8 +75,12 @@ import Testing
             try projector.catchUp()
             let incremental = try store.dump()
             let full = try fullRebuild(fixture.log, dir.path)
-            for line in Set(incremental).symmetricDifference(full).sorted().prefix(8) { print("DIFF \(incremental.contains(line) ? "incremental" : "full"): \(line)") }
-            #expect(incremental == full, "flush every \(flush): \(Set(incremental).symmetricDifference(full).sorted().prefix(6))")
+            for line in Set(incremental).symmetricDifference(full).sorted().prefix(8) {
+                print("DIFF \(incremental.contains(line) ? "incremental" : "full"): \(line)")
+            }
+            #expect(
+                incremental == full,
+                "flush every \(flush): \(Set(incremental).symmetricDifference(full).sorted().prefix(6))")
         }
         await fixture.log.close()
     }
@@ -149,7 +157,9 @@ import Testing
             points += e.pointsDelta
             #expect(points == e.points)
         }
-        #expect(entries.contains { $0.event == "chatter_earnings_merged" } || state.chatters.values.allSatisfy { $0.linkedUser != linked })
+        #expect(
+            entries.contains { $0.event == "chatter_earnings_merged" }
+                || state.chatters.values.allSatisfy { $0.linkedUser != linked })
         await fixture.log.close()
     }
 
@@ -174,8 +184,11 @@ import Testing
         let someoneElse = state.people.keys.sorted().first { $0 != forged.winner }!
         forged.winner = someoneElse
         forged.number = 99
-        _ = try await fixture.log.append([EventCodec.record(
-            .raffleWinnerDrawn(forged), guild: guild, sequence: state.lastSequence + 1, timestamp: state.lastTimestamp, key: "forged")])
+        _ = try await fixture.log.append([
+            EventCodec.record(
+                .raffleWinnerDrawn(forged), guild: guild, sequence: state.lastSequence + 1,
+                timestamp: state.lastTimestamp, key: "forged")
+        ])
         let v = try history.verifyDraw(guild: guild, period: period, number: 99)
         #expect(!v.matches)
         await fixture.log.close()

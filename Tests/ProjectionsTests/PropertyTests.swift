@@ -1,7 +1,9 @@
 import Domain
 import EventLog
 import Foundation
+import TallyTesting
 import Testing
+
 @testable import Projections
 
 /// Random interleavings of commands across many guilds, checked against a deliberately simple
@@ -14,15 +16,18 @@ import Testing
     /// A seeded random interleaving: chat and ticks (tracking forced on), adjustments, spends,
     /// ticket grants and removals, and redelivered gifted subs, over `guilds` guilds.
     static func generate(seed: UInt64, guilds: Int, commands: Int) -> Generated {
-        var rng = Generator(state: seed)
+        var rng = SplitMix64(seed: seed)
         var clock: Int64 = 1_796_083_200_000
         var steps: [(GuildID, Command, String, Timestamp)] = []
         let ids = (0..<guilds).map { GuildID(UInt64(900 + $0) << 22) }
         let commitment = RaffleDrawing.commitment(for: Array(repeating: 1, count: 32))
         for g in ids {
             steps.append((g, .overrideTracking(.forcedOn), "setup-track-\(g)", Timestamp(milliseconds: clock)))
-            steps.append((g, .openRafflePeriod(startsAt: nil, endsAt: nil, seedCommitment: commitment), "setup-raffle-\(g)",
-                          Timestamp(milliseconds: clock)))
+            steps.append(
+                (
+                    g, .openRafflePeriod(startsAt: nil, endsAt: nil, seedCommitment: commitment), "setup-raffle-\(g)",
+                    Timestamp(milliseconds: clock)
+                ))
         }
         var giftKeys: [String] = []
         for i in 0..<commands {
@@ -47,7 +52,8 @@ import Testing
                     key = "gift-\(i)"
                     giftKeys.append(key)
                 }
-                command = .recordGiftedSubs(gifter: chatter, username: "u\(chatter.rawValue)", count: Int64(1 + rng.next() % 3))
+                command = .recordGiftedSubs(
+                    gifter: chatter, username: "u\(chatter.rawValue)", count: Int64(1 + rng.next() % 3))
             }
             steps.append((g, command, key, Timestamp(milliseconds: clock)))
         }
@@ -56,7 +62,9 @@ import Testing
 
     /// The reference: per guild and chatter, minutes, points and tickets, by the rules in prose.
     struct Reference {
-        struct Person: Equatable { var minutes: Int64 = 0, unconverted: Int64 = 0, points: Int64 = 0, admin: Int64 = 0, gifts: Int64 = 0 }
+        struct Person: Equatable {
+            var minutes: Int64 = 0, unconverted: Int64 = 0, points: Int64 = 0, admin: Int64 = 0, gifts: Int64 = 0
+        }
         var people: [GuildID: [UInt64: Person]] = [:]
         var lastSpoke: [GuildID: [UInt64: Int64]] = [:]
         var seenKeys: [GuildID: Set<String>] = [:]
@@ -95,7 +103,8 @@ import Testing
                 let c = k.rawValue
                 changed = (people[g]?[c]?.admin ?? 0) >= amount
                 if changed { people[g]![c]!.admin -= amount }
-            case .recordGiftedSubs(let c?, _, let count): people[g, default: [:]][c.rawValue, default: Person()].gifts += count * 15
+            case .recordGiftedSubs(let c?, _, let count):
+                people[g, default: [:]][c.rawValue, default: Person()].gifts += count * 15
             default: break
             }
             if changed { seenKeys[g, default: []].insert(key) }
@@ -103,10 +112,13 @@ import Testing
     }
 
     /// Runs steps through the real rules into a real log and projects them into SQLite.
-    func project(_ steps: [(guild: GuildID, command: Command, key: String, time: Timestamp)], in dir: String) async throws -> ReadModelStore {
+    func project(_ steps: [(guild: GuildID, command: Command, key: String, time: Timestamp)], in dir: String)
+        async throws -> ReadModelStore
+    {
         var fixture = try LogFixture(dir + "/log")
         for s in steps {
-            try await fixture.run(.init(guild: s.guild, command: s.command, context: CommandContext(key: s.key, time: s.time)))
+            try await fixture.run(
+                .init(guild: s.guild, command: s.command, context: CommandContext(key: s.key, time: s.time)))
         }
         let store = try ReadModelStore(path: dir + "/rm.sqlite")
         var projector = Projector(log: fixture.log, store: store)
@@ -128,25 +140,23 @@ import Testing
                 let row = try store.person(.kick(KickUserID(chatter)), guild: guild)
                 #expect(row?.minutes == expected.minutes, "seed \(seed) guild \(guild) kick:\(chatter) minutes")
                 #expect(row?.points == expected.points, "seed \(seed) guild \(guild) kick:\(chatter) points")
-                #expect(row?.tickets["admin"] == expected.admin, "seed \(seed) guild \(guild) kick:\(chatter) admin tickets")
-                #expect(row?.tickets["gifted_sub"] == expected.gifts, "seed \(seed) guild \(guild) kick:\(chatter) gift tickets")
+                #expect(
+                    row?.tickets["admin"] == expected.admin, "seed \(seed) guild \(guild) kick:\(chatter) admin tickets"
+                )
+                #expect(
+                    row?.tickets["gifted_sub"] == expected.gifts,
+                    "seed \(seed) guild \(guild) kick:\(chatter) gift tickets")
             }
         }
         // Remove one guild's commands entirely: every other guild's read models are unchanged.
         let removed = generated.steps[0].guild
         let without = try await project(generated.steps.filter { $0.guild != removed }, in: dir.path + "/without")
         func rows(_ store: ReadModelStore, excluding guild: GuildID) throws -> [String] {
-            try store.dump().filter { !$0.hasPrefix("checkpoint") && !$0.contains("guild:\(Int64(bitPattern: guild.rawValue))") }
+            try store.dump().filter {
+                !$0.hasPrefix("checkpoint") && !$0.contains("guild:\(Int64(bitPattern: guild.rawValue))")
+            }
         }
         #expect(try rows(store, excluding: removed) == rows(without, excluding: removed), "seed \(seed)")
         #expect(try !without.knowsGuild(removed))
-    }
-
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            return StableHash.mix64(state)
-        }
     }
 }

@@ -2,23 +2,10 @@ import Domain
 import EventLog
 import Foundation
 import Logging
+import Partition
 import Projections
-
-final class TemporaryDirectory {
-    let path: String
-    init(_ name: String = #function) {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tally-proj-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-let quietLogger: Logger = {
-    var logger = Logger(label: "tally.test")
-    logger.logLevel = .critical
-    return logger
-}()
+import Simulation
+import TallyTesting
 
 /// Writes simulated or given commands for one partition into a real log, through the real rules.
 struct LogFixture {
@@ -29,7 +16,7 @@ struct LogFixture {
     init(_ directory: String) throws {
         self.directory = directory
         log = try PartitionLog.openForWriting(
-            directory: directory, partition: PartitionID(0), epoch: .initial, logger: quietLogger)
+            directory: directory, partition: PartitionID(0), epoch: .initial, logger: testLogger)
     }
 
     @discardableResult
@@ -61,5 +48,6 @@ struct LogFixture {
 /// The `tally` executable built beside the test bundle.
 var tallyBinary: String {
     if let path = ProcessInfo.processInfo.environment["TALLY_BINARY"] { return path }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally").path
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally")
+        .path
 }

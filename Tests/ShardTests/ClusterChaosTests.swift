@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -31,7 +32,9 @@ import Testing
     }
 
     @Test func failoverJoinAndRestartLoseNothingAndRaiseEpochs() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-chaos-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-chaos-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let base = 21_000 + Int(getpid() % 10_000)
         let token = "chaos-token"
@@ -42,10 +45,15 @@ import Testing
 
         var processes: [String: Process] = [:]
         defer { for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        processes["coordinator"] = try start(["coordinator", "--data", dir, "--port", String(base), "--partitions", "8"], token: token)
+        processes["coordinator"] = try start(
+            ["coordinator", "--data", dir, "--port", String(base), "--partitions", "8"], token: token)
         try await Task.sleep(for: .milliseconds(500))
         func shard(_ i: Int) throws -> Process {
-            try start(["shard", "--coordinator", coordinator, "--data", dir, "--port", String(base + i), "--name", "shard-\(i)"], token: token)
+            try start(
+                [
+                    "shard", "--coordinator", coordinator, "--data", dir, "--port", String(base + i), "--name",
+                    "shard-\(i)",
+                ], token: token)
         }
         for i in 1...3 { processes["shard-\(i)"] = try shard(i) }
         // Wait until the coordinator has spread the partitions over the three shards.
@@ -59,8 +67,10 @@ import Testing
         let output = Pipe()
         let seconds = 6 + 6 * rounds
         processes["loadgen"] = try start(
-            ["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--guilds", "16", "--people", "30", "--rate", "120",
-             "--duration", String(seconds), "--record", record],
+            [
+                "loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--guilds", "16", "--people", "30", "--rate", "120",
+                "--duration", String(seconds), "--record", record,
+            ],
             token: token, output: output.fileHandleForWriting)
         var joined = false
         for round in 0..<rounds {
@@ -106,7 +116,9 @@ import Testing
         let verified = String(decoding: verifyOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(verify.terminationStatus == 0, "verification failed: \(verified) (load: \(summary))")
         let after = await owners(coordinator)
-        #expect(Set(after.values) == ["shard-1", "shard-2", "shard-3"], "the departed shard still owns partitions: \(after)")
+        #expect(
+            Set(after.values) == ["shard-1", "shard-2", "shard-3"], "the departed shard still owns partitions: \(after)"
+        )
         #expect(joined, "the fourth shard never took partitions")
 
         for p in processes.values where p.isRunning { p.terminate() }
@@ -119,8 +131,11 @@ import Testing
             // Partitions are acquired on first use; one no request touched has no log to fence.
             let path = dir + "/partitions/p" + String(format: "%05d", partition) + "/manifest.json"
             guard let manifest = FileManager.default.contents(atPath: path) else { continue }
-            let fence = (try JSONSerialization.jsonObject(with: manifest) as? [String: Any])?["fencedEpoch"] as? Int ?? 0
-            #expect(fence >= 2, "partition \(partition) moved from \(before[partition] ?? "-") to \(owner) without a new epoch")
+            let fence =
+                (try JSONSerialization.jsonObject(with: manifest) as? [String: Any])?["fencedEpoch"] as? Int ?? 0
+            #expect(
+                fence >= 2,
+                "partition \(partition) moved from \(before[partition] ?? "-") to \(owner) without a new epoch")
         }
     }
 }

@@ -3,15 +3,18 @@ import Domain
 import EventLog
 import Foundation
 import Logging
+import TallyTesting
 import Testing
+
 @testable import Shard
 
 @Suite struct LocalClusterTests {
     @Test func partitionsAreSpreadEvenlyAndEachGuildIsServedOnlyByItsOwner() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-cluster-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-cluster-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        let logger = testLogger
         let data = try DataDirectory.open(path: dir, creatingWith: 16)
         let store = try AssignmentStore(path: dir + "/coordinator.sqlite")
         let cluster = try LocalCluster(configuration: .init(data: data), shards: 3, store: store, logger: logger)
@@ -39,11 +42,13 @@ import Testing
     }
 
     @Test func concurrentFirstRequestsShareOneAcquisition() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-node-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-node-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let node = ShardNode(configuration: .init(data: try DataDirectory.open(path: dir, creatingWith: 2)), logger: logger)
+        let logger = testLogger
+        let node = ShardNode(
+            configuration: .init(data: try DataDirectory.open(path: dir, creatingWith: 2)), logger: logger)
         let owners = try await withThrowingTaskGroup(of: PartitionOwner.self) { group in
             for _ in 0..<20 { group.addTask { try await node.owner(of: PartitionID(1)) } }
             var out: [PartitionOwner] = []

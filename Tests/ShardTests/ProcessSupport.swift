@@ -3,7 +3,8 @@ import Foundation
 /// The `tally` executable built beside the test bundle (or `TALLY_BINARY`).
 var tallyExecutable: String {
     ProcessInfo.processInfo.environment["TALLY_BINARY"]
-        ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally").path
+        ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tally")
+        .path
 }
 
 /// Starts `tally` with `arguments` and the operator token in its environment.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -13,7 +14,8 @@ import Testing
 
     func waitForHealth(port: Int) async throws {
         for _ in 0..<200 {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!),
+            if let (_, response) = try? await URLSession.shared.data(
+                from: URL(string: "http://127.0.0.1:\(port)/health")!),
                 (response as? HTTPURLResponse)?.statusCode == 200
             {
                 return
@@ -24,7 +26,9 @@ import Testing
     }
 
     @Test func aServerKilledMidLoadLosesNothingAcknowledgedAndAppliesNothingTwice() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-serve-crash-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-serve-crash-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = 20_000 + Int(getpid() % 20_000)
         let token = "crash-test-token"
@@ -36,8 +40,10 @@ import Testing
         try await waitForHealth(port: port)
         let output = Pipe()
         let loadgen = try start(
-            ["loadgen", "--url", "http://127.0.0.1:\(port)", "--guilds", "12", "--people", "40", "--rate", "300",
-             "--duration", "4", "--record", record],
+            [
+                "loadgen", "--url", "http://127.0.0.1:\(port)", "--guilds", "12", "--people", "40", "--rate", "300",
+                "--duration", "4", "--record", record,
+            ],
             token: token, output: output.fileHandleForWriting)
         // Kill the server without warning in the middle of the load, then bring it back.
         try await Task.sleep(for: .milliseconds(1_300))
@@ -52,7 +58,9 @@ import Testing
         #expect(loadgen.terminationStatus == 0, "\(summary)")
         let acknowledged = (try? String(contentsOfFile: record, encoding: .utf8))?.split(separator: "\n").count ?? 0
         #expect(acknowledged > 300, "too little was acknowledged to test anything: \(summary)")
-        #expect(summary.contains("errors") && !summary.contains("errors 0"), "the kill should have failed some requests: \(summary)")
+        #expect(
+            summary.contains("errors") && !summary.contains("errors 0"),
+            "the kill should have failed some requests: \(summary)")
 
         let verify = try start(
             ["loadgen", "--url", "http://127.0.0.1:\(port)", "--verify-only", "--record", record], token: token)

@@ -4,7 +4,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import TallyTesting
 import Testing
+
 @testable import Shard
 
 /// Every endpoint and every class of bad input, through the real router.
@@ -15,7 +17,9 @@ import Testing
     static let alice = "1100000000000000001"
 
     final class Fixture: @unchecked Sendable {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-api-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-api-\(UUID().uuidString.prefix(8))"
+        ).path
         let node: ShardNode
         let app: Application<RouterResponder<BasicRequestContext>>
         let clock = Clock()
@@ -25,13 +29,17 @@ import Testing
         }
 
         init() throws {
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
+            let logger = testLogger
             let data = try DataDirectory.open(path: dir, creatingWith: 4)
-            node = ShardNode(configuration: .init(data: data), logger: logger)
+            var configuration = ShardNode.Configuration(data: data)
+            configuration.raffleSecret = Array("secret".utf8)
+            node = ShardNode(configuration: configuration, logger: logger)
             let clock = self.clock
-            var api = ShardAPI(node: node, operatorToken: ShardAPITests.token, raffleSecret: Array("secret".utf8),
-                               now: { clock.ms += 1000; return Timestamp(milliseconds: clock.ms) })
+            var api = ShardAPI(
+                node: node, operatorToken: ShardAPITests.token,
+                now: {
+                    clock.ms += 1000; return Timestamp(milliseconds: clock.ms)
+                })
             api.metricsText = { "# TYPE tally_test counter\ntally_test 1\n" }
             app = Application(router: api.router(), logger: logger)
         }
@@ -50,7 +58,9 @@ import Testing
     static let auth: HTTPFields = [.authorization: "Bearer \(token)"]
 
     @discardableResult
-    static func post(_ client: some TestClientProtocol, guild: String = g1, _ body: [String: Any]) async throws -> TestResponse {
+    static func post(_ client: some TestClientProtocol, guild: String = g1, _ body: [String: Any]) async throws
+        -> TestResponse
+    {
         try await client.execute(uri: "/v1/guilds/\(guild)/commands", method: .post, headers: auth, body: json(body))
     }
 
@@ -62,7 +72,8 @@ import Testing
             #expect(none.status == .unauthorized)
             #expect((Self.decode(none)["error"] as? [String: Any])?["code"] as? String == "unauthorized")
             let wrong = try await client.execute(
-                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: [.authorization: "Bearer nope"], body: body)
+                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: [.authorization: "Bearer nope"],
+                body: body)
             #expect(wrong.status == .unauthorized)
         }
         #expect(try await f.node.owner(for: GuildID(5_033_164_800_000_000_000)).endOffset == .zero)
@@ -71,7 +82,9 @@ import Testing
     @Test func anAcceptedCommandReturnsItsEventsAndARepeatedKeyIsADuplicate() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in
-            let command: [String: Any] = ["type": "adjust_points", "key": "interaction-1", "person": Self.alice, "delta": 50, "reason": "hi"]
+            let command: [String: Any] = [
+                "type": "adjust_points", "key": "interaction-1", "person": Self.alice, "delta": 50, "reason": "hi",
+            ]
             let first = try await Self.post(client, command)
             #expect(first.status == .ok)
             let body = Self.decode(first)
@@ -88,30 +101,58 @@ import Testing
     @Test(arguments: [
         ("malformed JSON", "{not json", HTTPResponse.Status.badRequest, "malformed_json"),
         ("unknown command type", #"{"type":"teleport","key":"k"}"#, .badRequest, "unknown_command"),
-        ("missing field", #"{"type":"adjust_points","key":"k","person":"1100000000000000001","reason":"r"}"#, .badRequest, "missing_field"),
+        (
+            "missing field", #"{"type":"adjust_points","key":"k","person":"1100000000000000001","reason":"r"}"#,
+            .badRequest, "missing_field"
+        ),
         ("missing key", #"{"type":"tick"}"#, .badRequest, "malformed_json"),
-        ("person not a snowflake", #"{"type":"adjust_points","key":"k","person":"bob","delta":5,"reason":"r"}"#, .badRequest, "invalid_person"),
-        ("negative amount", #"{"type":"spend_points","key":"k","person":"1100000000000000001","amount":-5,"reason":"r"}"#, .badRequest, "invalid_amount"),
-        ("overflowing amount", #"{"type":"adjust_points","key":"k","person":"1100000000000000001","delta":99999999999999999999999,"reason":"r"}"#, .badRequest, "malformed_json"),
-        ("amount of the wrong type", #"{"type":"adjust_points","key":"k","person":"1100000000000000001","delta":"5","reason":"r"}"#, .badRequest, "malformed_json"),
-        ("a rule refuses", #"{"type":"spend_points","key":"k","person":"1100000000000000001","amount":5,"reason":"r"}"#, .conflict, "insufficient_points"),
+        (
+            "person not a snowflake", #"{"type":"adjust_points","key":"k","person":"bob","delta":5,"reason":"r"}"#,
+            .badRequest, "invalid_person"
+        ),
+        (
+            "negative amount",
+            #"{"type":"spend_points","key":"k","person":"1100000000000000001","amount":-5,"reason":"r"}"#, .badRequest,
+            "invalid_amount"
+        ),
+        (
+            "overflowing amount",
+            #"{"type":"adjust_points","key":"k","person":"1100000000000000001","delta":99999999999999999999999,"reason":"r"}"#,
+            .badRequest, "malformed_json"
+        ),
+        (
+            "amount of the wrong type",
+            #"{"type":"adjust_points","key":"k","person":"1100000000000000001","delta":"5","reason":"r"}"#, .badRequest,
+            "malformed_json"
+        ),
+        (
+            "a rule refuses",
+            #"{"type":"spend_points","key":"k","person":"1100000000000000001","amount":5,"reason":"r"}"#, .conflict,
+            "insufficient_points"
+        ),
     ])
-    func badInputGetsTheRight4xxAndChangesNothing(name: String, body: String, status: HTTPResponse.Status, code: String) async throws {
+    func badInputGetsTheRight4xxAndChangesNothing(name: String, body: String, status: HTTPResponse.Status, code: String)
+        async throws
+    {
         let f = try Fixture()
         try await f.app.test(.router) { client in
             let response = try await client.execute(
-                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: Self.auth, body: ByteBuffer(string: body))
+                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: Self.auth, body: ByteBuffer(string: body)
+            )
             #expect(response.status == status, "\(name)")
             #expect((Self.decode(response)["error"] as? [String: Any])?["code"] as? String == code, "\(name)")
         }
-        #expect(try await f.node.owner(for: GuildID(5_033_164_800_000_000_000)).endOffset == .zero, "\(name) changed something")
+        #expect(
+            try await f.node.owner(for: GuildID(5_033_164_800_000_000_000)).endOffset == .zero,
+            "\(name) changed something")
     }
 
     @Test func oversizedBodiesAndBadGuildIdsAreRefused() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in
             let big = ByteBuffer(repeating: UInt8(ascii: "a"), count: 70_000)
-            let tooBig = try await client.execute(uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: Self.auth, body: big)
+            let tooBig = try await client.execute(
+                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: Self.auth, body: big)
             #expect(tooBig.status == .contentTooLarge)
             for guild in ["abc", "-5", "0", "0123", "12345678901234567890", "99999999999999999999999"] {
                 let r = try await client.execute(uri: "/v1/guilds/\(guild)/leaderboards/points", method: .get)
@@ -125,7 +166,9 @@ import Testing
     @Test func queriesForUnknownGuildsAre404() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in
-            for path in ["leaderboards/points", "people/\(Self.alice)", "raffle", "raffle/draws/1:1", "audit", "settings"] {
+            for path in [
+                "leaderboards/points", "people/\(Self.alice)", "raffle", "raffle/draws/1:1", "audit", "settings",
+            ] {
                 let r = try await client.execute(uri: "/v1/guilds/\(Self.g2)/\(path)", method: .get)
                 #expect(r.status == .notFound, "\(path)")
                 #expect((Self.decode(r)["error"] as? [String: Any])?["code"] as? String == "unknown_guild", "\(path)")
@@ -139,26 +182,37 @@ import Testing
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             #expect(metrics.status == .ok && String(buffer: metrics.body).contains("tally_test 1"))
-            try await Self.post(client, ["type": "adjust_points", "key": "a", "person": Self.alice, "delta": 70, "reason": "r"])
+            try await Self.post(
+                client, ["type": "adjust_points", "key": "a", "person": Self.alice, "delta": 70, "reason": "r"])
             try await Self.post(client, ["type": "open_raffle_period", "key": "o"])
-            try await Self.post(client, ["type": "grant_tickets", "key": "t1", "person": Self.alice, "amount": 30, "reason": "r"])
-            try await Self.post(client, ["type": "grant_tickets", "key": "t2", "person": "kick:77", "amount": 10, "reason": "r"])
+            try await Self.post(
+                client, ["type": "grant_tickets", "key": "t1", "person": Self.alice, "amount": 30, "reason": "r"])
+            try await Self.post(
+                client, ["type": "grant_tickets", "key": "t2", "person": "kick:77", "amount": 10, "reason": "r"])
             let draw = try await Self.post(client, ["type": "draw_raffle", "key": "d"])
             #expect(draw.status == .ok)
 
-            let board = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/tickets?limit=5", method: .get))
+            let board = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/tickets?limit=5", method: .get))
             #expect((board["entries"] as? [[String: Any]])?.map { $0["value"] as? Int } == [30, 10])
-            let tooMany = try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/points?limit=26", method: .get)
+            let tooMany = try await client.execute(
+                uri: "/v1/guilds/\(Self.g1)/leaderboards/points?limit=26", method: .get)
             #expect(tooMany.status == .badRequest)
-            let person = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/discord:\(Self.alice)", method: .get))
+            let person = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/discord:\(Self.alice)", method: .get))
             #expect(person["points"] as? Int == 70)
             #expect(person["win_chance"] as? Double == 0.75)
             let raffle = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/raffle", method: .get))
             #expect((raffle["draws"] as? [[String: Any]])?.count == 1)
-            let verified = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/raffle/draws/1:1", method: .get))
+            let verified = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/raffle/draws/1:1", method: .get))
             #expect(verified["verified"] as? Bool == true)
-            let audit = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit?user=\(Self.alice)&limit=10", method: .get))
-            #expect((audit["entries"] as? [[String: Any]])?.map { $0["event"] as? String } == ["points_adjusted", "tickets_granted"])
+            let audit = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit?user=\(Self.alice)&limit=10", method: .get))
+            #expect(
+                (audit["entries"] as? [[String: Any]])?.map { $0["event"] as? String } == [
+                    "points_adjusted", "tickets_granted",
+                ])
             let settings = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/settings", method: .get))
             #expect((settings["settings"] as? [String: Any])?["points_per_5min"] as? Int == 1)
         }
@@ -168,21 +222,29 @@ import Testing
         let f = try Fixture()
         try await f.app.test(.router) { client in
             try await Self.post(client, ["type": "tick", "key": "first"])
-            try await Self.post(client, guild: Self.g2, ["type": "adjust_points", "key": "x", "person": Self.alice, "delta": 1, "reason": "r"])
+            try await Self.post(
+                client, guild: Self.g2,
+                ["type": "adjust_points", "key": "x", "person": Self.alice, "delta": 1, "reason": "r"])
             let put = { (body: [String: Any], auth: HTTPFields) in
-                try await client.execute(uri: "/v1/guilds/\(Self.g1)/settings", method: .put, headers: auth, body: Self.json(body))
+                try await client.execute(
+                    uri: "/v1/guilds/\(Self.g1)/settings", method: .put, headers: auth, body: Self.json(body))
             }
             #expect(try await put(["key": "s1", "settings": ["points_per_5min": 3]], [:]).status == .unauthorized)
             #expect(try await put(["key": "s1", "settings": ["nonsense": 3]], Self.auth).status == .badRequest)
             #expect(try await put(["key": "s1", "settings": ["points_per_5min": -3]], Self.auth).status == .badRequest)
-            #expect(try await put(["key": "s1", "settings": ["points_per_5min": "3"]], Self.auth).status == .badRequest)
-            let ok = try await put(["key": "s1", "settings": ["points_per_5min": 3, "leaderboard_default": 5]], Self.auth)
+            #expect(
+                try await put(["key": "s1", "settings": ["points_per_5min": "3"]], Self.auth).status == .badRequest)
+            let ok = try await put(
+                ["key": "s1", "settings": ["points_per_5min": 3, "leaderboard_default": 5]], Self.auth)
             #expect(ok.status == .ok)
             let values = Self.decode(ok)["settings"] as? [String: Any]
             #expect(values?["points_per_5min"] as? Int == 3 && values?["leaderboard_default"] as? Int == 5)
             let other = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g2)/settings", method: .get))
-            #expect((other["settings"] as? [String: Any])?["points_per_5min"] as? Int == 1, "another guild's settings leaked")
-            let cleared = Self.decode(try await put(["key": "s2", "settings": ["points_per_5min": NSNull()]], Self.auth))
+            #expect(
+                (other["settings"] as? [String: Any])?["points_per_5min"] as? Int == 1,
+                "another guild's settings leaked")
+            let cleared = Self.decode(
+                try await put(["key": "s2", "settings": ["points_per_5min": NSNull()]], Self.auth))
             #expect((cleared["settings"] as? [String: Any])?["points_per_5min"] as? Int == 1)
         }
     }
@@ -190,10 +252,16 @@ import Testing
     @Test func twoGuildsNeverSeeEachOthersData() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in
-            try await Self.post(client, guild: Self.g1, ["type": "adjust_points", "key": "same-key", "person": Self.alice, "delta": 5, "reason": "r"])
-            try await Self.post(client, guild: Self.g2, ["type": "adjust_points", "key": "same-key", "person": Self.alice, "delta": 7, "reason": "r"])
-            let p1 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/\(Self.alice)", method: .get))
-            let p2 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g2)/people/\(Self.alice)", method: .get))
+            try await Self.post(
+                client, guild: Self.g1,
+                ["type": "adjust_points", "key": "same-key", "person": Self.alice, "delta": 5, "reason": "r"])
+            try await Self.post(
+                client, guild: Self.g2,
+                ["type": "adjust_points", "key": "same-key", "person": Self.alice, "delta": 7, "reason": "r"])
+            let p1 = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/\(Self.alice)", method: .get))
+            let p2 = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g2)/people/\(Self.alice)", method: .get))
             #expect(p1["points"] as? Int == 5)
             #expect(p2["points"] as? Int == 7)
             let a1 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit", method: .get))

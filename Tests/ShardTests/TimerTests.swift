@@ -2,7 +2,9 @@ import Domain
 import EventLog
 import Foundation
 import Logging
+import TallyTesting
 import Testing
+
 @testable import Shard
 
 /// Timers with an injected time: ticks and raffle period ends are ordinary commands.
@@ -11,10 +13,12 @@ import Testing
     static let secret = Array("timer-secret".utf8)
 
     func node() throws -> (ShardNode, String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-timers-\(UUID().uuidString.prefix(8))").path
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return (ShardNode(configuration: .init(data: try DataDirectory.open(path: dir, creatingWith: 2)), logger: logger), dir)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-timers-\(UUID().uuidString.prefix(8))"
+        ).path
+        var configuration = ShardNode.Configuration(data: try DataDirectory.open(path: dir, creatingWith: 2))
+        configuration.raffleSecret = Self.secret
+        return (ShardNode(configuration: configuration, logger: testLogger), dir)
     }
 
     func at(_ minute: Int64) -> Timestamp { Timestamp(milliseconds: 1_796_083_200_000 + minute * 60_000) }
@@ -23,23 +27,27 @@ import Testing
         let (node, dir) = try node()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let g = Self.guild
-        _ = try await node.handle(.setStreamStatus(live: true), guild: g, context: CommandContext(key: "live", time: at(0)))
+        _ = try await node.handle(
+            .setStreamStatus(live: true), guild: g, context: CommandContext(key: "live", time: at(0)))
         for (i, chatter) in [UInt64(1), 2].enumerated() {
             _ = try await node.handle(
                 .recordChatActivity(KickUserID(chatter), username: "c\(chatter)"), guild: g,
                 context: CommandContext(key: "m\(i)", time: at(0)))
         }
-        var round = await node.fireTimers(now: at(1), raffleSecret: Self.secret)
+        var round = await node.fireTimers(now: at(1))
         #expect(round.ticked == 1)
         // The same interval again (a timer firing twice, or a restart): a duplicate, nothing credited.
-        round = await node.fireTimers(now: Timestamp(milliseconds: at(1).rawValue + 30_000), raffleSecret: Self.secret)
+        round = await node.fireTimers(now: Timestamp(milliseconds: at(1).rawValue + 30_000))
         #expect(round.ticked == 0)
         let owner = try await node.owner(for: g)
         #expect(await owner.state(of: g)?.person(.kick(KickUserID(1))).minutes == 1)
         // Forced off: no tick counts even with chatters.
-        _ = try await node.handle(.overrideTracking(.forcedOff), guild: g, context: CommandContext(key: "off", time: at(2)))
-        _ = try await node.handle(.recordChatActivity(KickUserID(1), username: "c1"), guild: g, context: CommandContext(key: "m3", time: at(2)))
-        round = await node.fireTimers(now: at(2), raffleSecret: Self.secret)
+        _ = try await node.handle(
+            .overrideTracking(.forcedOff), guild: g, context: CommandContext(key: "off", time: at(2)))
+        _ = try await node.handle(
+            .recordChatActivity(KickUserID(1), username: "c1"), guild: g,
+            context: CommandContext(key: "m3", time: at(2)))
+        round = await node.fireTimers(now: at(2))
         #expect(round.ticked == 0)
         #expect(await owner.state(of: g)?.person(.kick(KickUserID(1))).minutes == 1)
         await node.shutdown()
@@ -50,13 +58,14 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let g = Self.guild
         let seed1 = RaffleDrawing.seed(secret: Self.secret, guild: g, period: PeriodID(1))
-        _ = try await node.handle(.setSetting(.raffleAutoRenew, 1), guild: g, context: CommandContext(key: "renew", time: at(0)))
+        _ = try await node.handle(
+            .setSetting(.raffleAutoRenew, 1), guild: g, context: CommandContext(key: "renew", time: at(0)))
         _ = try await node.handle(
             .openRafflePeriod(startsAt: at(0), endsAt: at(10), seedCommitment: RaffleDrawing.commitment(for: seed1)),
             guild: g, context: CommandContext(key: "open", time: at(0)))
-        var round = await node.fireTimers(now: at(9), raffleSecret: Self.secret)
+        var round = await node.fireTimers(now: at(9))
         #expect(round.periodsClosed == 0)
-        round = await node.fireTimers(now: at(10), raffleSecret: Self.secret)
+        round = await node.fireTimers(now: at(10))
         #expect(round.periodsClosed == 1 && round.periodsOpened == 1)
         let state = try #require(await node.owner(for: g).state(of: g))
         #expect(state.raffle.revealedSeeds[PeriodID(1)] == seed1)

@@ -83,7 +83,9 @@ public struct AssignmentTable: Sendable, Hashable, Codable {
     /// `shard` finished releasing `partition`: the next owner acquires it with a new epoch.
     public mutating func released(_ partition: PartitionID, by shard: ShardID, now: Int64) -> [Action] {
         let i = Int(partition.rawValue)
-        guard i < entries.count, case .releasing(let from, let to) = entries[i].ownership, from == shard else { return [] }
+        guard i < entries.count, case .releasing(let from, let to) = entries[i].ownership, from == shard else {
+            return []
+        }
         let target = leases[to] != nil ? to : leastLoaded()
         guard let target else {
             entries[i].ownership = .unassigned

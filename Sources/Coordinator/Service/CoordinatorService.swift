@@ -1,66 +1,88 @@
 public import EventLog
+public import Logging
+import Metrics
 
 /// The coordinator: shards register and heartbeat, leases expire, and the assignment table (persisted
 /// after every change) says which shard should hold which partition at which epoch.
 ///
 /// Shards learn their orders from the answer to each heartbeat (``Orders``): the partitions to hold
 /// with their epochs, and the ones to release (then report with ``released(_:by:now:)``). The
-/// coordinator never calls a shard, so a shard behind a partition is simply a shard whose lease expires.
+/// coordinator never calls a shard, so a shard behind a partition is simply a shard whose lease
+/// expires. The table's ``AssignmentTable/Action``s are carried out by recording them: the next
+/// answer to the shard concerned carries the grant or the request to release, and each is logged
+/// and counted.
 public actor CoordinatorService {
     public private(set) var table: AssignmentTable
     private let store: AssignmentStore?
+    private let logger: Logger
     /// Where each shard serves requests, as it registered.
     public private(set) var urls: [ShardID: String] = [:]
+    private let grants = Counter(label: "tally_partition_grants_total")
+    private let releases = Counter(label: "tally_partition_release_requests_total")
 
-    /// What a shard must hold and release, answered to its heartbeat.
-    public struct Orders: Sendable, Codable, Equatable {
-        public struct Hold: Sendable, Codable, Equatable {
-            public var partition: UInt32
-            public var epoch: UInt64
-        }
-
-        public struct Route: Sendable, Codable, Equatable {
-            public var partition: UInt32
-            public var owner: String
-            public var url: String
-            public var epoch: UInt64
-        }
-
-        /// Partitions this shard owns, with the epoch to hold them at.
-        public var hold: [Hold]
-        /// Partitions this shard must release (and then report released).
-        public var release: [UInt32]
-        /// Every owned partition's shard and URL, for forwarding requests.
-        public var routes: [Route]
-    }
-
-    public init(partitionCount: Int, store: AssignmentStore?, leaseMilliseconds: Int64 = 5_000) throws {
+    public init(
+        partitionCount: Int, store: AssignmentStore?, leaseMilliseconds: Int64 = 5_000,
+        logger: Logger = Logger(label: "tally.coordinator")
+    ) throws {
         var configuration = AssignmentTable.Configuration(partitionCount: partitionCount)
         configuration.leaseMilliseconds = leaseMilliseconds
         table = try store?.load(partitionCount: partitionCount) ?? AssignmentTable(configuration: configuration)
         self.store = store
+        self.logger = logger
     }
 
     /// A shard registers or heartbeats; returns its orders.
+    ///
+    /// - Throws: ``CoordinatorError`` `storage` when the table cannot be saved.
     public func heartbeat(_ shard: ShardID, url: String, now: Int64) throws -> Orders {
+        if urls[shard] == nil { logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"]) }
         urls[shard] = url
-        _ = table.heartbeat(shard, now: now)
-        try store?.save(table)
+        try carryOut(table.heartbeat(shard, now: now))
         return orders(for: shard)
     }
 
     /// `shard` finished releasing `partition` (in-flight appends done, snapshot written, lock dropped).
     public func released(_ partition: PartitionID, by shard: ShardID, now: Int64) throws -> Orders {
-        _ = table.released(partition, by: shard, now: now)
-        try store?.save(table)
+        try carryOut(table.released(partition, by: shard, now: now))
         return orders(for: shard)
     }
 
     /// Expires lost shards; their partitions go to the survivors with new epochs.
     public func expireLeases(now: Int64) throws {
-        let before = table
-        _ = table.expireLeases(now: now)
-        if table != before { try store?.save(table) }
+        let before = table.leases.keys
+        let actions = table.expireLeases(now: now)
+        for lost in before where table.leases[lost] == nil {
+            logger.warning("shard lease expired", metadata: ["shard": "\(lost)"])
+        }
+        try carryOut(actions)
+    }
+
+    /// Records the table's actions (shards learn them from their next answer) and saves the table.
+    private func carryOut(_ actions: [AssignmentTable.Action]) throws {
+        for action in actions {
+            switch action {
+            case .acquire(let partition, let shard, let epoch):
+                grants.increment()
+                logger.info(
+                    "partition granted",
+                    metadata: ["partition": "\(partition)", "shard": "\(shard)", "epoch": "\(epoch)"])
+            case .release(let partition, let shard):
+                releases.increment()
+                logger.info(
+                    "partition release requested", metadata: ["partition": "\(partition)", "shard": "\(shard)"])
+            }
+        }
+        do { try store?.save(table) } catch {
+            throw CoordinatorError(.storage, "cannot save the assignment table", underlying: error)
+        }
+    }
+
+    /// The cluster as `GET /v1/cluster` shows it.
+    public var view: ClusterView { ClusterView(table: table, urls: urls) }
+
+    /// The base URL of the shard owning `partition`, if it has a live owner.
+    public func ownerURL(of partition: PartitionID) -> String? {
+        table.owner(of: partition).flatMap { urls[$0] }
     }
 
     func orders(for shard: ShardID) -> Orders {
@@ -71,10 +93,15 @@ public actor CoordinatorService {
             switch entry.ownership {
             case .owned(let owner):
                 if owner == shard { hold.append(.init(partition: UInt32(i), epoch: entry.epoch.rawValue)) }
-                routes.append(.init(partition: UInt32(i), owner: owner.rawValue, url: urls[owner] ?? "", epoch: entry.epoch.rawValue))
+                routes.append(
+                    .init(
+                        partition: UInt32(i), owner: owner.rawValue, url: urls[owner] ?? "", epoch: entry.epoch.rawValue
+                    ))
             case .releasing(let from, _):
                 if from == shard { release.append(UInt32(i)) }
-                routes.append(.init(partition: UInt32(i), owner: from.rawValue, url: urls[from] ?? "", epoch: entry.epoch.rawValue))
+                routes.append(
+                    .init(
+                        partition: UInt32(i), owner: from.rawValue, url: urls[from] ?? "", epoch: entry.epoch.rawValue))
             case .unassigned:
                 break
             }

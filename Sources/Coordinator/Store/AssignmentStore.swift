@@ -16,13 +16,19 @@ public final class AssignmentStore: Sendable {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         try queue.write { db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS assignment (id INTEGER PRIMARY KEY CHECK (id = 1), tablejson BLOB NOT NULL)")
+            try db.execute(
+                sql:
+                    "CREATE TABLE IF NOT EXISTS assignment (id INTEGER PRIMARY KEY CHECK (id = 1), tablejson BLOB NOT NULL)"
+            )
         }
     }
 
     /// The saved table, or nil if none was saved (or it was saved for another partition count).
     public func load(partitionCount: Int) throws -> AssignmentTable? {
-        guard let data = try queue.read({ db in try Data.fetchOne(db, sql: "SELECT tablejson FROM assignment WHERE id = 1") }),
+        guard
+            let data = try queue.read({ db in
+                try Data.fetchOne(db, sql: "SELECT tablejson FROM assignment WHERE id = 1")
+            }),
             let table = try? JSONDecoder().decode(AssignmentTable.self, from: data),
             table.configuration.partitionCount == partitionCount
         else { return nil }
@@ -33,7 +39,8 @@ public final class AssignmentStore: Sendable {
         let data = try JSONEncoder().encode(table)
         try queue.write { db in
             try db.execute(
-                sql: "INSERT INTO assignment (id, tablejson) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET tablejson = excluded.tablejson",
+                sql:
+                    "INSERT INTO assignment (id, tablejson) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET tablejson = excluded.tablejson",
                 arguments: [data])
         }
     }

@@ -181,11 +181,15 @@ extension EventCodec {
     }
 
     /// The fields of type `tag` at `version`; nil for an unknown type or version.
-    static func decodeFields(tag: UInt16, version: UInt8, _ r: inout ByteReader) throws(ByteReader.Overrun) -> DomainEvent? {
+    static func decodeFields(tag: UInt16, version: UInt8, _ r: inout ByteReader) throws(ByteReader.Overrun)
+        -> DomainEvent?
+    {
         func setting() throws(ByteReader.Overrun) -> SettingKey {
             SettingKey(rawValue: UInt16(truncatingIfNeeded: try r.readVarint()))
         }
-        func period() throws(ByteReader.Overrun) -> PeriodID { PeriodID(UInt32(truncatingIfNeeded: try r.readVarint())) }
+        func period() throws(ByteReader.Overrun) -> PeriodID {
+            PeriodID(UInt32(truncatingIfNeeded: try r.readVarint()))
+        }
         func item() throws(ByteReader.Overrun) -> ItemID { ItemID(UInt32(truncatingIfNeeded: try r.readVarint())) }
         func user() throws(ByteReader.Overrun) -> UserID { UserID(try r.readSnowflake()) }
         func role() throws(ByteReader.Overrun) -> RoleID { RoleID(try r.readSnowflake()) }
@@ -226,15 +230,18 @@ extension EventCodec {
             guard let outcome = DeliveryOutcome(rawValue: try r.read(UInt8.self)) else { throw ByteReader.Overrun() }
             return .roleDeliveryRecorded(u, ro, granted: granted, outcome: outcome, detail: try r.readString())
         case (13, 1):
-            return .pointsEarned(try r.readPerson(), points: try r.readInt(), minutesConverted: try r.readInt(),
-                                 subscriber: try r.readBool())
+            return .pointsEarned(
+                try r.readPerson(), points: try r.readInt(), minutesConverted: try r.readInt(),
+                subscriber: try r.readBool())
         case (14, 1): return .pointsSpent(try r.readPerson(), amount: try r.readInt(), reason: try r.readString())
-        case (15, 1): return .pointsRefunded(try r.readPerson(), amount: try r.readInt(), order: OrderID(try r.readVarint()))
+        case (15, 1):
+            return .pointsRefunded(try r.readPerson(), amount: try r.readInt(), order: OrderID(try r.readVarint()))
         case (16, 1):
             // Version 1 had no `by`: upcast with the unknown user.
             return .pointsAdjusted(try r.readPerson(), delta: try r.readInt(), reason: try r.readString(), by: .unknown)
         case (16, 2):
-            return .pointsAdjusted(try r.readPerson(), delta: try r.readInt(), reason: try r.readString(), by: try user())
+            return .pointsAdjusted(
+                try r.readPerson(), delta: try r.readInt(), reason: try r.readString(), by: try user())
         case (17, 1): return .subscriptionRecorded(try chatter(), expiresAt: try r.readTime())
         case (18, 1): return .shopItemCreated(try decodeItem(&r))
         case (19, 1): return .shopItemEdited(try decodeItem(&r))
@@ -249,22 +256,28 @@ extension EventCodec {
             let p = try period()
             let requirement = try r.readString()
             guard let status = OrderStatus(rawValue: try r.read(UInt8.self)) else { throw ByteReader.Overrun() }
-            return .itemPurchased(Order(
-                id: id, item: it, person: person, price: price, tickets: tickets, period: p.rawValue == 0 ? nil : p,
-                requirement: requirement, status: status))
+            return .itemPurchased(
+                Order(
+                    id: id, item: it, person: person, price: price, tickets: tickets, period: p.rawValue == 0 ? nil : p,
+                    requirement: requirement, status: status))
         case (23, 1): return .orderFulfilled(OrderID(try r.readVarint()), by: try user())
         case (24, 1):
-            return .orderCancelled(OrderID(try r.readVarint()), refund: try r.readInt(), by: try user(),
-                                   reason: try r.readString())
+            return .orderCancelled(
+                OrderID(try r.readVarint()), refund: try r.readInt(), by: try user(),
+                reason: try r.readString())
         case (25, 1): return .purchaseLimitReset(try item(), person: try r.readOptionalPerson())
         case (26, 1):
-            return .rafflePeriodOpened(RafflePeriod(
-                id: try period(), startsAt: try r.readTime(), endsAt: try r.readTime(), seedCommitment: try r.readData()))
+            return .rafflePeriodOpened(
+                RafflePeriod(
+                    id: try period(), startsAt: try r.readTime(), endsAt: try r.readTime(),
+                    seedCommitment: try r.readData()))
         case (27, 1): return .rafflePeriodClosed(try period())
         case (28, 1):
-            return .ticketsGranted(try r.readPerson(), amount: try r.readInt(), source: try source(), reason: try r.readString())
+            return .ticketsGranted(
+                try r.readPerson(), amount: try r.readInt(), source: try source(), reason: try r.readString())
         case (29, 1):
-            return .ticketsRemoved(try r.readPerson(), amount: try r.readInt(), source: try source(), reason: try r.readString())
+            return .ticketsRemoved(
+                try r.readPerson(), amount: try r.readInt(), source: try source(), reason: try r.readString())
         case (30, 1): return .raffleExclusionChanged(try r.readPerson(), excluded: try r.readBool())
         case (31, 1):
             let draw = RaffleDraw(
@@ -281,8 +294,9 @@ extension EventCodec {
         case (37, 1): return .accountUnlinked(try user(), by: try user())
         case (38, 1): return .platformUsernameChanged(try chatter(), from: try r.readString(), to: try r.readString())
         case (39, 1):
-            return .chatterEarningsMerged(try chatter(), into: try user(), minutes: try r.readInt(), points: try r.readInt(),
-                                          tickets: try r.readInt())
+            return .chatterEarningsMerged(
+                try chatter(), into: try user(), minutes: try r.readInt(), points: try r.readInt(),
+                tickets: try r.readInt())
         default: return nil
         }
     }

@@ -27,50 +27,50 @@ public enum EventCodec {
     }
 
     public static func info(_ event: DomainEvent) -> TypeInfo {
-        let (tag, name): (UInt16, String) =
+        let tag: UInt16 =
             switch event {
-            case .settingChanged: (1, "setting_changed")
-            case .settingCleared: (2, "setting_cleared")
-            case .streamWentLive: (3, "stream_went_live")
-            case .streamWentOffline: (4, "stream_went_offline")
-            case .trackingOverridden: (5, "tracking_overridden")
-            case .chatterSeen: (6, "chatter_seen")
-            case .watchTimeAccrued: (7, "watch_time_accrued")
-            case .roleThresholdSet: (8, "role_threshold_set")
-            case .roleThresholdRemoved: (9, "role_threshold_removed")
-            case .roleGrantRequested: (10, "role_grant_requested")
-            case .roleRevokeRequested: (11, "role_revoke_requested")
-            case .roleDeliveryRecorded: (12, "role_delivery_recorded")
-            case .pointsEarned: (13, "points_earned")
-            case .pointsSpent: (14, "points_spent")
-            case .pointsRefunded: (15, "points_refunded")
-            case .pointsAdjusted: (16, "points_adjusted")
-            case .subscriptionRecorded: (17, "subscription_recorded")
-            case .shopItemCreated: (18, "shop_item_created")
-            case .shopItemEdited: (19, "shop_item_edited")
-            case .shopItemRestocked: (20, "shop_item_restocked")
-            case .shopItemDeactivated: (21, "shop_item_deactivated")
-            case .itemPurchased: (22, "item_purchased")
-            case .orderFulfilled: (23, "order_fulfilled")
-            case .orderCancelled: (24, "order_cancelled")
-            case .purchaseLimitReset: (25, "purchase_limit_reset")
-            case .rafflePeriodOpened: (26, "raffle_period_opened")
-            case .rafflePeriodClosed: (27, "raffle_period_closed")
-            case .ticketsGranted: (28, "tickets_granted")
-            case .ticketsRemoved: (29, "tickets_removed")
-            case .raffleExclusionChanged: (30, "raffle_exclusion_changed")
-            case .raffleWinnerDrawn: (31, "raffle_winner_drawn")
-            case .raffleSeedRevealed: (32, "raffle_seed_revealed")
-            case .giftedSubsRecorded: (33, "gifted_subs_recorded")
-            case .linkRequested: (34, "link_requested")
-            case .accountLinked: (35, "account_linked")
-            case .linkRejected: (36, "link_rejected")
-            case .accountUnlinked: (37, "account_unlinked")
-            case .platformUsernameChanged: (38, "platform_username_changed")
-            case .chatterEarningsMerged: (39, "chatter_earnings_merged")
+            case .settingChanged: 1
+            case .settingCleared: 2
+            case .streamWentLive: 3
+            case .streamWentOffline: 4
+            case .trackingOverridden: 5
+            case .chatterSeen: 6
+            case .watchTimeAccrued: 7
+            case .roleThresholdSet: 8
+            case .roleThresholdRemoved: 9
+            case .roleGrantRequested: 10
+            case .roleRevokeRequested: 11
+            case .roleDeliveryRecorded: 12
+            case .pointsEarned: 13
+            case .pointsSpent: 14
+            case .pointsRefunded: 15
+            case .pointsAdjusted: 16
+            case .subscriptionRecorded: 17
+            case .shopItemCreated: 18
+            case .shopItemEdited: 19
+            case .shopItemRestocked: 20
+            case .shopItemDeactivated: 21
+            case .itemPurchased: 22
+            case .orderFulfilled: 23
+            case .orderCancelled: 24
+            case .purchaseLimitReset: 25
+            case .rafflePeriodOpened: 26
+            case .rafflePeriodClosed: 27
+            case .ticketsGranted: 28
+            case .ticketsRemoved: 29
+            case .raffleExclusionChanged: 30
+            case .raffleWinnerDrawn: 31
+            case .raffleSeedRevealed: 32
+            case .giftedSubsRecorded: 33
+            case .linkRequested: 34
+            case .accountLinked: 35
+            case .linkRejected: 36
+            case .accountUnlinked: 37
+            case .platformUsernameChanged: 38
+            case .chatterEarningsMerged: 39
             }
         let version: UInt8 = if case .pointsAdjusted = event { 2 } else { 1 }
-        return TypeInfo(tag: EventTypeTag(tag), name: name, version: version)
+        return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: version)
     }
 
     /// The name of a type tag, for listings.
@@ -78,14 +78,53 @@ public enum EventCodec {
         names[tag.rawValue] ?? "type_\(tag.rawValue)"
     }
 
-    private static let names: [UInt16: String] = {
-        var out: [UInt16: String] = [:]
-        for sample in DomainEvent.samples { let i = info(sample); out[i.tag.rawValue] = i.name }
-        return out
-    }()
+    /// Every type's name by tag. Tags never change meaning; a new type takes the next number.
+    static let names: [UInt16: String] = [
+        1: "setting_changed",
+        2: "setting_cleared",
+        3: "stream_went_live",
+        4: "stream_went_offline",
+        5: "tracking_overridden",
+        6: "chatter_seen",
+        7: "watch_time_accrued",
+        8: "role_threshold_set",
+        9: "role_threshold_removed",
+        10: "role_grant_requested",
+        11: "role_revoke_requested",
+        12: "role_delivery_recorded",
+        13: "points_earned",
+        14: "points_spent",
+        15: "points_refunded",
+        16: "points_adjusted",
+        17: "subscription_recorded",
+        18: "shop_item_created",
+        19: "shop_item_edited",
+        20: "shop_item_restocked",
+        21: "shop_item_deactivated",
+        22: "item_purchased",
+        23: "order_fulfilled",
+        24: "order_cancelled",
+        25: "purchase_limit_reset",
+        26: "raffle_period_opened",
+        27: "raffle_period_closed",
+        28: "tickets_granted",
+        29: "tickets_removed",
+        30: "raffle_exclusion_changed",
+        31: "raffle_winner_drawn",
+        32: "raffle_seed_revealed",
+        33: "gifted_subs_recorded",
+        34: "link_requested",
+        35: "account_linked",
+        36: "link_rejected",
+        37: "account_unlinked",
+        38: "platform_username_changed",
+        39: "chatter_earnings_merged",
+    ]
 
     /// Encodes an event as a log record payload with its envelope.
-    public static func encode(_ event: DomainEvent, key: String? = nil, commandEvents: Int = 1) -> (EventTypeTag, UInt8, [UInt8]) {
+    public static func encode(_ event: DomainEvent, key: String? = nil, commandEvents: Int = 1) -> (
+        EventTypeTag, UInt8, [UInt8]
+    ) {
         var w = ByteWriter(capacity: 32)
         if let key, !key.isEmpty {
             w.writeString(key)
@@ -104,20 +143,23 @@ public enum EventCodec {
         commandEvents: Int = 1
     ) -> Record {
         let (tag, version, payload) = encode(event, key: key, commandEvents: commandEvents)
-        return Record(guild: guild, sequence: sequence, timestamp: timestamp, type: tag, typeVersion: version, payload: payload)
+        return Record(
+            guild: guild, sequence: sequence, timestamp: timestamp, type: tag, typeVersion: version, payload: payload)
     }
 
     /// Decodes a record read from the log.
     public static func decode(_ record: RecordView) throws -> StoredEvent {
         let (key, count, event) = try decode(type: record.type, version: record.typeVersion, payload: record.payload)
         return StoredEvent(
-            offset: record.offset, guild: record.guild, sequence: record.sequence, timestamp: record.timestamp, key: key,
+            offset: record.offset, guild: record.guild, sequence: record.sequence, timestamp: record.timestamp,
+            key: key,
             commandEvents: count, event: event)
     }
 
     public static func decode(_ record: StoredRecord) throws -> StoredEvent {
         try record.record.payload.withUnsafeBytes { raw in
-            let (key, count, event) = try decode(type: record.record.type, version: record.record.typeVersion, payload: raw)
+            let (key, count, event) = try decode(
+                type: record.record.type, version: record.record.typeVersion, payload: raw)
             return StoredEvent(
                 offset: record.offset, guild: record.record.guild, sequence: record.record.sequence,
                 timestamp: record.record.timestamp, key: key, commandEvents: count, event: event)

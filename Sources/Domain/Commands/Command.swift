@@ -73,12 +73,93 @@ public struct CommandContext: Sendable {
 
 /// Why a command was refused. Nothing changed.
 public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
-    /// A machine-readable code (`insufficient_points`, `no_open_period` …).
-    public var code: String
+    /// A machine-readable code (`insufficient_points`, `no_open_period` …): static members, so adding
+    /// one breaks no caller.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// Whether the command itself is wrong, or valid but refused by the guild's state.
+        public struct Kind: Hashable, Sendable {
+            let name: String
+            /// The command is malformed or out of range whatever the state (an HTTP 400).
+            public static let invalid = Kind(name: "invalid")
+            /// The command is well formed but the state refuses it (an HTTP 409).
+            public static let conflict = Kind(name: "conflict")
+            /// A rule failed in a way no input should cause (an HTTP 500).
+            public static let bug = Kind(name: "bug")
+        }
+
+        public let name: String
+        public let kind: Kind
+        private init(_ name: String, _ kind: Kind) {
+            self.name = name
+            self.kind = kind
+        }
+        public var description: String { name }
+
+        /// The Discord user or Kick account is linked already.
+        public static let alreadyLinked = Code("already_linked", .conflict)
+        /// The person has fewer points than the command spends.
+        public static let insufficientPoints = Code("insufficient_points", .conflict)
+        /// The person has fewer tickets than the command removes.
+        public static let insufficientTickets = Code("insufficient_tickets", .conflict)
+        /// A rule failed in a way no input should cause (a bug).
+        public static let internalError = Code("internal", .bug)
+        /// An amount is zero, negative or out of range.
+        public static let invalidAmount = Code("invalid_amount", .invalid)
+        /// A raffle seed commitment is not 32 bytes.
+        public static let invalidCommitment = Code("invalid_commitment", .invalid)
+        /// An expiry is not in the future.
+        public static let invalidExpiry = Code("invalid_expiry", .invalid)
+        /// A shop item's fields are out of range.
+        public static let invalidItem = Code("invalid_item", .invalid)
+        /// The idempotency key is empty or longer than 200 bytes.
+        public static let invalidKey = Code("invalid_key", .invalid)
+        /// A raffle period's start and end do not make a period.
+        public static let invalidPeriod = Code("invalid_period", .invalid)
+        /// A name, reason or requirement is empty or too long.
+        public static let invalidText = Code("invalid_text", .invalid)
+        /// A setting's value is outside its range.
+        public static let invalidValue = Code("invalid_value", .invalid)
+        /// A shop item with that id exists.
+        public static let itemExists = Code("item_exists", .conflict)
+        /// The shop item is deactivated.
+        public static let itemInactive = Code("item_inactive", .conflict)
+        /// The person reached the item's purchase limit.
+        public static let limitReached = Code("limit_reached", .conflict)
+        /// There is no pending link request to confirm or reject.
+        public static let noLinkRequest = Code("no_link_request", .conflict)
+        /// No raffle period is open.
+        public static let noOpenPeriod = Code("no_open_period", .conflict)
+        /// The period has no tickets to draw from.
+        public static let noParticipants = Code("no_participants", .conflict)
+        /// The guild has never had a raffle period.
+        public static let noPeriod = Code("no_period", .conflict)
+        /// The Discord user has no linked Kick account.
+        public static let notLinked = Code("not_linked", .conflict)
+        /// No grant or removal of that role is pending for that user.
+        public static let notPending = Code("not_pending", .conflict)
+        /// The order was fulfilled or cancelled already.
+        public static let orderNotPending = Code("order_not_pending", .conflict)
+        /// The revealed seed does not match the period's commitment.
+        public static let seedMismatch = Code("seed_mismatch", .conflict)
+        /// The shop item is out of stock.
+        public static let outOfStock = Code("out_of_stock", .conflict)
+        /// A raffle period is open already.
+        public static let periodOpen = Code("period_open", .conflict)
+        /// No shop item has that id.
+        public static let unknownItem = Code("unknown_item", .conflict)
+        /// No order has that id.
+        public static let unknownOrder = Code("unknown_order", .conflict)
+        /// No watch-time role has that id.
+        public static let unknownRole = Code("unknown_role", .conflict)
+        /// No setting has that name.
+        public static let unknownSetting = Code("unknown_setting", .invalid)
+    }
+
+    public var code: Code
     /// A message safe to show the user.
     public var message: String
 
-    public init(_ code: String, _ message: String) {
+    public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }

@@ -75,5 +75,7 @@ public enum RaffleDrawing {
         return Array(hasher.finalize())
     }
 
-    private static func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) } }
+    private static func bigEndian(_ v: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) }
+    }
 }

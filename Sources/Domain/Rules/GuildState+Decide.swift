@@ -10,7 +10,7 @@ extension GuildState {
     /// and no events, also after the state was rebuilt from the log (keys are part of the state).
     public func decide(_ command: Command, context: CommandContext) -> Decision {
         guard !context.key.isEmpty, context.key.utf8.count <= 200 else {
-            return .rejected(Rejection("invalid_key", "an idempotency key of 1 to 200 bytes is required"))
+            return .rejected(Rejection(.invalidKey, "an idempotency key of 1 to 200 bytes is required"))
         }
         if let outcome = keys[context.key] { return .duplicate(outcome) }
         do {
@@ -18,7 +18,7 @@ extension GuildState {
         } catch let rejection as Rejection {
             return .rejected(rejection)
         } catch {
-            return .rejected(Rejection("internal", "\(error)"))
+            return .rejected(Rejection(.internalError, "\(error)"))
         }
     }
 
@@ -26,10 +26,12 @@ extension GuildState {
         let now = c.time
         switch command {
         case .setSetting(let key, let value):
-            guard SettingKey.allCases.contains(key) else { throw Rejection("unknown_setting", "no setting \(key.rawValue)") }
+            guard SettingKey.allCases.contains(key) else {
+                throw Rejection(.unknownSetting, "no setting \(key.rawValue)")
+            }
             guard let value else { return settings.overrides[key] == nil ? [] : [.settingCleared(key)] }
             guard key.validRange.contains(value) else {
-                throw Rejection("invalid_value", "\(key) must be within \(key.validRange), not \(value)")
+                throw Rejection(.invalidValue, "\(key) must be within \(key.validRange), not \(value)")
             }
             return settings.overrides[key] == value ? [] : [.settingChanged(key, value)]
 
@@ -53,19 +55,23 @@ extension GuildState {
 
         case .setRoleThreshold(let t):
             try validateName(t.name, "role name", max: 100)
-            guard t.minutes >= 0, t.minutes <= GuildState.maxAmount else { throw Rejection("invalid_amount", "minutes out of range") }
+            guard t.minutes >= 0, t.minutes <= GuildState.maxAmount else {
+                throw Rejection(.invalidAmount, "minutes out of range")
+            }
             var events: [DomainEvent] = [.roleThresholdSet(t)]
             for (user, chatter) in links.sorted(by: { $0.key < $1.key }) {
                 _ = chatter
                 let held = grantedRoles[user]?.contains(t.role) ?? false
                 let qualifies = t.enabled && person(.discord(user)).minutes >= t.minutes
                 if qualifies && !held { events.append(.roleGrantRequested(user, t.role)) }
-                if !qualifies && held && settings[.roleRemovalEnabled] == 1 { events.append(.roleRevokeRequested(user, t.role)) }
+                if !qualifies && held && settings[.roleRemovalEnabled] == 1 {
+                    events.append(.roleRevokeRequested(user, t.role))
+                }
             }
             return events
 
         case .removeRoleThreshold(let role):
-            guard thresholds[role] != nil else { throw Rejection("unknown_role", "no threshold for role \(role)") }
+            guard thresholds[role] != nil else { throw Rejection(.unknownRole, "no threshold for role \(role)") }
             var events: [DomainEvent] = [.roleThresholdRemoved(role)]
             if settings[.roleRemovalEnabled] == 1 {
                 for user in grantedRoles.keys.sorted() where grantedRoles[user]!.contains(role) {
@@ -76,27 +82,31 @@ extension GuildState {
 
         case .recordRoleDelivery(let user, let role, let granted, let outcome, let detail):
             guard outbox[RoleChange(user: user, role: role, grant: granted)] != nil else {
-                throw Rejection("not_pending", "no pending \(granted ? "grant" : "removal") of role \(role) for user \(user)")
+                throw Rejection(
+                    .notPending, "no pending \(granted ? "grant" : "removal") of role \(role) for user \(user)")
             }
-            return [.roleDeliveryRecorded(user, role, granted: granted, outcome: outcome, detail: String(detail.prefix(500)))]
+            return [
+                .roleDeliveryRecorded(
+                    user, role, granted: granted, outcome: outcome, detail: String(detail.prefix(500)))
+            ]
 
         case .spendPoints(let p, let amount, let reason):
             try validateAmount(amount)
             try validateName(reason, "reason", max: 200)
             let balance = person(p).points
             guard balance >= amount else {
-                throw Rejection("insufficient_points", "balance \(balance) is less than \(amount)")
+                throw Rejection(.insufficientPoints, "balance \(balance) is less than \(amount)")
             }
             return [.pointsSpent(p, amount: amount, reason: reason)]
 
         case .adjustPoints(let p, let delta, let reason):
             guard delta != 0, delta.magnitude <= GuildState.maxAmount.magnitude else {
-                throw Rejection("invalid_amount", "an adjustment is between 1 and \(GuildState.maxAmount) in size")
+                throw Rejection(.invalidAmount, "an adjustment is between 1 and \(GuildState.maxAmount) in size")
             }
             try validateName(reason, "reason", max: 200)
             let balance = person(p).points
             guard balance + delta >= 0 else {
-                throw Rejection("insufficient_points", "balance \(balance) cannot go below zero by \(delta)")
+                throw Rejection(.insufficientPoints, "balance \(balance) cannot go below zero by \(delta)")
             }
             return [.pointsAdjusted(p, delta: delta, reason: reason, by: c.actor)]
 
@@ -108,74 +118,88 @@ extension GuildState {
             if item.id.rawValue == 0 {
                 item.id = ItemID((items.keys.map(\.rawValue).max() ?? 0) + 1)
             } else if items[item.id] != nil {
-                throw Rejection("item_exists", "item \(item.id) already exists")
+                throw Rejection(.itemExists, "item \(item.id) already exists")
             }
             item.active = true
             return [.shopItemCreated(item)]
 
         case .editShopItem(let item):
-            guard items[item.id] != nil else { throw Rejection("unknown_item", "no item \(item.id)") }
+            guard items[item.id] != nil else { throw Rejection(.unknownItem, "no item \(item.id)") }
             try validateItem(item)
             return [.shopItemEdited(item)]
 
         case .restockShopItem(let id, let stock):
-            guard items[id] != nil else { throw Rejection("unknown_item", "no item \(id)") }
-            guard stock >= -1, stock <= GuildState.maxAmount else { throw Rejection("invalid_amount", "stock is -1 (unlimited) or more") }
+            guard items[id] != nil else { throw Rejection(.unknownItem, "no item \(id)") }
+            guard stock >= -1, stock <= GuildState.maxAmount else {
+                throw Rejection(.invalidAmount, "stock is -1 (unlimited) or more")
+            }
             return [.shopItemRestocked(id, stock: stock)]
 
         case .deactivateShopItem(let id):
-            guard let item = items[id] else { throw Rejection("unknown_item", "no item \(id)") }
+            guard let item = items[id] else { throw Rejection(.unknownItem, "no item \(id)") }
             return item.active ? [.shopItemDeactivated(id)] : []
 
         case .purchase(let id, let p, let requirement):
             return [.itemPurchased(try purchaseOrder(id, p, requirement, now))]
 
         case .fulfilOrder(let id):
-            guard let order = orders[id] else { throw Rejection("unknown_order", "no order \(id)") }
-            guard order.status == .pending else { throw Rejection("order_not_pending", "order \(id) is \(order.status)") }
+            guard let order = orders[id] else { throw Rejection(.unknownOrder, "no order \(id)") }
+            guard order.status == .pending else {
+                throw Rejection(.orderNotPending, "order \(id) is \(order.status)")
+            }
             return [.orderFulfilled(id, by: c.actor)]
 
         case .cancelOrder(let id, let reason):
-            guard let order = orders[id] else { throw Rejection("unknown_order", "no order \(id)") }
-            guard order.status == .pending else { throw Rejection("order_not_pending", "order \(id) is \(order.status)") }
+            guard let order = orders[id] else { throw Rejection(.unknownOrder, "no order \(id)") }
+            guard order.status == .pending else {
+                throw Rejection(.orderNotPending, "order \(id) is \(order.status)")
+            }
             return [.orderCancelled(id, refund: order.price, by: c.actor, reason: String(reason.prefix(200)))]
 
         case .resetPurchaseLimit(let id, let p):
-            guard items[id] != nil else { throw Rejection("unknown_item", "no item \(id)") }
+            guard items[id] != nil else { throw Rejection(.unknownItem, "no item \(id)") }
             return [.purchaseLimitReset(id, person: p)]
 
         case .openRafflePeriod(let startsAt, let endsAt, let commitment):
-            if let open = raffle.current { throw Rejection("period_open", "period \(open.id) is still open") }
-            guard commitment.count == 32 else { throw Rejection("invalid_commitment", "a seed commitment is 32 bytes (SHA-256)") }
-            let (start, end) = startsAt.flatMap { s in endsAt.map { (s, $0) } } ?? GuildState.calendarMonth(containing: now)
-            guard start < end else { throw Rejection("invalid_period", "a period must end after it starts") }
-            return [.rafflePeriodOpened(RafflePeriod(
-                id: PeriodID(raffle.lastPeriod.rawValue + 1), startsAt: start, endsAt: end, seedCommitment: commitment))]
+            if let open = raffle.current { throw Rejection(.periodOpen, "period \(open.id) is still open") }
+            guard commitment.count == 32 else {
+                throw Rejection(.invalidCommitment, "a seed commitment is 32 bytes (SHA-256)")
+            }
+            let (start, end) =
+                startsAt.flatMap { s in endsAt.map { (s, $0) } } ?? GuildState.calendarMonth(containing: now)
+            guard start < end else { throw Rejection(.invalidPeriod, "a period must end after it starts") }
+            return [
+                .rafflePeriodOpened(
+                    RafflePeriod(
+                        id: PeriodID(raffle.lastPeriod.rawValue + 1), startsAt: start, endsAt: end,
+                        seedCommitment: commitment))
+            ]
 
         case .closeRafflePeriod(let seed):
-            guard let open = raffle.current else { throw Rejection("no_open_period", "no raffle period is open") }
+            guard let open = raffle.current else { throw Rejection(.noOpenPeriod, "no raffle period is open") }
             guard RaffleDrawing.commitment(for: seed) == open.seedCommitment else {
-                throw Rejection("seed_mismatch", "the seed does not match the commitment published when period \(open.id) opened")
+                throw Rejection(
+                    .seedMismatch, "the seed does not match the commitment published when period \(open.id) opened")
             }
             var events: [DomainEvent] = [.rafflePeriodClosed(open.id)]
             if raffle.revealedSeeds[open.id] == nil { events.append(.raffleSeedRevealed(open.id, seed: seed)) }
             return events
 
         case .grantTickets(let p, let amount, let reason):
-            guard raffle.current != nil else { throw Rejection("no_open_period", "no raffle period is open") }
+            guard raffle.current != nil else { throw Rejection(.noOpenPeriod, "no raffle period is open") }
             try validateAmount(amount)
             try validateName(reason, "reason", max: 200)
             return [.ticketsGranted(p, amount: amount, source: .admin, reason: reason)]
 
         case .removeTickets(let p, let amount, let source, let reason):
-            guard raffle.current != nil else { throw Rejection("no_open_period", "no raffle period is open") }
+            guard raffle.current != nil else { throw Rejection(.noOpenPeriod, "no raffle period is open") }
             try validateAmount(amount)
             try validateName(reason, "reason", max: 200)
             let holder = person(p)
             let order: [TicketSource] = source.map { [$0] } ?? [.admin, .shop, .giftedSub, .watchtime]
             let available = order.reduce(Int64(0)) { $0 + holder.tickets(from: $1) }
             guard available >= amount else {
-                throw Rejection("insufficient_tickets", "\(p) holds \(available) such tickets, fewer than \(amount)")
+                throw Rejection(.insufficientTickets, "\(p) holds \(available) such tickets, fewer than \(amount)")
             }
             var left = amount
             var events: [DomainEvent] = []
@@ -193,42 +217,54 @@ extension GuildState {
             return try drawEvents(seed: seed, winners: winners)
 
         case .recordGiftedSubs(let gifter, _, let count):
-            guard count >= 1, count <= 10_000 else { throw Rejection("invalid_amount", "gift count must be 1 to 10000") }
+            guard count >= 1, count <= 10_000 else {
+                throw Rejection(.invalidAmount, "gift count must be 1 to 10000")
+            }
             // An anonymous gifter cannot be credited: nothing to record.
             guard let gifter else { return [] }
             var events: [DomainEvent] = [.giftedSubsRecorded(gifter: gifter, count: count)]
             let perSub = settings[.giftedSubTickets]
             if raffle.current != nil, perSub > 0 {
-                events.append(.ticketsGranted(
-                    owner(of: gifter), amount: count * perSub, source: .giftedSub,
-                    reason: count == 1 ? "1 gifted sub" : "\(count) gifted subs"))
+                events.append(
+                    .ticketsGranted(
+                        owner(of: gifter), amount: count * perSub, source: .giftedSub,
+                        reason: count == 1 ? "1 gifted sub" : "\(count) gifted subs"))
             }
             return events
 
         case .requestLink(let user, let expiresAt):
-            if let chatter = links[user] { throw Rejection("already_linked", "already linked to Kick user \(chatter.rawValue)") }
+            if let chatter = links[user] {
+                throw Rejection(.alreadyLinked, "already linked to Kick user \(chatter.rawValue)")
+            }
             guard expiresAt > now, expiresAt.rawValue - now.rawValue <= 600_000 else {
-                throw Rejection("invalid_expiry", "a link request expires within 10 minutes")
+                throw Rejection(.invalidExpiry, "a link request expires within 10 minutes")
             }
             return [.linkRequested(user, expiresAt: expiresAt)]
 
         case .confirmLink(let user, let chatter, let username):
             try validateName(username, "Kick username", max: 64)
             guard let expiry = pendingLinks[user], expiry > now else {
-                throw Rejection("no_link_request", "no unexpired link request for user \(user)")
+                throw Rejection(.noLinkRequest, "no unexpired link request for user \(user)")
             }
             if let other = chatters[chatter]?.linkedUser, other != user {
-                return [.linkRejected(user, chatter, reason: "Kick account \(username) is already linked to another Discord user")]
+                return [
+                    .linkRejected(
+                        user, chatter, reason: "Kick account \(username) is already linked to another Discord user")
+                ]
             }
-            if let existing = links[user] { throw Rejection("already_linked", "already linked to Kick user \(existing.rawValue)") }
+            if let existing = links[user] {
+                throw Rejection(.alreadyLinked, "already linked to Kick user \(existing.rawValue)")
+            }
             return linkEvents(user, chatter, username)
 
         case .rejectLink(let user, let chatter, let reason):
-            guard pendingLinks[user] != nil else { throw Rejection("no_link_request", "no link request for user \(user)") }
+            guard pendingLinks[user] != nil else {
+                throw Rejection(.noLinkRequest, "no link request for user \(user)")
+            }
             return [.linkRejected(user, chatter, reason: String(reason.prefix(200)))]
 
         case .unlink(let user):
-            guard links[user] != nil else { throw Rejection("not_linked", "user \(user) is not linked") }
+            guard links[user] != nil else { throw Rejection(.notLinked, "user \(user) is not linked") }
             var events: [DomainEvent] = [.accountUnlinked(user, by: c.actor)]
             let linkedRole = RoleID(UInt64(settings[.linkedRoleID]))
             if linkedRole.rawValue != 0, grantedRoles[user]?.contains(linkedRole) == true {
@@ -268,16 +304,18 @@ extension GuildState {
                 let rate = settings[subscriber ? .subscriberPointsPer5Min : .pointsPer5Min]
                 let blocks = unconverted / 5
                 if rate > 0 {
-                    events.append(.pointsEarned(p, points: blocks * rate, minutesConverted: blocks * 5, subscriber: subscriber))
+                    events.append(
+                        .pointsEarned(p, points: blocks * rate, minutesConverted: blocks * 5, subscriber: subscriber))
                 }
             }
             guard case .discord(let user) = p else { continue }
             if raffle.current != nil, perHour > 0 {
                 let hours = (before.periodMinutes + minutes) / 60 - before.periodMinutes / 60
                 if hours > 0 {
-                    events.append(.ticketsGranted(
-                        p, amount: hours * perHour, source: .watchtime,
-                        reason: "\((before.periodMinutes + minutes) / 60) h watch time this period"))
+                    events.append(
+                        .ticketsGranted(
+                            p, amount: hours * perHour, source: .watchtime,
+                            reason: "\((before.periodMinutes + minutes) / 60) h watch time this period"))
                 }
             }
             events += roleGrants(user, minutes: before.minutes + minutes)
@@ -309,8 +347,9 @@ extension GuildState {
         var events: [DomainEvent] = [.accountLinked(user, chatter, kickUsername: username)]
         var minutes = person(.discord(user)).minutes
         if let earned = people[.kick(chatter)] {
-            events.append(.chatterEarningsMerged(
-                chatter, into: user, minutes: earned.minutes, points: earned.points, tickets: earned.totalTickets))
+            events.append(
+                .chatterEarningsMerged(
+                    chatter, into: user, minutes: earned.minutes, points: earned.points, tickets: earned.totalTickets))
             minutes += earned.minutes
         }
         events += roleGrants(user, minutes: minutes)
@@ -324,9 +363,9 @@ extension GuildState {
     // MARK: Shop
 
     private func purchaseOrder(_ id: ItemID, _ p: PersonID, _ requirement: String, _ now: Timestamp) throws -> Order {
-        guard let item = items[id] else { throw Rejection("unknown_item", "no item \(id)") }
-        guard item.active else { throw Rejection("item_inactive", "\(item.name) is no longer sold") }
-        guard item.stock != 0 else { throw Rejection("out_of_stock", "\(item.name) is out of stock") }
+        guard let item = items[id] else { throw Rejection(.unknownItem, "no item \(id)") }
+        guard item.active else { throw Rejection(.itemInactive, "\(item.name) is no longer sold") }
+        guard item.stock != 0 else { throw Rejection(.outOfStock, "\(item.name) is out of stock") }
         if !item.requirementPrompt.isEmpty {
             try validateName(requirement, "answer to “\(item.requirementPrompt)”", max: 500)
         }
@@ -334,7 +373,7 @@ extension GuildState {
             let since = item.limitWindowSeconds > 0 ? now.rawValue - item.limitWindowSeconds * 1000 : Int64.min
             let used = (purchases[id]?[p] ?? []).filter { $0.rawValue > since }.count
             guard used < item.perPersonLimit else {
-                throw Rejection("limit_reached", "\(p) has bought \(item.name) \(used) time(s), the limit")
+                throw Rejection(.limitReached, "\(p) has bought \(item.name) \(used) time(s), the limit")
             }
         }
         var tickets: Int64 = 0
@@ -342,17 +381,18 @@ extension GuildState {
         if case .raffleTickets(let n) = item.kind {
             // Checked before any points move: the old bot took the points and silently gave nothing.
             guard let open = raffle.current else {
-                throw Rejection("no_open_period", "\(item.name) gives raffle tickets, but no raffle period is open")
+                throw Rejection(.noOpenPeriod, "\(item.name) gives raffle tickets, but no raffle period is open")
             }
             tickets = n
             period = open.id
         }
         let balance = person(p).points
         guard balance >= item.price else {
-            throw Rejection("insufficient_points", "\(item.name) costs \(item.price); the balance is \(balance)")
+            throw Rejection(.insufficientPoints, "\(item.name) costs \(item.price); the balance is \(balance)")
         }
         return Order(
-            id: OrderID(lastOrder.rawValue + 1), item: id, person: p, price: item.price, tickets: tickets, period: period,
+            id: OrderID(lastOrder.rawValue + 1), item: id, person: p, price: item.price, tickets: tickets,
+            period: period,
             requirement: requirement, status: tickets > 0 ? .completed : .pending)
     }
 
@@ -362,21 +402,25 @@ extension GuildState {
         guard item.stock >= -1, item.perPersonLimit >= -1, item.limitWindowSeconds >= 0,
             item.stock <= GuildState.maxAmount, item.perPersonLimit <= GuildState.maxAmount
         else {
-            throw Rejection("invalid_item", "stock and limit are -1 (unlimited) or more; the window is 0 (all time) or more")
+            throw Rejection(
+                .invalidItem, "stock and limit are -1 (unlimited) or more; the window is 0 (all time) or more")
         }
-        guard item.requirementPrompt.utf8.count <= 200 else { throw Rejection("invalid_item", "the requirement prompt is too long") }
+        guard item.requirementPrompt.utf8.count <= 200 else {
+            throw Rejection(.invalidItem, "the requirement prompt is too long")
+        }
         if case .raffleTickets(let n) = item.kind { try validateAmount(n) }
     }
 
     // MARK: Raffle
 
     private func drawEvents(seed: [UInt8], winners: Int) throws -> [DomainEvent] {
-        guard (1...10).contains(winners) else { throw Rejection("invalid_amount", "draw 1 to 10 winners at a time") }
+        guard (1...10).contains(winners) else { throw Rejection(.invalidAmount, "draw 1 to 10 winners at a time") }
         guard let period = raffle.current ?? raffle.periods[raffle.lastPeriod] else {
-            throw Rejection("no_period", "no raffle period to draw from")
+            throw Rejection(.noPeriod, "no raffle period to draw from")
         }
         guard RaffleDrawing.commitment(for: seed) == period.seedCommitment else {
-            throw Rejection("seed_mismatch", "the seed does not match the commitment published when period \(period.id) opened")
+            throw Rejection(
+                .seedMismatch, "the seed does not match the commitment published when period \(period.id) opened")
         }
         var earlier = Set((raffle.history[period.id] ?? []).map(\.winner))
         var number = UInt32((raffle.history[period.id] ?? []).count)
@@ -384,13 +428,16 @@ extension GuildState {
         for _ in 0..<winners {
             number += 1
             let participants = RaffleDrawing.participants(in: self, excludingWinners: earlier)
-            guard let draw = RaffleDrawing.draw(
-                guild: guild, period: period.id, number: number, seed: seed, participants: participants)
+            guard
+                let draw = RaffleDrawing.draw(
+                    guild: guild, period: period.id, number: number, seed: seed, participants: participants)
             else { break }
             events.append(.raffleWinnerDrawn(draw))
             earlier.insert(draw.winner)
         }
-        guard !events.isEmpty else { throw Rejection("no_participants", "nobody holds a ticket in period \(period.id)") }
+        guard !events.isEmpty else {
+            throw Rejection(.noParticipants, "nobody holds a ticket in period \(period.id)")
+        }
         return events
     }
 
@@ -399,7 +446,9 @@ extension GuildState {
         let day = t.rawValue >= 0 ? t.rawValue / 86_400_000 : (t.rawValue - 86_399_999) / 86_400_000
         let (y, m, _) = Timestamp.civil(fromDays: day)
         let start = Timestamp.days(year: y, month: m, day: 1) * 86_400_000
-        let end = (m == 12 ? Timestamp.days(year: y + 1, month: 1, day: 1) : Timestamp.days(year: y, month: m + 1, day: 1)) * 86_400_000
+        let end =
+            (m == 12 ? Timestamp.days(year: y + 1, month: 1, day: 1) : Timestamp.days(year: y, month: m + 1, day: 1))
+            * 86_400_000
         return (Timestamp(milliseconds: start), Timestamp(milliseconds: end))
     }
 
@@ -407,13 +456,13 @@ extension GuildState {
 
     private func validateAmount(_ amount: Int64) throws {
         guard amount > 0, amount <= GuildState.maxAmount else {
-            throw Rejection("invalid_amount", "amounts are between 1 and \(GuildState.maxAmount), not \(amount)")
+            throw Rejection(.invalidAmount, "amounts are between 1 and \(GuildState.maxAmount), not \(amount)")
         }
     }
 
     private func validateName(_ text: String, _ what: String, max: Int) throws {
         guard !text.isEmpty, text.utf8.count <= max else {
-            throw Rejection("invalid_text", "\(what) must be 1 to \(max) bytes")
+            throw Rejection(.invalidText, "\(what) must be 1 to \(max) bytes")
         }
     }
 }

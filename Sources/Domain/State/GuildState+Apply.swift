@@ -5,8 +5,9 @@ extension GuildState {
     /// guild's log through this reproduces its state exactly.
     public mutating func apply(_ stored: StoredEvent) {
         precondition(stored.guild == guild, "event of guild \(stored.guild) applied to guild \(guild)")
-        apply(stored.event, sequence: stored.sequence, timestamp: stored.timestamp, key: stored.key,
-              commandEvents: stored.commandEvents)
+        apply(
+            stored.event, sequence: stored.sequence, timestamp: stored.timestamp, key: stored.key,
+            commandEvents: stored.commandEvents)
     }
 
     public mutating func apply(
@@ -37,7 +38,8 @@ extension GuildState {
             // Forget chatters who fell out of every window, amortised: only when the map has doubled
             // since the last pruning (deterministic, so replay prunes at the same events).
             if lastSpoke.count >= pruneLastSpokeAt {
-                let horizon = timestamp.rawValue - 1000 * max(settings[.activityWindowSeconds], settings[.chatterWindowSeconds])
+                let horizon =
+                    timestamp.rawValue - 1000 * max(settings[.activityWindowSeconds], settings[.chatterWindowSeconds])
                 lastSpoke = lastSpoke.filter { $0.value.rawValue >= horizon }
                 pruneLastSpokeAt = max(64, 2 * lastSpoke.count)
             }
@@ -130,7 +132,8 @@ extension GuildState {
         lastSequence = sequence
         lastTimestamp = timestamp
         if remembersKeys, let key, !key.isEmpty {
-            keys.record(key, IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
+            keys.record(
+                key, IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
         }
     }
 

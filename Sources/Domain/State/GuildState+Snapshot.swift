@@ -34,8 +34,10 @@ extension GuildState {
         w.writeVarint(UInt64(people.count))
         for (id, p) in people {
             w.writePerson(id)
-            for v in [p.minutes, p.unconvertedMinutes, p.points, p.pointsEarned, p.periodMinutes,
-                      p.tickets[0], p.tickets[1], p.tickets[2], p.tickets[3]] { w.writeInt(v) }
+            for v in [
+                p.minutes, p.unconvertedMinutes, p.points, p.pointsEarned, p.periodMinutes,
+                p.tickets[0], p.tickets[1], p.tickets[2], p.tickets[3],
+            ] { w.writeInt(v) }
             w.writeBool(p.excluded)
         }
         w.writeVarint(UInt64(links.count))
@@ -170,7 +172,8 @@ extension GuildState {
             s.grantedRoles[u] = roles
         }
         for _ in 0..<(try count()) {
-            let change = RoleChange(user: UserID(try r.readSnowflake()), role: RoleID(try r.readSnowflake()), grant: try r.readBool())
+            let change = RoleChange(
+                user: UserID(try r.readSnowflake()), role: RoleID(try r.readSnowflake()), grant: try r.readBool())
             s.outbox[change] = try r.readTime()
         }
         for _ in 0..<(try count()) {

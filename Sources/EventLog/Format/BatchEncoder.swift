@@ -91,7 +91,9 @@ package struct BatchEncoder: Sendable {
         batch.withUnsafeMutableBytes { out in
             let stored = UnsafeMutableRawBufferPointer(rebasing: out[BatchHeader.size...])
             if let compressedLength {
-                compressed.withUnsafeBytes { stored.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[..<compressedLength])) }
+                compressed.withUnsafeBytes {
+                    stored.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[..<compressedLength]))
+                }
             } else {
                 body.bytes.withUnsafeBytes { stored.copyMemory(from: $0) }
             }

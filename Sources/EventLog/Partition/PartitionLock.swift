@@ -15,7 +15,9 @@ package final class PartitionLock: Sendable {
         let file = try FileDescriptor(path: path, mode: .createReadWrite)
         if flock(file.fd, LOCK_EX | LOCK_NB) != 0 {
             let reason = errno
-            let owner = (try? FileSystem.readAll(path)).flatMap { String(decoding: $0, as: UTF8.self).trimmingWhitespace() }
+            let owner = (try? FileSystem.readAll(path)).flatMap {
+                String(decoding: $0, as: UTF8.self).trimmingWhitespace()
+            }
             if reason == EWOULDBLOCK {
                 let who = owner.map { $0.isEmpty ? "another writer" : "pid \($0)" } ?? "another writer"
                 throw EventLogError(

@@ -70,7 +70,8 @@ public final class PartitionLog: Sendable {
         try FileSystem.createDirectory(directory)
         let lock = try PartitionLock(directory: directory, partition: partition)
         do {
-            var manifest = try PartitionManifest.load(directory: directory)
+            var manifest =
+                try PartitionManifest.load(directory: directory)
                 ?? PartitionManifest(partition: partition, fencedEpoch: epoch)
             guard manifest.partition == partition.rawValue else {
                 throw EventLogError(
@@ -88,18 +89,23 @@ public final class PartitionLog: Sendable {
             let state = PartitionState(segments: segments)
             if let newest = state.values.withLock({ $0.newestEpoch }), epoch < newest {
                 throw EventLogError(
-                    .staleEpoch, "epoch \(epoch) is older than epoch \(newest) already written to partition \(partition)",
+                    .staleEpoch,
+                    "epoch \(epoch) is older than epoch \(newest) already written to partition \(partition)",
                     path: directory)
             }
-            if manifest.fencedEpoch != epoch.rawValue || !FileSystem.exists(FileSystem.join(directory, PartitionManifest.fileName)) {
+            if manifest.fencedEpoch != epoch.rawValue
+                || !FileSystem.exists(FileSystem.join(directory, PartitionManifest.fileName))
+            {
                 manifest.fencedEpoch = epoch.rawValue
                 try manifest.save(directory: directory)
             }
             if segments.isEmpty {
-                _ = try FileDescriptor(path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.logSuffix),
-                                       mode: .createReadWrite)
-                try SegmentIndexFile.write([], path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.indexSuffix),
-                                           baseOffset: .zero)
+                _ = try FileDescriptor(
+                    path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.logSuffix),
+                    mode: .createReadWrite)
+                try SegmentIndexFile.write(
+                    [], path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.indexSuffix),
+                    baseOffset: .zero)
                 try FileSystem.syncDirectory(directory)
                 let file = try SegmentFile(directory: directory, baseOffset: .zero)
                 state.values.withLock { $0.segments = [PartitionState.Segment(file: file, entries: [])] }
@@ -111,7 +117,8 @@ public final class PartitionLog: Sendable {
             logger.info(
                 "opened partition for writing",
                 metadata: [
-                    "partition": "\(partition)", "epoch": "\(epoch)", "log.end": "\(state.values.withLock { $0.endOffset })",
+                    "partition": "\(partition)", "epoch": "\(epoch)",
+                    "log.end": "\(state.values.withLock { $0.endOffset })",
                     "segments": "\(report.segments)",
                 ])
             return PartitionLog(
@@ -156,7 +163,7 @@ public final class PartitionLog: Sendable {
         } catch let error as EventLogError {
             throw error
         } catch {
-            throw EventLogError(.io, "append failed", underlying: String(describing: error))
+            throw EventLogError(.io, "append failed", underlying: error)
         }
     }
 
@@ -178,13 +185,18 @@ public final class PartitionLog: Sendable {
         var bytes = 0
         for record in records {
             guard record.payload.count <= configuration.maxPayloadBytes else {
-                return completion(.failure(EventLogError(
-                    .invalidArgument,
-                    "payload of \(record.payload.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)")))
+                return completion(
+                    .failure(
+                        EventLogError(
+                            .invalidArgument,
+                            "payload of \(record.payload.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)"
+                        )))
             }
             bytes += record.payload.count + 24
         }
-        if let failure = state.values.withLock({ $0.closed ? EventLogError(.closed, "partition \(partition) is closed") : $0.failure }) {
+        if let failure = state.values.withLock({
+            $0.closed ? EventLogError(.closed, "partition \(partition) is closed") : $0.failure
+        }) {
             return completion(.failure(failure))
         }
         writer.enqueue(.init(records: records, bytes: bytes, completion: completion))

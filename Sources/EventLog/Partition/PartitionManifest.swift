@@ -30,8 +30,9 @@ package struct PartitionManifest: Codable, Equatable, Sendable {
         } catch let error as EventLogError {
             throw error
         } catch {
-            throw EventLogError(.corruption, "partition manifest is not valid JSON", path: path,
-                                underlying: String(describing: error))
+            throw EventLogError(
+                .corruption, "partition manifest is not valid JSON", path: path,
+                underlying: error)
         }
     }
 

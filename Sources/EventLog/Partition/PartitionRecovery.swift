@@ -33,7 +33,8 @@ package struct PartitionRecovery {
                     path: file.logPath, position: 0)
             }
             let isActive = i == bases.count - 1
-            let entries = isActive
+            let entries =
+                isActive
                 ? try recoverActive(file, report: &report) : try openSealed(file, report: &report)
             segments.append(PartitionState.Segment(file: file, entries: entries))
             report.segments += 1
@@ -57,7 +58,10 @@ package struct PartitionRecovery {
         }
         logger.warning(
             "rebuilt missing or stale segment index",
-            metadata: ["partition": "\(partition)", "index.path": "\(file.indexPath)", "index.batches": "\(scan.entries.count)"])
+            metadata: [
+                "partition": "\(partition)", "index.path": "\(file.indexPath)",
+                "index.batches": "\(scan.entries.count)",
+            ])
         if repair { try SegmentIndexFile.write(scan.entries, path: file.indexPath, baseOffset: file.baseOffset) }
         report.rebuiltIndexes.append(file.indexPath)
         return scan.entries
@@ -71,7 +75,8 @@ package struct PartitionRecovery {
             // corruption of acknowledged data, never a torn write. So is damage followed by a valid batch.
             if indexed.contains(where: { $0.end > position }) {
                 throw EventLogError(
-                    .corruption, "indexed batch is damaged: \(scan.stop.reason)", path: file.logPath, position: position)
+                    .corruption, "indexed batch is damaged: \(scan.stop.reason)", path: file.logPath, position: position
+                )
             }
             if let later = try SegmentScanner.validBatchExists(in: file.reader, after: position) {
                 throw EventLogError(
@@ -86,7 +91,8 @@ package struct PartitionRecovery {
                 logger.warning(
                     "truncated torn tail of active segment",
                     metadata: [
-                        "partition": "\(partition)", "segment.path": "\(file.logPath)", "segment.position": "\(position)",
+                        "partition": "\(partition)", "segment.path": "\(file.logPath)",
+                        "segment.position": "\(position)",
                         "bytes.dropped": "\(dropped)", "reason": "\(scan.stop.reason)",
                     ])
             }

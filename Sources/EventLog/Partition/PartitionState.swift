@@ -60,7 +60,8 @@ package final class PartitionState: Sendable {
                     let entry = entries[e]
                     if entry.baseOffset >= end { return .end(skipped: skipped) }
                     if entry.nextOffset > offset {
-                        let wanted = (guild.map { entry.filter.mayContain($0) } ?? true)
+                        let wanted =
+                            (guild.map { entry.filter.mayContain($0) } ?? true)
                             && (since.map { entry.maxTimestamp >= $0 } ?? true)
                         if wanted { return .batch(v.segments[s].file, entry, skipped: skipped) }
                         skipped += 1

@@ -233,7 +233,8 @@ final class PartitionWriter: @unchecked Sendable {
             try index.write(indexBuffer.bytes, at: indexSize)
             indexSize += Int64(indexBuffer.count)
         } catch {
-            logger.error("cannot append to segment index", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            logger.error(
+                "cannot append to segment index", metadata: ["partition": "\(partition)", "error": "\(error)"])
         }
     }
 
@@ -265,10 +266,10 @@ final class PartitionWriter: @unchecked Sendable {
     /// After a failed write or fsync nothing about the file's tail can be trusted (a failed fsync may
     /// have dropped dirty pages): refuse every append until the partition is reopened and recovered.
     private func fail(_ cause: any Error, pending: [Pending]) {
-        let error = cause as? EventLogError ?? EventLogError(.io, "write failed", underlying: String(describing: cause))
+        let error = cause as? EventLogError ?? EventLogError(.io, "write failed", underlying: cause)
         let failure = EventLogError(
             error.code, "partition \(partition) stopped accepting appends after a failed write; reopen it to recover",
-            path: error.path, position: error.position, underlying: error.description)
+            path: error.path, position: error.position, underlying: error)
         logger.critical("partition write failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
         shared.values.withLock { $0.failure = failure }
         for p in pending { p.completion(.failure(failure)) }

@@ -12,7 +12,9 @@ public struct LogQuery: Sendable, Hashable {
     /// Stop after this many matching records. Default unlimited.
     public var limit: Int = .max
 
-    public init(from: Offset = .zero, to: Offset? = nil, guild: GuildID? = nil, since: Timestamp? = nil, limit: Int = .max) {
+    public init(
+        from: Offset = .zero, to: Offset? = nil, guild: GuildID? = nil, since: Timestamp? = nil, limit: Int = .max
+    ) {
         self.from = from
         self.to = to
         self.guild = guild

@@ -73,7 +73,9 @@ package struct BatchCursor {
         return false
     }
 
-    private mutating func readBatch(_ file: SegmentFile, _ entry: IndexEntry, _ body: (RecordView) throws -> Void) throws {
+    private mutating func readBatch(_ file: SegmentFile, _ entry: IndexEntry, _ body: (RecordView) throws -> Void)
+        throws
+    {
         try file.readBatch(entry, into: &buffer)
         statistics.batchesRead += 1
         lastEpoch = entry.epoch
@@ -105,7 +107,8 @@ package struct BatchCursor {
             header.epoch == entry.epoch
         else {
             throw EventLogError(
-                .corruption, "batch header (offset \(header.baseOffset), \(header.recordCount) records) disagrees with its index entry (offset \(entry.baseOffset), \(entry.recordCount) records)",
+                .corruption,
+                "batch header (offset \(header.baseOffset), \(header.recordCount) records) disagrees with its index entry (offset \(entry.baseOffset), \(entry.recordCount) records)",
                 path: file.logPath, position: entry.position)
         }
     }

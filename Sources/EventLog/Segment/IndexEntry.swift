@@ -16,8 +16,9 @@ package struct IndexEntry: Equatable, Sendable {
     package var end: Int64 { position + Int64(length) }
 
     package init(summary: BatchEncoder.Summary, position: Int64) {
-        self.init(header: summary.header, position: position, filter: summary.filter,
-                  minTimestamp: summary.minTimestamp, maxTimestamp: summary.maxTimestamp)
+        self.init(
+            header: summary.header, position: position, filter: summary.filter,
+            minTimestamp: summary.minTimestamp, maxTimestamp: summary.maxTimestamp)
     }
 
     package init(

@@ -37,8 +37,11 @@ package final class SegmentFile: Sendable {
     package func readBatch(_ entry: IndexEntry, into buffer: inout [UInt8]) throws {
         let length = Int(entry.length)
         if buffer.count != length {
-            if buffer.count < length { buffer.append(contentsOf: repeatElement(0, count: length - buffer.count)) }
-            else { buffer.removeLast(buffer.count - length) }
+            if buffer.count < length {
+                buffer.append(contentsOf: repeatElement(0, count: length - buffer.count))
+            } else {
+                buffer.removeLast(buffer.count - length)
+            }
         }
         let n = try buffer.withUnsafeMutableBytes { raw in try reader.read(into: raw, at: entry.position) }
         guard n == length else {

@@ -45,8 +45,9 @@ package struct SegmentScanner {
         let n = try bytes.withUnsafeMutableBytes { raw in try file.read(into: raw, at: position) }
         let knownByPosition = Dictionary(known.map { ($0.position, $0) }, uniquingKeysWith: { a, _ in a })
         return bytes.withUnsafeBytes { raw in
-            scan(UnsafeRawBufferPointer(rebasing: raw[..<n]), startingAt: position, expecting: offset,
-                 knownByPosition: knownByPosition, fileSize: size)
+            scan(
+                UnsafeRawBufferPointer(rebasing: raw[..<n]), startingAt: position, expecting: offset,
+                knownByPosition: knownByPosition, fileSize: size)
         }
     }
 
@@ -77,16 +78,22 @@ package struct SegmentScanner {
                 return result(.corrupt(position: position, reason: reason))
             }
             guard header.batchLength <= rest.count else {
-                return result(.torn(position: position, reason:
-                    "batch of \(header.batchLength) bytes but only \(rest.count) left in the file"))
+                return result(
+                    .torn(
+                        position: position,
+                        reason:
+                            "batch of \(header.batchLength) bytes but only \(rest.count) left in the file"))
             }
             let batch = UnsafeRawBufferPointer(rebasing: rest[..<header.batchLength])
             do { try BatchDecoder.verifyChecksum(batch, header: header) } catch {
                 return result(.corrupt(position: position, reason: error.reason))
             }
             guard header.baseOffset == offset else {
-                return result(.corrupt(position: position, reason:
-                    "batch starts at offset \(header.baseOffset), expected \(offset)"))
+                return result(
+                    .corrupt(
+                        position: position,
+                        reason:
+                            "batch starts at offset \(header.baseOffset), expected \(offset)"))
             }
             let entry: IndexEntry
             if let known = knownByPosition[position], known.baseOffset == header.baseOffset,
@@ -108,8 +115,9 @@ package struct SegmentScanner {
                 } catch {
                     return result(.corrupt(position: position, reason: String(describing: error)))
                 }
-                entry = IndexEntry(header: header, position: position, filter: GuildFilter(guilds: guilds),
-                                   minTimestamp: minTs, maxTimestamp: maxTs)
+                entry = IndexEntry(
+                    header: header, position: position, filter: GuildFilter(guilds: guilds),
+                    minTimestamp: minTs, maxTimestamp: maxTs)
             }
             entries.append(entry)
             records += UInt64(header.recordCount)
@@ -136,7 +144,8 @@ package struct SegmentScanner {
                 {
                     let rest = UnsafeRawBufferPointer(rebasing: view[i...])
                     if let header = try? BatchHeader.decode(rest), header.batchLength <= rest.count,
-                        (try? BatchDecoder.verifyChecksum(UnsafeRawBufferPointer(rebasing: rest[..<header.batchLength]), header: header)) != nil
+                        (try? BatchDecoder.verifyChecksum(
+                            UnsafeRawBufferPointer(rebasing: rest[..<header.batchLength]), header: header)) != nil
                     {
                         return position + 1 + Int64(i)
                     }

@@ -86,8 +86,7 @@ package final class FileDescriptor: @unchecked Sendable {
         _ code: EventLogError.Code, _ message: String, path: String, position: Int64? = nil,
         file: String = #fileID, line: Int = #line
     ) -> EventLogError {
-        let cause = String(cString: strerror(errno))
-        return EventLogError(code, message, path: path, position: position, underlying: cause, file: file, line: line)
+        EventLogError(code, message, path: path, position: position, underlying: Errno(errno), file: file, line: line)
     }
 }
 
@@ -143,7 +142,9 @@ package enum FileSystem {
         try file.write(bytes, at: 0)
         try file.sync()
         file.close()
-        guard rename(temporary, path) == 0 else { throw FileDescriptor.error(.io, "cannot rename file", path: temporary) }
+        guard rename(temporary, path) == 0 else {
+            throw FileDescriptor.error(.io, "cannot rename file", path: temporary)
+        }
         try syncDirectory(directory(of: path))
     }
 

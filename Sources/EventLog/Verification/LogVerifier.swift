@@ -41,9 +41,10 @@ public enum LogVerifier {
             let file = try SegmentFile(directory: directory, baseOffset: base)
             let isActive = i == bases.count - 1
             if let expected, expected != base {
-                report.findings.append(Finding(
-                    severity: .corruption, path: file.logPath, position: 0,
-                    message: "segment starts at offset \(base), but the previous one ends at \(expected)"))
+                report.findings.append(
+                    Finding(
+                        severity: .corruption, path: file.logPath, position: 0,
+                        message: "segment starts at offset \(base), but the previous one ends at \(expected)"))
             }
             let scan = try SegmentScanner.scan(file.reader, from: 0, expecting: base)
             report.segments += 1
@@ -59,36 +60,44 @@ public enum LogVerifier {
                 } else {
                     tornTail = false
                 }
-                report.findings.append(Finding(
-                    severity: tornTail ? .warning : .corruption, path: file.logPath, position: position,
-                    message: tornTail
-                        ? "torn tail of \(scan.fileSize - position) bytes (\(scan.stop.reason)); the next writer truncates it"
-                        : scan.stop.reason))
+                report.findings.append(
+                    Finding(
+                        severity: tornTail ? .warning : .corruption, path: file.logPath, position: position,
+                        message: tornTail
+                            ? "torn tail of \(scan.fileSize - position) bytes (\(scan.stop.reason)); the next writer truncates it"
+                            : scan.stop.reason))
             }
             let indexed = SegmentIndexFile.load(path: file.indexPath, baseOffset: base)
             if let indexed {
-                let agrees = indexed.count <= scan.entries.count
+                let agrees =
+                    indexed.count <= scan.entries.count
                     && zip(indexed, scan.entries).allSatisfy { $0 == $1 }
                 if !agrees {
-                    report.findings.append(Finding(
-                        severity: .corruption, path: file.indexPath, position: nil,
-                        message: "index disagrees with its segment; opening the partition for writing rebuilds it"))
+                    report.findings.append(
+                        Finding(
+                            severity: .corruption, path: file.indexPath, position: nil,
+                            message: "index disagrees with its segment; opening the partition for writing rebuilds it"))
                 } else if !isActive && indexed.count != scan.entries.count {
-                    report.findings.append(Finding(
-                        severity: .corruption, path: file.indexPath, position: nil,
-                        message: "sealed index covers \(indexed.count) of \(scan.entries.count) batches"))
+                    report.findings.append(
+                        Finding(
+                            severity: .corruption, path: file.indexPath, position: nil,
+                            message: "sealed index covers \(indexed.count) of \(scan.entries.count) batches"))
                 }
             } else {
-                report.findings.append(Finding(
-                    severity: isActive ? .warning : .corruption, path: file.indexPath, position: nil,
-                    message: "index missing or unreadable; opening the partition for writing rebuilds it"))
+                report.findings.append(
+                    Finding(
+                        severity: isActive ? .warning : .corruption, path: file.indexPath, position: nil,
+                        message: "index missing or unreadable; opening the partition for writing rebuilds it"))
             }
             // Ownership only moves forward: a batch never carries an older epoch than one before it.
             for entry in scan.entries {
                 if let newest = report.newestEpoch, entry.epoch < newest {
-                    report.findings.append(Finding(
-                        severity: .corruption, path: file.logPath, position: entry.position,
-                        message: "batch at offset \(entry.baseOffset) has epoch \(entry.epoch), older than epoch \(newest) before it"))
+                    report.findings.append(
+                        Finding(
+                            severity: .corruption, path: file.logPath, position: entry.position,
+                            message:
+                                "batch at offset \(entry.baseOffset) has epoch \(entry.epoch), older than epoch \(newest) before it"
+                        ))
                 }
                 if report.newestEpoch.map({ entry.epoch > $0 }) ?? true {
                     report.epochs.append((entry.baseOffset, entry.epoch))

@@ -1,5 +1,6 @@
 public import Domain
 public import EventLog
+public import Partition
 
 /// One change to a person's points, tickets or minutes, with the totals after it.
 public struct AuditEntry: Sendable, Hashable {
@@ -23,7 +24,8 @@ extension GuildHistory {
     ///
     /// - Parameter person: only this person (a chatter's history before linking is included for
     ///   the Discord user it merged into).
-    public func audit(guild: GuildID, person filter: PersonID? = nil, until: HistoryPoint? = nil) throws -> [AuditEntry] {
+    public func audit(guild: GuildID, person filter: PersonID? = nil, until: HistoryPoint? = nil) throws -> [AuditEntry]
+    {
         var state = GuildState(guild: guild)
         var entries: [AuditEntry] = []
         try forEachEvent(guild: guild, until: until) { event in
@@ -31,10 +33,13 @@ extension GuildHistory {
             let before = touched.map { state.person($0) }
             state.apply(event)
             for (person, old) in zip(touched, before) {
-                guard filter == nil || filter == person || Self.merged(event.event, from: person, into: filter) else { continue }
+                guard filter == nil || filter == person || Self.merged(event.event, from: person, into: filter) else {
+                    continue
+                }
                 let new = state.person(person)
                 let entry = AuditEntry(
-                    offset: event.offset, timestamp: event.timestamp, person: person, event: EventCodec.info(event.event).name,
+                    offset: event.offset, timestamp: event.timestamp, person: person,
+                    event: EventCodec.info(event.event).name,
                     reason: Self.reason(of: event.event), pointsDelta: new.points - old.points,
                     ticketsDelta: new.totalTickets - old.totalTickets, minutesDelta: new.minutes - old.minutes,
                     points: new.points, tickets: new.totalTickets, minutes: new.minutes)
@@ -72,14 +77,16 @@ extension GuildHistory {
     static func reason(of event: DomainEvent) -> String {
         switch event {
         case .watchTimeAccrued(_, let minutes): "\(minutes) min watch time"
-        case .pointsEarned(_, _, let minutes, let subscriber): "\(minutes) min converted\(subscriber ? " at the subscriber rate" : "")"
+        case .pointsEarned(_, _, let minutes, let subscriber):
+            "\(minutes) min converted\(subscriber ? " at the subscriber rate" : "")"
         case .pointsSpent(_, _, let reason), .pointsAdjusted(_, _, let reason, _), .ticketsGranted(_, _, _, let reason),
             .ticketsRemoved(_, _, _, let reason):
             reason
         case .pointsRefunded(_, _, let order): "refund of order \(order)"
         case .itemPurchased(let order): "order \(order.id): item \(order.item)"
         case .orderCancelled(let id, _, _, let reason): "order \(id) cancelled: \(reason)"
-        case .chatterEarningsMerged(let chatter, let user, _, _, _): "kick:\(chatter.rawValue) linked to discord:\(user)"
+        case .chatterEarningsMerged(let chatter, let user, _, _, _):
+            "kick:\(chatter.rawValue) linked to discord:\(user)"
         case .rafflePeriodOpened(let p): "period \(p.id) opened: tickets reset"
         default: ""
         }

@@ -1,5 +1,6 @@
 public import Domain
 public import EventLog
+import Partition
 
 /// Recomputes an announced draw from the log: `tally raffle verify`.
 public struct RaffleVerification: Sendable {
@@ -31,7 +32,8 @@ extension GuildHistory {
                 let commitment = state.raffle.periods[period]?.seedCommitment ?? []
                 result = RaffleVerification(
                     announced: draw, recomputed: recomputed,
-                    seedMatchesCommitment: RaffleDrawing.commitment(for: draw.seed) == commitment, commitment: commitment)
+                    seedMatchesCommitment: RaffleDrawing.commitment(for: draw.seed) == commitment,
+                    commitment: commitment)
             }
             state.apply(event)
         }

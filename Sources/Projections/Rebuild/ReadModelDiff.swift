@@ -31,7 +31,8 @@ public struct ReadModelDiff: Sendable {
         "tickets_admin", "tickets", "excluded",
     ]
     static let otherTables = [
-        "guilds", "raffle_periods", "raffle_draws", "role_thresholds", "role_targets", "role_outbox", "links", "shop_items",
+        "guilds", "raffle_periods", "raffle_draws", "role_thresholds", "role_targets", "role_outbox", "links",
+        "shop_items",
         "shop_orders",
     ]
 
@@ -46,12 +47,14 @@ public struct ReadModelDiff: Sendable {
             let columns = numericPeopleColumns
             let differs = columns.map { "o.\($0) IS NOT n.\($0)" }.joined(separator: " OR ")
             let select = columns.map { "o.\($0) AS old_\($0), n.\($0) AS new_\($0)" }.joined(separator: ", ")
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT COALESCE(o.guild, n.guild) AS g, COALESCE(o.person, n.person) AS p, \(select)
-                FROM main.people o FULL OUTER JOIN rebuilt.people n ON o.guild = n.guild AND o.person = n.person
-                WHERE o.guild IS NULL OR n.guild IS NULL OR \(differs)
-                ORDER BY g, p
-                """)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT COALESCE(o.guild, n.guild) AS g, COALESCE(o.person, n.person) AS p, \(select)
+                    FROM main.people o FULL OUTER JOIN rebuilt.people n ON o.guild = n.guild AND o.person = n.person
+                    WHERE o.guild IS NULL OR n.guild IS NULL OR \(differs)
+                    ORDER BY g, p
+                    """)
             for row in rows {
                 var changes: [String: Change] = [:]
                 for c in columns {
@@ -59,14 +62,17 @@ public struct ReadModelDiff: Sendable {
                     let after: Int64? = row["new_\(c)"]
                     if before != after { changes[c] = Change(before: before, after: after) }
                 }
-                diff.people.append(PersonChange(
-                    guild: GuildID(UInt64(bitPattern: row["g"] as Int64)), person: row["p"], changes: changes))
+                diff.people.append(
+                    PersonChange(
+                        guild: GuildID(UInt64(bitPattern: row["g"] as Int64)), person: row["p"], changes: changes))
             }
             for table in otherTables {
                 for (a, b) in [("main", "rebuilt"), ("rebuilt", "main")] {
-                    let counts = try Row.fetchAll(db, sql: """
-                        SELECT guild, COUNT(*) AS n FROM (SELECT * FROM \(a).\(table) EXCEPT SELECT * FROM \(b).\(table)) GROUP BY guild
-                        """)
+                    let counts = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT guild, COUNT(*) AS n FROM (SELECT * FROM \(a).\(table) EXCEPT SELECT * FROM \(b).\(table)) GROUP BY guild
+                            """)
                     for row in counts {
                         let guild = GuildID(UInt64(bitPattern: row["guild"] as Int64))
                         diff.otherRows[guild, default: [:]][table, default: 0] += row["n"] as Int

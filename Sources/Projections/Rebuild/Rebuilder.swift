@@ -2,6 +2,7 @@ public import Domain
 public import EventLog
 import Foundation
 import GRDB
+import Partition
 
 /// Builds a partition's read models anew from offset 0 beside the live database, reports what
 /// changed, and swaps the new database in atomically: `tally rebuild`.
@@ -32,7 +33,9 @@ public struct Rebuilder {
     public func rebuild(only: Set<String>? = nil, progress: ((UInt64, Offset) -> Void)? = nil) throws -> Report {
         let start = ContinuousClock.now
         if let only, let unknown = only.first(where: { catalog.projection(named: $0) == nil }) {
-            throw ProjectionsError(.notFound, "no projection named \(unknown); they are \(catalog.all.map(\.name).joined(separator: ", "))")
+            throw ProjectionsError(
+                .notFound, "no projection named \(unknown); they are \(catalog.all.map(\.name).joined(separator: ", "))"
+            )
         }
         let selected = catalog.all.filter { only?.contains($0.name) ?? true }
         let newPath = livePath + ".rebuild"
@@ -54,7 +57,7 @@ public struct Rebuilder {
         try store.setVersions(selected)
 
         // 2. Fold the whole log into memory, then write every row of the selected projections.
-        var model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
+        var model = ProjectionModel(globalDefaults: globalDefaults)
         model.tracksChanges = false
         let end = log.endOffset
         var applied: UInt64 = 0
@@ -81,7 +84,8 @@ public struct Rebuilder {
             throw ProjectionsError(.storage, "cannot swap the rebuilt database in", path: newPath)
         }
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: newPath + suffix) }
-        return Report(events: applied, projections: selected, diff: diff, seconds: (ContinuousClock.now - start).seconds)
+        return Report(
+            events: applied, projections: selected, diff: diff, seconds: (ContinuousClock.now - start).seconds)
     }
 }
 

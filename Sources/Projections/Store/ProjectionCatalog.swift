@@ -19,7 +19,8 @@ public struct ProjectionCatalog: Sendable {
 
     public var people: Projection
     public var raffle = Projection(name: "raffle", version: 1, tables: ["raffle_periods", "raffle_draws"])
-    public var roles = Projection(name: "roles", version: 1, tables: ["role_thresholds", "role_targets", "role_outbox"])
+    public var roles = Projection(
+        name: "roles", version: 1, tables: ["role_thresholds", "role_targets", "role_outbox"])
     public var links = Projection(name: "links", version: 1, tables: ["links"])
     public var shop = Projection(name: "shop", version: 1, tables: ["shop_items", "shop_orders"])
     public var guilds = Projection(name: "guilds", version: 1, tables: ["guilds"])

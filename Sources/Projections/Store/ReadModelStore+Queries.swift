@@ -37,6 +37,12 @@ public struct PersonSummary: Sendable, Hashable, Codable {
     /// The chance of winning the next draw, from tickets / all eligible tickets (0 when excluded).
     public var winChance: Double
     public var excluded: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case person, name, minutes, points, tickets, excluded
+        case pointsEarned = "points_earned", totalTickets = "total_tickets", pointsRank = "points_rank"
+        case watchtimeRank = "watchtime_rank", winChance = "win_chance"
+    }
 }
 
 /// A guild's raffle as the read models show it.
@@ -47,7 +53,23 @@ public struct RaffleSummary: Sendable, Hashable, Codable {
         public var endsAt: Int64
         public var open: Bool
         public var seedCommitment: String
+        /// Revealed when the period closes; null before.
         public var seed: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, open, seed
+            case startsAt = "starts_at", endsAt = "ends_at", seedCommitment = "seed_commitment"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(startsAt, forKey: .startsAt)
+            try c.encode(endsAt, forKey: .endsAt)
+            try c.encode(open, forKey: .open)
+            try c.encode(seedCommitment, forKey: .seedCommitment)
+            try c.encode(seed, forKey: .seed)
+        }
     }
 
     public struct Draw: Sendable, Hashable, Codable {
@@ -60,6 +82,12 @@ public struct RaffleSummary: Sendable, Hashable, Codable {
         public var participants: Int64
         public var participantsDigest: String
         public var seed: String
+
+        enum CodingKeys: String, CodingKey {
+            case period, number, winner, participants, seed
+            case winningTicket = "winning_ticket", totalTickets = "total_tickets", winnerTickets = "winner_tickets"
+            case participantsDigest = "participants_digest"
+        }
     }
 
     public var current: Period?
@@ -67,23 +95,41 @@ public struct RaffleSummary: Sendable, Hashable, Codable {
     public var participants: Int64
     public var periods: [Period]
     public var draws: [Draw]
+
+    enum CodingKeys: String, CodingKey {
+        case current, participants, periods, draws
+        case totalTickets = "total_tickets"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(current, forKey: .current)
+        try c.encode(totalTickets, forKey: .totalTickets)
+        try c.encode(participants, forKey: .participants)
+        try c.encode(periods, forKey: .periods)
+        try c.encode(draws, forKey: .draws)
+    }
 }
 
 extension ReadModelStore {
     /// Whether the read models know the guild (it has at least one event).
     public func knowsGuild(_ guild: GuildID) throws -> Bool {
-        try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM guilds WHERE guild = ?", arguments: [guild.sql]) ?? false }
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM guilds WHERE guild = ?", arguments: [guild.sql]) ?? false
+        }
     }
 
     /// The top `limit` people of a leaderboard, ties sharing a rank.
     public func leaderboard(_ kind: LeaderboardKind, guild: GuildID, limit: Int) throws -> [LeaderboardEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT person, name, \(kind.column) AS value,
-                       RANK() OVER (ORDER BY \(kind.column) DESC) AS rank
-                FROM people WHERE guild = ? AND \(kind.column) > 0
-                ORDER BY \(kind.column) DESC, person LIMIT ?
-                """, arguments: [guild.sql, limit]
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT person, name, \(kind.column) AS value,
+                           RANK() OVER (ORDER BY \(kind.column) DESC) AS rank
+                    FROM people WHERE guild = ? AND \(kind.column) > 0
+                    ORDER BY \(kind.column) DESC, person LIMIT ?
+                    """, arguments: [guild.sql, limit]
             ).map { LeaderboardEntry(rank: $0["rank"], person: $0["person"], name: $0["name"], value: $0["value"]) }
         }
     }
@@ -91,23 +137,32 @@ extension ReadModelStore {
     /// One person's totals, ranks and win chance; nil if they have no row in the guild.
     public func person(_ person: PersonID, guild: GuildID) throws -> PersonSummary? {
         try read { db in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM people WHERE guild = ? AND person = ?", arguments: [guild.sql, person.description])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM people WHERE guild = ? AND person = ?",
+                    arguments: [guild.sql, person.description])
             else { return nil }
             func rank(_ column: String, _ value: Int64) throws -> Int {
-                1 + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM people WHERE guild = ? AND \(column) > ?",
-                                      arguments: [guild.sql, value]) ?? 0)
+                1
+                    + (try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM people WHERE guild = ? AND \(column) > ?",
+                        arguments: [guild.sql, value]) ?? 0)
             }
-            let eligible = try Int64.fetchOne(
-                db, sql: "SELECT COALESCE(SUM(tickets), 0) FROM people WHERE guild = ? AND excluded = 0", arguments: [guild.sql]) ?? 0
+            let eligible =
+                try Int64.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(tickets), 0) FROM people WHERE guild = ? AND excluded = 0",
+                    arguments: [guild.sql]) ?? 0
             let tickets: Int64 = row["tickets"]
             let excluded: Bool = row["excluded"]
             return PersonSummary(
                 person: row["person"], name: row["name"], minutes: row["minutes"], points: row["points"],
                 pointsEarned: row["points_earned"],
-                tickets: ["watchtime": row["tickets_watchtime"], "gifted_sub": row["tickets_gifted_sub"],
-                          "shop": row["tickets_shop"], "admin": row["tickets_admin"]],
-                totalTickets: tickets, pointsRank: try rank("score", row["score"]), watchtimeRank: try rank("minutes", row["minutes"]),
+                tickets: [
+                    "watchtime": row["tickets_watchtime"], "gifted_sub": row["tickets_gifted_sub"],
+                    "shop": row["tickets_shop"], "admin": row["tickets_admin"],
+                ],
+                totalTickets: tickets, pointsRank: try rank("score", row["score"]),
+                watchtimeRank: try rank("minutes", row["minutes"]),
                 winChance: excluded || eligible == 0 ? 0 : Double(tickets) / Double(eligible), excluded: excluded)
         }
     }
@@ -128,12 +183,17 @@ extension ReadModelStore {
                 db, sql: "SELECT * FROM raffle_draws WHERE guild = ? ORDER BY period, number", arguments: [guild.sql]
             ).map { row in
                 RaffleSummary.Draw(
-                    period: row["period"], number: row["number"], winner: row["winner"], winningTicket: row["winning_ticket"],
-                    totalTickets: row["total_tickets"], winnerTickets: row["winner_tickets"], participants: row["participants"],
-                    participantsDigest: hex(Array(row["participants_digest"] as Data)), seed: hex(Array(row["seed"] as Data)))
+                    period: row["period"], number: row["number"], winner: row["winner"],
+                    winningTicket: row["winning_ticket"],
+                    totalTickets: row["total_tickets"], winnerTickets: row["winner_tickets"],
+                    participants: row["participants"],
+                    participantsDigest: hex(Array(row["participants_digest"] as Data)),
+                    seed: hex(Array(row["seed"] as Data)))
             }
             let totals = try Row.fetchOne(
-                db, sql: "SELECT COALESCE(SUM(tickets), 0) AS t, COUNT(*) AS n FROM people WHERE guild = ? AND tickets > 0 AND excluded = 0",
+                db,
+                sql:
+                    "SELECT COALESCE(SUM(tickets), 0) AS t, COUNT(*) AS n FROM people WHERE guild = ? AND tickets > 0 AND excluded = 0",
                 arguments: [guild.sql])
             return RaffleSummary(
                 current: periods.last(where: \.open), totalTickets: totals?["t"] ?? 0, participants: totals?["n"] ?? 0,
@@ -144,8 +204,11 @@ extension ReadModelStore {
     /// The roles each linked person should hold, as (user, role) pairs.
     public func roleTargets(guild: GuildID) throws -> [(user: UInt64, role: UInt64)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT user, role FROM role_targets WHERE guild = ? ORDER BY user, role", arguments: [guild.sql])
-                .map { (UInt64(bitPattern: $0["user"]), UInt64(bitPattern: $0["role"])) }
+            try Row.fetchAll(
+                db, sql: "SELECT user, role FROM role_targets WHERE guild = ? ORDER BY user, role",
+                arguments: [guild.sql]
+            )
+            .map { (UInt64(bitPattern: $0["user"]), UInt64(bitPattern: $0["role"])) }
         }
     }
 
@@ -158,7 +221,9 @@ extension ReadModelStore {
     }
 
     /// The guild's shop orders, optionally only those with `status`.
-    public func orders(guild: GuildID, status: OrderStatus? = nil) throws -> [(order: Int64, person: String, item: Int64, status: String)] {
+    public func orders(guild: GuildID, status: OrderStatus? = nil) throws -> [(
+        order: Int64, person: String, item: Int64, status: String
+    )] {
         try read { db in
             try Row.fetchAll(
                 db,
@@ -172,9 +237,10 @@ extension ReadModelStore {
     public func dump() throws -> [String] {
         try read { db in
             var lines: [String] = []
-            for table in ["checkpoint", "people", "guilds", "raffle_periods", "raffle_draws", "role_thresholds", "role_targets",
-                          "role_outbox", "links", "shop_items", "shop_orders"]
-            {
+            for table in [
+                "checkpoint", "people", "guilds", "raffle_periods", "raffle_draws", "role_thresholds", "role_targets",
+                "role_outbox", "links", "shop_items", "shop_orders",
+            ] {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table)") {
                     lines.append(table + " " + row.description)
                 }

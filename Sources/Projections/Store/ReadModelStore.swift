@@ -28,8 +28,10 @@ public final class ReadModelStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
-            queue = path == ReadModelStore.inMemory
-                ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
+            queue =
+                path == ReadModelStore.inMemory
+                ? try DatabaseQueue(configuration: configuration)
+                : try DatabaseQueue(path: path, configuration: configuration)
             try queue.write { db in try ReadModelStore.createSchema(db, catalog: catalog) }
         } catch {
             throw ProjectionsError(.storage, "cannot open read models", path: path, underlying: error)
@@ -46,49 +48,50 @@ public final class ReadModelStore: Sendable {
     }
 
     static func createSchema(_ db: Database, catalog: ProjectionCatalog) throws {
-        try db.execute(sql: """
-            CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), next_offset INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS people (
-                guild INTEGER NOT NULL, person TEXT NOT NULL, discord_user INTEGER, kick_user INTEGER, name TEXT NOT NULL,
-                minutes INTEGER NOT NULL, points INTEGER NOT NULL, points_earned INTEGER NOT NULL, score INTEGER NOT NULL,
-                tickets_watchtime INTEGER NOT NULL, tickets_gifted_sub INTEGER NOT NULL, tickets_shop INTEGER NOT NULL,
-                tickets_admin INTEGER NOT NULL, tickets INTEGER NOT NULL, excluded INTEGER NOT NULL,
-                PRIMARY KEY (guild, person)) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS people_by_score ON people (guild, score DESC);
-            CREATE INDEX IF NOT EXISTS people_by_minutes ON people (guild, minutes DESC);
-            CREATE INDEX IF NOT EXISTS people_by_tickets ON people (guild, tickets DESC);
-            CREATE TABLE IF NOT EXISTS guilds (
-                guild INTEGER PRIMARY KEY, live INTEGER NOT NULL, tracking TEXT NOT NULL, settings TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS raffle_periods (
-                guild INTEGER NOT NULL, period INTEGER NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
-                commitment BLOB NOT NULL, open INTEGER NOT NULL, seed BLOB, PRIMARY KEY (guild, period));
-            CREATE TABLE IF NOT EXISTS raffle_draws (
-                guild INTEGER NOT NULL, period INTEGER NOT NULL, number INTEGER NOT NULL, winner TEXT NOT NULL,
-                winning_ticket INTEGER NOT NULL, total_tickets INTEGER NOT NULL, winner_tickets INTEGER NOT NULL,
-                participants INTEGER NOT NULL, participants_digest BLOB NOT NULL, seed BLOB NOT NULL,
-                PRIMARY KEY (guild, period, number));
-            CREATE TABLE IF NOT EXISTS role_thresholds (
-                guild INTEGER NOT NULL, role INTEGER NOT NULL, name TEXT NOT NULL, minutes INTEGER NOT NULL,
-                position INTEGER NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (guild, role));
-            CREATE TABLE IF NOT EXISTS role_targets (
-                guild INTEGER NOT NULL, user INTEGER NOT NULL, role INTEGER NOT NULL, PRIMARY KEY (guild, user, role));
-            CREATE TABLE IF NOT EXISTS role_outbox (
-                guild INTEGER NOT NULL, user INTEGER NOT NULL, role INTEGER NOT NULL, grant INTEGER NOT NULL,
-                requested_at INTEGER NOT NULL, PRIMARY KEY (guild, user, role, grant));
-            CREATE TABLE IF NOT EXISTS links (
-                guild INTEGER NOT NULL, user INTEGER NOT NULL, kick_user INTEGER NOT NULL, kick_username TEXT NOT NULL,
-                PRIMARY KEY (guild, user));
-            CREATE TABLE IF NOT EXISTS shop_items (
-                guild INTEGER NOT NULL, item INTEGER NOT NULL, name TEXT NOT NULL, price INTEGER NOT NULL,
-                stock INTEGER NOT NULL, per_person_limit INTEGER NOT NULL, limit_window_seconds INTEGER NOT NULL,
-                requirement_prompt TEXT NOT NULL, tickets INTEGER NOT NULL, active INTEGER NOT NULL,
-                PRIMARY KEY (guild, item));
-            CREATE TABLE IF NOT EXISTS shop_orders (
-                guild INTEGER NOT NULL, order_id INTEGER NOT NULL, item INTEGER NOT NULL, person TEXT NOT NULL,
-                price INTEGER NOT NULL, tickets INTEGER NOT NULL, requirement TEXT NOT NULL, status TEXT NOT NULL,
-                PRIMARY KEY (guild, order_id));
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), next_offset INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS people (
+                    guild INTEGER NOT NULL, person TEXT NOT NULL, discord_user INTEGER, kick_user INTEGER, name TEXT NOT NULL,
+                    minutes INTEGER NOT NULL, points INTEGER NOT NULL, points_earned INTEGER NOT NULL, score INTEGER NOT NULL,
+                    tickets_watchtime INTEGER NOT NULL, tickets_gifted_sub INTEGER NOT NULL, tickets_shop INTEGER NOT NULL,
+                    tickets_admin INTEGER NOT NULL, tickets INTEGER NOT NULL, excluded INTEGER NOT NULL,
+                    PRIMARY KEY (guild, person)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS people_by_score ON people (guild, score DESC);
+                CREATE INDEX IF NOT EXISTS people_by_minutes ON people (guild, minutes DESC);
+                CREATE INDEX IF NOT EXISTS people_by_tickets ON people (guild, tickets DESC);
+                CREATE TABLE IF NOT EXISTS guilds (
+                    guild INTEGER PRIMARY KEY, live INTEGER NOT NULL, tracking TEXT NOT NULL, settings TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS raffle_periods (
+                    guild INTEGER NOT NULL, period INTEGER NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
+                    commitment BLOB NOT NULL, open INTEGER NOT NULL, seed BLOB, PRIMARY KEY (guild, period));
+                CREATE TABLE IF NOT EXISTS raffle_draws (
+                    guild INTEGER NOT NULL, period INTEGER NOT NULL, number INTEGER NOT NULL, winner TEXT NOT NULL,
+                    winning_ticket INTEGER NOT NULL, total_tickets INTEGER NOT NULL, winner_tickets INTEGER NOT NULL,
+                    participants INTEGER NOT NULL, participants_digest BLOB NOT NULL, seed BLOB NOT NULL,
+                    PRIMARY KEY (guild, period, number));
+                CREATE TABLE IF NOT EXISTS role_thresholds (
+                    guild INTEGER NOT NULL, role INTEGER NOT NULL, name TEXT NOT NULL, minutes INTEGER NOT NULL,
+                    position INTEGER NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (guild, role));
+                CREATE TABLE IF NOT EXISTS role_targets (
+                    guild INTEGER NOT NULL, user INTEGER NOT NULL, role INTEGER NOT NULL, PRIMARY KEY (guild, user, role));
+                CREATE TABLE IF NOT EXISTS role_outbox (
+                    guild INTEGER NOT NULL, user INTEGER NOT NULL, role INTEGER NOT NULL, grant INTEGER NOT NULL,
+                    requested_at INTEGER NOT NULL, PRIMARY KEY (guild, user, role, grant));
+                CREATE TABLE IF NOT EXISTS links (
+                    guild INTEGER NOT NULL, user INTEGER NOT NULL, kick_user INTEGER NOT NULL, kick_username TEXT NOT NULL,
+                    PRIMARY KEY (guild, user));
+                CREATE TABLE IF NOT EXISTS shop_items (
+                    guild INTEGER NOT NULL, item INTEGER NOT NULL, name TEXT NOT NULL, price INTEGER NOT NULL,
+                    stock INTEGER NOT NULL, per_person_limit INTEGER NOT NULL, limit_window_seconds INTEGER NOT NULL,
+                    requirement_prompt TEXT NOT NULL, tickets INTEGER NOT NULL, active INTEGER NOT NULL,
+                    PRIMARY KEY (guild, item));
+                CREATE TABLE IF NOT EXISTS shop_orders (
+                    guild INTEGER NOT NULL, order_id INTEGER NOT NULL, item INTEGER NOT NULL, person TEXT NOT NULL,
+                    price INTEGER NOT NULL, tickets INTEGER NOT NULL, requirement TEXT NOT NULL, status TEXT NOT NULL,
+                    PRIMARY KEY (guild, order_id));
+                """)
         if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projection_versions") == 0 {
             for p in catalog.all {
                 try db.execute(sql: "INSERT INTO projection_versions VALUES (?, ?)", arguments: [p.name, p.version])
@@ -99,9 +102,10 @@ public final class ReadModelStore: Sendable {
     /// The version each projection in the database was built with.
     public func versions() throws -> [String: Int] {
         try read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, version FROM projection_versions").map {
-                ($0["name"] as String, $0["version"] as Int)
-            })
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, version FROM projection_versions").map {
+                    ($0["name"] as String, $0["version"] as Int)
+                })
         }
     }
 
@@ -114,13 +118,14 @@ public final class ReadModelStore: Sendable {
     /// the checkpoint, in one transaction; then clears the model's change marks.
     ///
     /// - Parameter only: write just these projections (the others' tables are left alone).
-    public func write(_ model: inout PartitionModel, only: Set<String>? = nil) throws {
+    public func write(_ model: inout ProjectionModel, only: Set<String>? = nil) throws {
         let snapshot = model
         do {
             try queue.write { db in
                 try ReadModelWriter(db: db, catalog: catalog, only: only).write(snapshot)
                 try db.execute(
-                    sql: "INSERT INTO checkpoint (id, next_offset) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_offset = excluded.next_offset",
+                    sql:
+                        "INSERT INTO checkpoint (id, next_offset) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_offset = excluded.next_offset",
                     arguments: [Int64(snapshot.nextOffset.rawValue)])
             }
         } catch {
@@ -145,7 +150,8 @@ public final class ReadModelStore: Sendable {
         try queue.write { db in
             for p in projections {
                 try db.execute(
-                    sql: "INSERT INTO projection_versions VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                    sql:
+                        "INSERT INTO projection_versions VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version",
                     arguments: [p.name, p.version])
             }
         }

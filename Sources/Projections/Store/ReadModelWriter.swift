@@ -11,7 +11,7 @@ struct ReadModelWriter {
 
     private func wants(_ p: ProjectionCatalog.Projection) -> Bool { only?.contains(p.name) ?? true }
 
-    func write(_ model: PartitionModel) throws {
+    func write(_ model: ProjectionModel) throws {
         if wants(catalog.people) { try writePeople(model) }
         for guild in model.dirtyGuilds.sorted() {
             guard let state = model.guilds[guild] else { continue }
@@ -24,16 +24,17 @@ struct ReadModelWriter {
         }
     }
 
-    private func writePeople(_ model: PartitionModel) throws {
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (guild, person) DO UPDATE SET
-                discord_user = excluded.discord_user, kick_user = excluded.kick_user, name = excluded.name,
-                minutes = excluded.minutes, points = excluded.points, points_earned = excluded.points_earned,
-                score = excluded.score, tickets_watchtime = excluded.tickets_watchtime,
-                tickets_gifted_sub = excluded.tickets_gifted_sub, tickets_shop = excluded.tickets_shop,
-                tickets_admin = excluded.tickets_admin, tickets = excluded.tickets, excluded = excluded.excluded
-            """)
+    private func writePeople(_ model: ProjectionModel) throws {
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (guild, person) DO UPDATE SET
+                    discord_user = excluded.discord_user, kick_user = excluded.kick_user, name = excluded.name,
+                    minutes = excluded.minutes, points = excluded.points, points_earned = excluded.points_earned,
+                    score = excluded.score, tickets_watchtime = excluded.tickets_watchtime,
+                    tickets_gifted_sub = excluded.tickets_gifted_sub, tickets_shop = excluded.tickets_shop,
+                    tickets_admin = excluded.tickets_admin, tickets = excluded.tickets, excluded = excluded.excluded
+                """)
         let delete = try db.cachedStatement(sql: "DELETE FROM people WHERE guild = ? AND person = ?")
         let roles = wants(catalog.roles)
         for (guild, people) in model.dirtyPeople {
@@ -98,7 +99,8 @@ struct ReadModelWriter {
                 try db.execute(
                     sql: "INSERT INTO raffle_draws VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
-                        g, Int64(d.period.rawValue), Int64(d.number), d.winner.description, d.winningTicket, d.totalTickets,
+                        g, Int64(d.period.rawValue), Int64(d.number), d.winner.description, d.winningTicket,
+                        d.totalTickets,
                         d.winnerTickets, Int64(d.participants), Data(d.participantsDigest), Data(d.seed),
                     ])
             }
@@ -118,13 +120,18 @@ struct ReadModelWriter {
         for (change, at) in s.outbox {
             try db.execute(
                 sql: "INSERT INTO role_outbox VALUES (?, ?, ?, ?, ?)",
-                arguments: [g, Int64(bitPattern: change.user.rawValue), Int64(bitPattern: change.role.rawValue), change.grant, at.rawValue])
+                arguments: [
+                    g, Int64(bitPattern: change.user.rawValue), Int64(bitPattern: change.role.rawValue), change.grant,
+                    at.rawValue,
+                ])
         }
     }
 
     /// Rewrites the roles one user should hold (their minutes changed).
     private func writeRoleTargets(of user: UserID, in s: GuildState, _ g: Int64) throws {
-        try db.execute(sql: "DELETE FROM role_targets WHERE guild = ? AND user = ?", arguments: [g, Int64(bitPattern: user.rawValue)])
+        try db.execute(
+            sql: "DELETE FROM role_targets WHERE guild = ? AND user = ?",
+            arguments: [g, Int64(bitPattern: user.rawValue)])
         if s.links[user] != nil { try insertRoleTargets(of: user, in: s, g) }
     }
 
@@ -132,11 +139,15 @@ struct ReadModelWriter {
     /// guild's linked role.
     private func insertRoleTargets(of user: UserID, in s: GuildState, _ g: Int64) throws {
         let minutes = s.person(.discord(user)).minutes
-        var roles = s.thresholds.values.filter { $0.enabled && minutes >= $0.minutes }.map { Int64(bitPattern: $0.role.rawValue) }
+        var roles = s.thresholds.values.filter { $0.enabled && minutes >= $0.minutes }.map {
+            Int64(bitPattern: $0.role.rawValue)
+        }
         let linkedRole = s.settings[.linkedRoleID]
         if linkedRole != 0 { roles.append(linkedRole) }
         for role in Set(roles) {
-            try db.execute(sql: "INSERT INTO role_targets VALUES (?, ?, ?)", arguments: [g, Int64(bitPattern: user.rawValue), role])
+            try db.execute(
+                sql: "INSERT INTO role_targets VALUES (?, ?, ?)",
+                arguments: [g, Int64(bitPattern: user.rawValue), role])
         }
     }
 
@@ -145,7 +156,10 @@ struct ReadModelWriter {
         for (user, chatter) in s.links {
             try db.execute(
                 sql: "INSERT INTO links VALUES (?, ?, ?, ?)",
-                arguments: [g, Int64(bitPattern: user.rawValue), Int64(bitPattern: chatter.rawValue), s.chatters[chatter]?.username ?? ""])
+                arguments: [
+                    g, Int64(bitPattern: user.rawValue), Int64(bitPattern: chatter.rawValue),
+                    s.chatters[chatter]?.username ?? "",
+                ])
         }
     }
 
@@ -158,7 +172,8 @@ struct ReadModelWriter {
             try db.execute(
                 sql: "INSERT INTO shop_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
-                    g, Int64(item.id.rawValue), item.name, item.price, item.stock, item.perPersonLimit, item.limitWindowSeconds,
+                    g, Int64(item.id.rawValue), item.name, item.price, item.stock, item.perPersonLimit,
+                    item.limitWindowSeconds,
                     item.requirementPrompt, tickets, item.active,
                 ])
         }
@@ -166,7 +181,8 @@ struct ReadModelWriter {
             try db.execute(
                 sql: "INSERT INTO shop_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
-                    g, Int64(order.id.rawValue), Int64(order.item.rawValue), order.person.description, order.price, order.tickets,
+                    g, Int64(order.id.rawValue), Int64(order.item.rawValue), order.person.description, order.price,
+                    order.tickets,
                     order.requirement, order.status.description,
                 ])
         }

@@ -1,7 +1,7 @@
 public import AsyncHTTPClient
 public import EventLog
-import HTTPTypes
 import Foundation
+import HTTPTypes
 public import Hummingbird
 import NIOCore
 import NIOHTTP1
@@ -23,7 +23,9 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static var forwardedHeader: HTTPField.Name { HTTPField.Name("X-Tally-Forwarded")! }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         let parts = request.uri.path.split(separator: "/")
         guard parts.count >= 3, parts[0] == "v1", parts[1] == "guilds", let raw = UInt64(parts[2]) else {
             return try await next(request, context)
@@ -36,13 +38,16 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         while true {
             if await agent.node.serves(partition) { return try await next(request, context) }
             if let target = agent.ownerURL(of: partition.rawValue), request.headers[Self.forwardedHeader] == nil {
-                do { return try await forward(request, to: target) } catch let error as APIError where error.code == "owner_unreachable" {
+                do { return try await forward(request, to: target) } catch let error as APIError
+                    where error.code == .ownerUnreachable
+                {
                     // The owner died: its partitions move once its lease expires. Wait for that.
                     if ContinuousClock.now >= deadline { throw error }
                 }
             }
             guard ContinuousClock.now < deadline else {
-                throw APIError(.serviceUnavailable, "partition_moving", "partition \(partition) has no owner yet; retry")
+                throw APIError(
+                    .partitionMoving, "partition \(partition) has no owner yet; retry")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -52,7 +57,8 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         do { return try await Self.send(request, to: target, client: client) } catch let error as APIError {
             throw error
         } catch {
-            throw APIError(.serviceUnavailable, "owner_unreachable", "the shard owning this guild did not answer; retry")
+            throw APIError(
+                .ownerUnreachable, "the shard owning this guild did not answer; retry")
         }
     }
 

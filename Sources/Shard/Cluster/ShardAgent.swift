@@ -54,8 +54,9 @@ public final class ShardAgent: Sendable {
                 if !fenced, ContinuousClock.now - lastBeat >= lease {
                     let dropped = await node.apply(hold: [:])
                     fenced = true
-                    logger.error("cut off from the coordinator for a lease: released every partition",
-                                 metadata: ["partitions": "\(dropped.map(\.description).joined(separator: ","))"])
+                    logger.error(
+                        "cut off from the coordinator for a lease: released every partition",
+                        metadata: ["partitions": "\(dropped.map(\.description).joined(separator: ","))"])
                 }
             }
             do { try await Task.sleep(for: every) } catch { return }
@@ -64,7 +65,7 @@ public final class ShardAgent: Sendable {
 
     /// One heartbeat and its orders.
     public func beat() async throws {
-        var orders = try await post("/v1/cluster/heartbeat", ["shard": shard.rawValue, "url": url])
+        var orders = try await post("/v1/cluster/heartbeat", Heartbeat(shard: shard.rawValue, url: url))
         while true {
             routing.withLock { table in
                 table = Dictionary(uniqueKeysWithValues: orders.routes.map { ($0.partition, ($0.owner, $0.url)) })
@@ -75,19 +76,21 @@ public final class ShardAgent: Sendable {
             guard !orders.release.isEmpty else { return }
             // Released partitions are no longer held (apply dropped them); report each.
             for p in orders.release {
-                orders = try await post("/v1/cluster/released", ["shard": shard.rawValue, "partition": p])
+                orders = try await post("/v1/cluster/released", Released(shard: shard.rawValue, partition: p))
             }
         }
     }
 
-    private func post(_ path: String, _ body: [String: any Sendable]) async throws -> CoordinatorService.Orders {
+    private func post(_ path: String, _ body: some Encodable) async throws -> Orders {
         var request = HTTPClientRequest(url: coordinator + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         let response = try await client.execute(request, timeout: .seconds(5))
         let data = try await response.body.collect(upTo: 1 << 22)
-        guard response.status == .ok else { throw ShardError(.unavailable, "coordinator answered \(response.status.code)") }
-        return try JSONDecoder().decode(CoordinatorService.Orders.self, from: Data(buffer: data))
+        guard response.status == .ok else {
+            throw ShardError(.unavailable, "coordinator answered \(response.status.code)")
+        }
+        return try JSONDecoder().decode(Orders.self, from: Data(buffer: data))
     }
 }

@@ -1,25 +1,117 @@
-public import Hummingbird
+public import Domain
 import Foundation
+public import Hummingbird
 
-/// A 4xx answer with a machine-readable code and a human message:
-/// `{"error": {"code": "...", "message": "..."}}`. Mapping errors to statuses happens only here,
-/// at the HTTP edge.
-public struct APIError: HTTPResponseError, Sendable {
-    public var status: HTTPResponse.Status
-    public var code: String
+/// A 4xx or 5xx answer with a machine-readable code and a human message:
+/// `{"error": {"code": "...", "message": "..."}}`.
+///
+/// Errors become statuses only here, at the HTTP edge: each ``Code`` carries its status, a domain
+/// ``Domain/Rejection`` maps by its kind, and a ``ShardError`` is a 503.
+public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
+    /// What went wrong, as a client can match on it; static members, so adding one breaks no caller.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        /// The status every answer with this code has.
+        public let status: HTTPResponse.Status
+
+        init(_ name: String, _ status: HTTPResponse.Status) {
+            self.name = name
+            self.status = status
+        }
+
+        public var description: String { name }
+
+        /// The body is not JSON of the expected shape.
+        public static let malformedJSON = Code("malformed_json", .badRequest)
+        /// The command's `type` is not one the API takes.
+        public static let unknownCommand = Code("unknown_command", .badRequest)
+        /// A field the command's type needs is absent.
+        public static let missingField = Code("missing_field", .badRequest)
+        /// The idempotency key is empty or too long.
+        public static let invalidKey = Code("invalid_key", .badRequest)
+        /// A guild, user or role id is not a Discord snowflake.
+        public static let invalidSnowflake = Code("invalid_snowflake", .badRequest)
+        /// A person is not `discord:ID`, `kick:ID` or a snowflake.
+        public static let invalidPerson = Code("invalid_person", .badRequest)
+        /// A `limit` query parameter is out of range.
+        public static let invalidLimit = Code("invalid_limit", .badRequest)
+        /// A `before` offset is not a number.
+        public static let invalidOffset = Code("invalid_offset", .badRequest)
+        /// A draw is not `PERIOD:NUMBER`.
+        public static let invalidDraw = Code("invalid_draw", .badRequest)
+        /// A value is of the wrong type or out of range.
+        public static let invalidValue = Code("invalid_value", .badRequest)
+        /// No setting has that name.
+        public static let unknownSetting = Code("unknown_setting", .badRequest)
+        /// The request needs `Authorization: Bearer <operator token>`.
+        public static let unauthorized = Code("unauthorized", .unauthorized)
+        /// The guild has no history.
+        public static let unknownGuild = Code("unknown_guild", .notFound)
+        /// The person has nothing in the guild.
+        public static let unknownPerson = Code("unknown_person", .notFound)
+        /// Leaderboards are points, watchtime and tickets.
+        public static let unknownLeaderboard = Code("unknown_leaderboard", .notFound)
+        /// The guild has no such draw.
+        public static let unknownDraw = Code("unknown_draw", .notFound)
+        /// The body is larger than the API takes.
+        public static let bodyTooLarge = Code("body_too_large", .contentTooLarge)
+        /// The guild's partition has no owner yet (it is moving): retry.
+        public static let partitionMoving = Code("partition_moving", .serviceUnavailable)
+        /// The shard owning the guild did not answer: retry.
+        public static let ownerUnreachable = Code("owner_unreachable", .serviceUnavailable)
+        /// The partition cannot take commands now (released, failed or not held here): retry.
+        public static let unavailable = Code("unavailable", .serviceUnavailable)
+
+        /// The code a domain rejection answers with: its own name, with the status its kind maps to.
+        static func rejected(_ code: Rejection.Code) -> Code {
+            switch code.kind {
+            case .invalid: Code(code.name, .badRequest)
+            case .conflict: Code(code.name, .conflict)
+            default: Code(code.name, .internalServerError)
+            }
+        }
+    }
+
+    public var code: Code
     public var message: String
+    /// What caused it, for logs (never sent to the client).
+    public var underlying: (any Error)?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
-        self.status = status
+    public var status: HTTPResponse.Status { code.status }
+
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
+    }
+
+    /// The answer to a command the rules refused.
+    public init(_ rejection: Rejection) {
+        self.init(.rejected(rejection.code), rejection.message, underlying: rejection)
+    }
+
+    /// The answer to a shard that cannot serve the partition now.
+    public init(_ error: ShardError) {
+        self.init(.unavailable, error.message, underlying: error)
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    /// The error body on the wire.
+    struct Body: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Detail
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONSerialization.data(withJSONObject: ["error": ["code": code, "message": message]], options: [.sortedKeys])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let body = try encoder.encode(Body(error: .init(code: code.name, message: message)))
         return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
-
-    static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
 }

@@ -55,6 +55,9 @@ struct CommandRequest: Decodable, Sendable {
         case kickUsername = "kick_username"
     }
 
+    /// Whether the command needs the guild's raffle seeds (which only the node derives).
+    var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period", "draw_raffle"].contains(type) }
+
     /// Every command type the API takes.
     static let types = [
         "set_setting", "set_stream_status", "override_tracking", "record_chat_activity", "tick", "set_role_threshold",
@@ -68,13 +71,14 @@ struct CommandRequest: Decodable, Sendable {
     /// The domain command, given the time and the raffle seeds the server derives.
     func command(now: Timestamp, seeds: RaffleSeeds) throws -> Command {
         func need<T>(_ v: T?, _ field: String) throws -> T {
-            guard let v else { throw APIError.badRequest("missing_field", "\(type) needs the field \(field)") }
+            guard let v else { throw APIError(.missingField, "\(type) needs the field \(field)") }
             return v
         }
         func snowflake(_ text: String?, _ field: String) throws -> UInt64 {
             let text = try need(text, field)
             guard let v = Snowflake.parse(text) else {
-                throw APIError.badRequest("invalid_snowflake", "\(field) must be a Discord snowflake (a string of digits), not \(text)")
+                throw APIError(
+                    .invalidSnowflake, "\(field) must be a Discord snowflake (a string of digits), not \(text)")
             }
             return v
         }
@@ -89,28 +93,31 @@ struct CommandRequest: Decodable, Sendable {
         case "set_setting":
             let name = try need(setting, "setting")
             guard let key = SettingKey(name: name) else {
-                throw APIError.badRequest("unknown_setting", "no setting named \(name)")
+                throw APIError(.unknownSetting, "no setting named \(name)")
             }
             return .setSetting(key, value)
         case "set_stream_status": return .setStreamStatus(live: try need(live, "live"))
         case "override_tracking":
             let modes = ["automatic": TrackingMode.automatic, "forced_on": .forcedOn, "forced_off": .forcedOff]
             guard let m = modes[try need(mode, "mode")] else {
-                throw APIError.badRequest("invalid_value", "mode is automatic, forced_on or forced_off")
+                throw APIError(.invalidValue, "mode is automatic, forced_on or forced_off")
             }
             return .overrideTracking(m)
         case "record_chat_activity":
-            return .recordChatActivity(KickUserID(try need(kickUserId, "kick_user_id")), username: try need(username, "username"))
+            return .recordChatActivity(
+                KickUserID(try need(kickUserId, "kick_user_id")), username: try need(username, "username"))
         case "tick": return .tick
         case "set_role_threshold":
-            return .setRoleThreshold(RoleThreshold(
-                role: RoleID(try snowflake(roleId, "role_id")), name: try need(name, "name"), minutes: try need(minutes, "minutes"),
-                position: position ?? 0, enabled: enabled ?? true))
+            return .setRoleThreshold(
+                RoleThreshold(
+                    role: RoleID(try snowflake(roleId, "role_id")), name: try need(name, "name"),
+                    minutes: try need(minutes, "minutes"),
+                    position: position ?? 0, enabled: enabled ?? true))
         case "remove_role_threshold": return .removeRoleThreshold(RoleID(try snowflake(roleId, "role_id")))
         case "record_role_delivery":
             let outcomes = ["delivered": DeliveryOutcome.delivered, "failed_permanently": .failedPermanently]
             guard let o = outcomes[try need(outcome, "outcome")] else {
-                throw APIError.badRequest("invalid_value", "outcome is delivered or failed_permanently")
+                throw APIError(.invalidValue, "outcome is delivered or failed_permanently")
             }
             return .recordRoleDelivery(
                 UserID(try snowflake(userId, "user_id")), RoleID(try snowflake(roleId, "role_id")),
@@ -121,19 +128,24 @@ struct CommandRequest: Decodable, Sendable {
             return .adjustPoints(try personID(), delta: try need(delta, "delta"), reason: try need(reason, "reason"))
         case "record_subscription":
             return .recordSubscription(
-                KickUserID(try need(kickUserId, "kick_user_id")), expiresAt: Timestamp(milliseconds: try need(expiresAt, "expires_at")))
+                KickUserID(try need(kickUserId, "kick_user_id")),
+                expiresAt: Timestamp(milliseconds: try need(expiresAt, "expires_at")))
         case "create_shop_item": return .createShopItem(try item(id: ItemID(itemId ?? 0)))
         case "edit_shop_item": return .editShopItem(try item(id: ItemID(try need(itemId, "item_id"))))
-        case "restock_shop_item": return .restockShopItem(ItemID(try need(itemId, "item_id")), stock: try need(stock, "stock"))
+        case "restock_shop_item":
+            return .restockShopItem(ItemID(try need(itemId, "item_id")), stock: try need(stock, "stock"))
         case "deactivate_shop_item": return .deactivateShopItem(ItemID(try need(itemId, "item_id")))
-        case "purchase": return .purchase(ItemID(try need(itemId, "item_id")), try personID(), requirement: requirement ?? "")
+        case "purchase":
+            return .purchase(ItemID(try need(itemId, "item_id")), try personID(), requirement: requirement ?? "")
         case "fulfil_order": return .fulfilOrder(OrderID(try need(orderId, "order_id")))
         case "cancel_order": return .cancelOrder(OrderID(try need(orderId, "order_id")), reason: reason ?? "")
         case "reset_purchase_limit":
-            return .resetPurchaseLimit(ItemID(try need(itemId, "item_id")), person: person == nil ? nil : try personID())
+            return .resetPurchaseLimit(
+                ItemID(try need(itemId, "item_id")), person: person == nil ? nil : try personID())
         case "open_raffle_period":
             return .openRafflePeriod(
-                startsAt: startsAt.map(Timestamp.init(milliseconds:)), endsAt: endsAt.map(Timestamp.init(milliseconds:)),
+                startsAt: startsAt.map(Timestamp.init(milliseconds:)),
+                endsAt: endsAt.map(Timestamp.init(milliseconds:)),
                 seedCommitment: RaffleDrawing.commitment(for: seeds.next))
         case "close_raffle_period": return .closeRafflePeriod(seed: seeds.current)
         case "grant_tickets":
@@ -141,16 +153,19 @@ struct CommandRequest: Decodable, Sendable {
         case "remove_tickets":
             let s = try source.map { name -> TicketSource in
                 guard let s = TicketSource(name: name) else {
-                    throw APIError.badRequest("invalid_value", "source is watchtime, gifted_sub, shop or admin")
+                    throw APIError(.invalidValue, "source is watchtime, gifted_sub, shop or admin")
                 }
                 return s
             }
-            return .removeTickets(try personID(), amount: try need(amount, "amount"), source: s, reason: try need(reason, "reason"))
-        case "set_raffle_exclusion": return .setRaffleExclusion(try personID(), excluded: try need(excluded, "excluded"))
+            return .removeTickets(
+                try personID(), amount: try need(amount, "amount"), source: s, reason: try need(reason, "reason"))
+        case "set_raffle_exclusion":
+            return .setRaffleExclusion(try personID(), excluded: try need(excluded, "excluded"))
         case "draw_raffle": return .drawRaffle(seed: seeds.current, winners: winners ?? 1)
         case "record_gifted_subs":
             return .recordGiftedSubs(
-                gifter: gifterKickUserId.map(KickUserID.init(rawValue:)), username: username ?? "", count: try need(count, "count"))
+                gifter: gifterKickUserId.map(KickUserID.init(rawValue:)), username: username ?? "",
+                count: try need(count, "count"))
         case "request_link":
             return .requestLink(
                 UserID(try snowflake(userId, "user_id")),
@@ -165,17 +180,10 @@ struct CommandRequest: Decodable, Sendable {
                 reason: try need(reason, "reason"))
         case "unlink": return .unlink(UserID(try snowflake(userId, "user_id")))
         default:
-            throw APIError.badRequest("unknown_command", "no command type \(type); known: \(CommandRequest.types.joined(separator: ", "))")
+            throw APIError(
+                .unknownCommand, "no command type \(type); known: \(CommandRequest.types.joined(separator: ", "))")
         }
     }
-}
-
-/// The seeds of a guild's raffle periods, derived from the deployment's secret.
-struct RaffleSeeds {
-    /// The seed of the open (or last) period.
-    var current: [UInt8]
-    /// The seed of the period the next open creates.
-    var next: [UInt8]
 }
 
 /// Discord snowflakes as the API accepts them.

@@ -17,18 +17,22 @@ public actor LocalCluster: NodeRouter {
 
     /// - Parameter store: where the assignment persists; a restarted cluster with the same shards
     ///   reloads it and moves nothing.
-    public init(configuration: ShardNode.Configuration, shards: Int, store: AssignmentStore? = nil, logger: Logger) throws {
+    public init(configuration: ShardNode.Configuration, shards: Int, store: AssignmentStore? = nil, logger: Logger)
+        throws
+    {
         precondition(shards >= 1)
         let ids = (1...shards).map { ShardID("shard-\($0)") }
-        nodes = Dictionary(uniqueKeysWithValues: ids.map { id in
-            var l = logger
-            l[metadataKey: "shard"] = "\(id)"
-            return (id, ShardNode(configuration: configuration, logger: l))
-        })
+        nodes = Dictionary(
+            uniqueKeysWithValues: ids.map { id in
+                var l = logger
+                l[metadataKey: "shard"] = "\(id)"
+                return (id, ShardNode(configuration: configuration, logger: l))
+            })
         data = configuration.data
         partitionCount = configuration.data.partitionCount
         self.store = store
-        var table = try store?.load(partitionCount: configuration.data.partitionCount)
+        var table =
+            try store?.load(partitionCount: configuration.data.partitionCount)
             ?? AssignmentTable(configuration: .init(partitionCount: configuration.data.partitionCount))
         // Nothing is owned yet, so every requested release completes at once.
         for id in ids {
@@ -58,21 +62,7 @@ public actor LocalCluster: NodeRouter {
     }
 
     /// Shards, their leases, and every partition's owner and epoch (`GET /v1/cluster`).
-    public var description: [String: any Sendable] {
-        let shards = table.leases.keys.sorted().map { ["id": $0.rawValue, "lease_expires_ms": table.leases[$0]!] as [String: any Sendable] }
-        let partitions = table.entries.enumerated().map { i, e -> [String: any Sendable] in
-            var row: [String: any Sendable] = ["partition": i, "epoch": e.epoch.rawValue]
-            switch e.ownership {
-            case .owned(let s): row["owner"] = s.rawValue
-            case .releasing(let from, let to):
-                row["owner"] = from.rawValue
-                row["moving_to"] = to.rawValue
-            case .unassigned: break
-            }
-            return row
-        }
-        return ["shards": shards, "partitions": partitions]
-    }
+    public var view: ClusterView { ClusterView(table: table) }
 
     /// Each node acquires the partitions it owns that already hold a log.
     public func acquireExisting() async throws {

@@ -16,6 +16,9 @@ public actor ShardNode {
         public var globalDefaults: [SettingKey: Int64] = [:]
         /// Events between two snapshots of a partition. Default 100,000.
         public var snapshotEvery = 100_000
+        /// The deployment secret raffle seeds derive from. Default: 32 random bytes, which suits only
+        /// a node whose periods never outlive it (tests); a deployment passes its saved secret.
+        public var raffleSecret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
 
         public init(data: DataDirectory) { self.data = data }
     }
@@ -57,7 +60,8 @@ public actor ShardNode {
                 } else if case .owned(let owner) = owners[partition] {
                     continuation.resume(returning: owner)
                 } else {
-                    continuation.resume(throwing: ShardError(.unavailable, "partition \(partition) could not be acquired"))
+                    continuation.resume(
+                        throwing: ShardError(.unavailable, "partition \(partition) could not be acquired"))
                 }
             }
         case nil:
@@ -65,7 +69,9 @@ public actor ShardNode {
                 throw ShardError(.notOwner, "partition \(partition) is not held by this shard")
             }
             owners[partition] = .acquiring([])
-            let (data, defaults, every, logger) = (configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger)
+            let (data, defaults, every, logger) = (
+                configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger
+            )
             do {
                 let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
                 // The coordinator's epoch, raised past the partition's fence if the data directory
@@ -93,7 +99,9 @@ public actor ShardNode {
     }
 
     /// Decides a command for `guild` and returns once its events are durable.
-    public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws -> PartitionOwner.Outcome {
+    public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws
+        -> PartitionOwner.Outcome
+    {
         try await owner(for: guild).handle(command, guild: guild, context: context)
     }
 
@@ -105,8 +113,11 @@ public actor ShardNode {
             side = existing
         } else {
             let log = try await owner(for: guild).log
-            side = try readSides[partition] ?? ReadSide(data: configuration.data, partition: partition, log: log,
-                                                         globalDefaults: configuration.globalDefaults)
+            side =
+                try readSides[partition]
+                ?? ReadSide(
+                    data: configuration.data, partition: partition, log: log,
+                    globalDefaults: configuration.globalDefaults)
             readSides[partition] = side
         }
         return try await side.refreshed()

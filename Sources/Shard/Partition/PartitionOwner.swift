@@ -1,7 +1,7 @@
 public import Domain
 public import EventLog
 public import Logging
-import Projections
+import Partition
 
 /// Owns one partition in a shard: holds its write lock and epoch, its guilds' state, and turns
 /// commands into durable events.
@@ -55,7 +55,7 @@ public actor PartitionOwner {
     /// and replays the log after it into memory, and only then returns an owner that accepts commands.
     ///
     /// - Throws: ``EventLog/EventLogError`` (`locked`, `staleEpoch`, `corruption` …) or
-    ///   ``Projections/ProjectionsError`` for a record this build cannot decode.
+    ///   ``Partition/PartitionError`` for a record this build cannot decode.
     public static func acquire(
         data: DataDirectory, partition: PartitionID, epoch: Epoch, globalDefaults: [SettingKey: Int64] = [:],
         configuration: PartitionLog.Configuration = .init(), snapshotEvery: Int = 100_000, logger: Logger
@@ -92,9 +92,11 @@ public actor PartitionOwner {
         let (processor, snapshotOffset, replayed) = restored
         logger.info(
             "acquired partition",
-            metadata: ["partition": "\(partition)", "epoch": "\(epoch)", "log.end": "\(log.endOffset)",
-                       "snapshot.offset": "\(snapshotOffset)", "replayed": "\(replayed)",
-                       "guilds": "\(processor.model.guilds.count)"])
+            metadata: [
+                "partition": "\(partition)", "epoch": "\(epoch)", "log.end": "\(log.endOffset)",
+                "snapshot.offset": "\(snapshotOffset)", "replayed": "\(replayed)",
+                "guilds": "\(processor.model.guilds.count)",
+            ])
         return PartitionOwner(
             partition: partition, epoch: epoch, log: log, processor: processor, directory: directory,
             snapshotEvery: snapshotEvery, replayedEvents: replayed, logger: logger)
@@ -105,7 +107,10 @@ public actor PartitionOwner {
     /// - Throws: ``Domain/Rejection`` when the rules refuse it (nothing changed); ``ShardError``
     ///   with code `unavailable` after a failed append or once released.
     public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws -> Outcome {
-        if let failure { throw ShardError(.unavailable, "partition \(partition) must be reacquired after a failed append", underlying: failure) }
+        if let failure {
+            throw ShardError(
+                .unavailable, "partition \(partition) must be reacquired after a failed append", underlying: failure)
+        }
         guard !released else { throw ShardError(.unavailable, "partition \(partition) was released") }
         let decided = processor.process(command, guild: guild, context: context)
         switch decided.decision {
@@ -127,7 +132,8 @@ public actor PartitionOwner {
             } catch {
                 settle()
                 poison(error)
-                throw ShardError(.unavailable, "the events of this command could not be made durable", underlying: error)
+                throw ShardError(
+                    .unavailable, "the events of this command could not be made durable", underlying: error)
             }
             precondition(range.lowerBound == decided.events.first?.offset, "log offsets diverged from the owner's")
             if eventsSinceSnapshot >= snapshotEvery, inFlight == 0 {
@@ -143,8 +149,9 @@ public actor PartitionOwner {
     private func poison(_ error: any Error) {
         if failure == nil {
             failure = error
-            logger.critical("partition append failed; refusing commands until reacquired",
-                            metadata: ["partition": "\(partition)", "error": "\(error)"])
+            logger.critical(
+                "partition append failed; refusing commands until reacquired",
+                metadata: ["partition": "\(partition)", "error": "\(error)"])
         }
     }
 
@@ -207,7 +214,8 @@ public actor PartitionOwner {
         while inFlight > 0 { await idle() }
         if failure == nil, eventsSinceSnapshot > 0 {
             do { try await snapshot() } catch {
-                logger.warning("snapshot on release failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                logger.warning(
+                    "snapshot on release failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
             }
         }
         await log.close()

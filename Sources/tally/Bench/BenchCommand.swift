@@ -31,11 +31,17 @@ struct AllBench: AsyncParsableCommand {
             let d = String(decoding: try encoder.encode(domain), as: UTF8.self)
             print("{\"domain\":\(d),\"log\":\(log.json)}")
         } else {
-            print(log.table(appenders: logBench.appenders, recordsPerAppend: logBench.recordsPerAppend, smallAppenders: logBench.smallAppenders))
+            print(
+                log.table(
+                    appenders: logBench.appenders, recordsPerAppend: logBench.recordsPerAppend,
+                    smallAppenders: logBench.smallAppenders))
             print()
             print(DomainBench.table(domain))
             print()
-            print(String(format: "in-memory apply vs the log's read rate (bench log): %.2f×", domain.applyEventsPerSecond / log.readEventsPerSecond))
+            print(
+                String(
+                    format: "in-memory apply vs the log's read rate (bench log): %.2f×",
+                    domain.applyEventsPerSecond / log.readEventsPerSecond))
         }
     }
 }

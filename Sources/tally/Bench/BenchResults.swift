@@ -71,11 +71,14 @@ struct BenchResults: Encodable {
         try c.encode(batches, forKey: .batches)
         try c.encode(round(eventsPerBatch), forKey: .eventsPerBatch)
         for (key, value) in [
-            (CodingKeys.appendEventsPerSecond, appendEventsPerSecond), (.smallAppendEventsPerSecond, smallAppendEventsPerSecond),
+            (CodingKeys.appendEventsPerSecond, appendEventsPerSecond),
+            (.smallAppendEventsPerSecond, smallAppendEventsPerSecond),
             (.readEventsPerSecond, readEventsPerSecond), (.guildReadEventsPerSecond, guildReadEventsPerSecond),
             (.guildReadScannedEventsPerSecond, guildReadScannedEventsPerSecond),
-            (.lz4CompressEventsPerSecond, lz4CompressEventsPerSecond), (.lz4DecompressEventsPerSecond, lz4DecompressEventsPerSecond),
-            (.sqliteAppendEventsPerSecond, sqliteAppendEventsPerSecond), (.sqliteUpsertEventsPerSecond, sqliteUpsertEventsPerSecond),
+            (.lz4CompressEventsPerSecond, lz4CompressEventsPerSecond),
+            (.lz4DecompressEventsPerSecond, lz4DecompressEventsPerSecond),
+            (.sqliteAppendEventsPerSecond, sqliteAppendEventsPerSecond),
+            (.sqliteUpsertEventsPerSecond, sqliteUpsertEventsPerSecond),
         ] {
             try c.encode(value.rounded(), forKey: key)
         }

@@ -1,5 +1,6 @@
 import Domain
 import EventLog
+import Foundation
 
 /// The benchmark's generated community traffic: 10,000 guilds with Zipf-distributed activity (the
 /// busiest about 10% of events), about 300,000 users with Discord snowflake ids, millisecond
@@ -110,8 +111,13 @@ struct BenchWorkload {
         let member = range.lowerBound + Int(rng.next() % UInt64(range.count))
         let roll = rng.next() % 100
         let kind: Kind =
-            roll < 70 ? .watchTick : roll < 85 ? .pointsEarned : roll < 93 ? .chatActivity
-            : roll < 98 ? .ticketsGranted : roll < 99 ? .accountLinked : .pointsSpent
+            roll < 70
+            ? .watchTick
+            : roll < 85
+                ? .pointsEarned
+                : roll < 93
+                    ? .chatActivity
+                    : roll < 98 ? .ticketsGranted : roll < 99 ? .accountLinked : .pointsSpent
         var event = Event(
             guild: guilds[rank], sequence: sequences[rank], timestamp: Timestamp(milliseconds: clock), kind: kind,
             user: users[member], amount: 0, minutes: 0, kickUsername: "", kickUserID: 0, reason: "", messageID: "")
@@ -145,11 +151,15 @@ struct BenchWorkload {
         let person = PersonID.discord(UserID(e.user))
         switch e.kind {
         case .watchTick: return .watchTimeAccrued(credited: [person], minutes: e.minutes)
-        case .pointsEarned: return .pointsEarned(person, points: e.amount, minutesConverted: e.minutes, subscriber: e.amount > e.minutes / 5)
+        case .pointsEarned:
+            return .pointsEarned(
+                person, points: e.amount, minutesConverted: e.minutes, subscriber: e.amount > e.minutes / 5)
         case .chatActivity: return .chatterSeen(KickUserID(e.kickUserID), username: e.kickUsername)
         case .ticketsGranted:
-            return .ticketsGranted(person, amount: e.amount, source: TicketSource(name: e.reason) ?? .admin, reason: e.reason)
-        case .accountLinked: return .accountLinked(UserID(e.user), KickUserID(e.kickUserID), kickUsername: e.kickUsername)
+            return .ticketsGranted(
+                person, amount: e.amount, source: TicketSource(name: e.reason) ?? .admin, reason: e.reason)
+        case .accountLinked:
+            return .accountLinked(UserID(e.user), KickUserID(e.kickUserID), kickUsername: e.kickUsername)
         case .pointsSpent: return .pointsSpent(person, amount: e.amount, reason: e.reason)
         }
     }
@@ -173,7 +183,8 @@ struct BenchWorkload {
 
     /// The same event as one line of JSON, the way the old bot's exports looked (ids as strings).
     static func jsonLine(_ e: Event) -> String {
-        var s = "{\"guild_id\":\"\(e.guild.rawValue)\",\"seq\":\(e.sequence),\"ts\":\(e.timestamp.rawValue),\"key\":\"\(key(e))\","
+        var s =
+            "{\"guild_id\":\"\(e.guild.rawValue)\",\"seq\":\(e.sequence),\"ts\":\(e.timestamp.rawValue),\"key\":\"\(key(e))\","
         s += "\"type\":\"\(e.kind.name)\",\"user_id\":\"\(e.user)\""
         switch e.kind {
         case .watchTick: s += ",\"minutes\":\(e.minutes)"
@@ -185,5 +196,3 @@ struct BenchWorkload {
         return s + "}\n"
     }
 }
-
-import Foundation

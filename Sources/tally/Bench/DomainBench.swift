@@ -3,13 +3,15 @@ import Domain
 import EventLog
 import Foundation
 import Logging
+import Partition
 import Projections
 
 /// `tally bench domain`: replay and apply throughput, projection into SQLite, and a full rebuild.
 struct DomainBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "domain",
-        abstract: "Benchmark replaying the log into guild state, projecting it into SQLite, and rebuilding every projection."
+        abstract:
+            "Benchmark replaying the log into guild state, projecting it into SQLite, and rebuilding every projection."
     )
 
     @Option(help: "Events for the apply and project measurements.")
@@ -90,7 +92,9 @@ struct DomainBench: AsyncParsableCommand {
     }
 
     func measure(logger: Logger) async throws -> Results {
-        let root = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-domain-\(getpid())").path
+        let root =
+            directory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-domain-\(getpid())").path
         try? FileManager.default.removeItem(atPath: root)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: root) } }
@@ -104,7 +108,8 @@ struct DomainBench: AsyncParsableCommand {
         var sink = 0
         let readSeconds = try best(of: 2) {
             try log.read(LogQuery()) { record in
-                sink &+= Int(BenchWorkload.decodePayload(type: record.type, version: record.typeVersion, record.payload))
+                sink &+= Int(
+                    BenchWorkload.decodePayload(type: record.type, version: record.typeVersion, record.payload))
             }
         }
         results.readEventsPerSecond = Double(events) / readSeconds
@@ -112,7 +117,6 @@ struct DomainBench: AsyncParsableCommand {
         progress("replay + apply")
         let applySeconds = try best(of: 2) {
             var model = PartitionModel()
-            model.tracksChanges = false
             try log.read(LogQuery()) { record in model.apply(try EventCodec.decode(record)) }
             sink &+= model.guilds.count
         }
@@ -121,7 +125,6 @@ struct DomainBench: AsyncParsableCommand {
         progress("replay + fold for read models (no idempotency keys)")
         let foldSeconds = try best(of: 2) {
             var model = PartitionModel(remembersKeys: false)
-            model.tracksChanges = false
             try log.read(LogQuery()) { record in model.apply(try EventCodec.decode(record)) }
             sink &+= model.guilds.count
         }
@@ -129,7 +132,6 @@ struct DomainBench: AsyncParsableCommand {
 
         progress("snapshot of the partition's state, and restoring from it")
         var full = PartitionModel()
-        full.tracksChanges = false
         try log.read(LogQuery()) { record in full.apply(try EventCodec.decode(record)) }
         let snapshotDirectory = root + "/snapshot-partition"
         let writeStart = ContinuousClock.now
@@ -138,7 +140,8 @@ struct DomainBench: AsyncParsableCommand {
         results.snapshotBytes = (try? FileManager.default.attributesOfItem(atPath: snapshotPath)[.size] as? Int) ?? 0
         var restored: PartitionModel? = nil
         results.snapshotRestoreSeconds = best(of: 2) {
-            restored = PartitionModel.loadNewestSnapshot(partition: PartitionID(0), partitionDirectory: snapshotDirectory)
+            restored = PartitionModel.loadNewestSnapshot(
+                partition: PartitionID(0), partitionDirectory: snapshotDirectory)
         }
         precondition(restored?.guilds == full.guilds, "the snapshot must restore the same state")
 
@@ -163,7 +166,8 @@ struct DomainBench: AsyncParsableCommand {
             let dump = try rebuilt.dump()
             results.rebuildPeople = dump.lazy.filter { $0.hasPrefix("people ") }.count
             results.rebuildGuilds = dump.lazy.filter { $0.hasPrefix("guilds ") }.count
-            results.readModelBytes = (try? FileManager.default.attributesOfItem(atPath: root + "/rebuild.sqlite")[.size] as? Int) ?? 0
+            results.readModelBytes =
+                (try? FileManager.default.attributesOfItem(atPath: root + "/rebuild.sqlite")[.size] as? Int) ?? 0
             await big.close()
         }
         precondition(sink != 42, "keeps the decode work observable")

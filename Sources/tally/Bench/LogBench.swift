@@ -40,12 +40,14 @@ struct LogBench: AsyncParsableCommand {
         if json {
             print(results.json)
         } else {
-            print(results.table(appenders: appenders, recordsPerAppend: recordsPerAppend, smallAppenders: smallAppenders))
+            print(
+                results.table(appenders: appenders, recordsPerAppend: recordsPerAppend, smallAppenders: smallAppenders))
         }
     }
 
     func measure(logger: Logger) async throws -> BenchResults {
-        let root = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(getpid())").path
+        let root =
+            directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(getpid())").path
         try? FileManager.default.removeItem(atPath: root)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: root) } }
@@ -68,7 +70,8 @@ struct LogBench: AsyncParsableCommand {
         var configuration = PartitionLog.Configuration()
         configuration.fsync = .always
         let writer = try PartitionLog.openForWriting(
-            directory: logDirectory, partition: partition, epoch: .initial, configuration: configuration, logger: logger)
+            directory: logDirectory, partition: partition, epoch: .initial, configuration: configuration, logger: logger
+        )
         let chunks = stride(from: 0, to: records.count, by: recordsPerAppend).map {
             Array(records[$0..<min($0 + recordsPerAppend, records.count)])
         }
@@ -76,7 +79,9 @@ struct LogBench: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for a in 0..<appenders {
                     group.addTask {
-                        for i in stride(from: a, to: chunks.count, by: appenders) { _ = try await writer.append(chunks[i]) }
+                        for i in stride(from: a, to: chunks.count, by: appenders) {
+                            _ = try await writer.append(chunks[i])
+                        }
                     }
                 }
                 try await group.waitForAll()
@@ -96,13 +101,16 @@ struct LogBench: AsyncParsableCommand {
         progress("small appends: \(smallAppenders) appenders × 1 record per append")
         let smallDirectory = root + "/small"
         let small = try PartitionLog.openForWriting(
-            directory: smallDirectory, partition: partition, epoch: .initial, configuration: configuration, logger: logger)
+            directory: smallDirectory, partition: partition, epoch: .initial, configuration: configuration,
+            logger: logger)
         let smallCount = min(events, 100_000)
         let smallSeconds = try await timed {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for a in 0..<smallAppenders {
                     group.addTask {
-                        for i in stride(from: a, to: smallCount, by: smallAppenders) { _ = try await small.append([records[i]]) }
+                        for i in stride(from: a, to: smallCount, by: smallAppenders) {
+                            _ = try await small.append([records[i]])
+                        }
                     }
                 }
                 try await group.waitForAll()
@@ -123,7 +131,8 @@ struct LogBench: AsyncParsableCommand {
                 // The log's decoding of every record: guild, sequence, time, type and payload bytes.
                 // (Decoding payloads into domain events is `tally bench domain`'s read_decode figure.)
                 sink &+= record.guild.rawValue &+ record.sequence &+ UInt64(bitPattern: record.timestamp.rawValue)
-                sink &+= UInt64(record.type.rawValue) &+ UInt64(record.payload.count) &+ UInt64(record.payload.first ?? 0)
+                sink &+=
+                    UInt64(record.type.rawValue) &+ UInt64(record.payload.count) &+ UInt64(record.payload.first ?? 0)
                 readCount += 1
             }
         }
@@ -157,8 +166,9 @@ struct LogBench: AsyncParsableCommand {
         var encoder = BatchEncoder()
         var bodies: [[UInt8]] = []
         for start in stride(from: 0, to: records.count, by: blockEvents) {
-            _ = encoder.encode(records[start..<min(start + blockEvents, records.count)], baseOffset: .zero, epoch: .initial,
-                               compress: false)
+            _ = encoder.encode(
+                records[start..<min(start + blockEvents, records.count)], baseOffset: .zero, epoch: .initial,
+                compress: false)
             bodies.append(Array(encoder.batch[64...]))
         }
         let (compressSeconds, decompressSeconds, _) = lz4RoundTrip(bodies)
@@ -223,8 +233,9 @@ func lz4RoundTrip(_ blocks: [[UInt8]]) -> (compress: Double, decompress: Double,
         var out = [UInt8](repeating: 0, count: bound)
         let n = block.withUnsafeBytes { src in
             out.withUnsafeMutableBytes { dst in
-                LZ4_compress_default(src.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                     dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(block.count), Int32(bound))
+                LZ4_compress_default(
+                    src.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(block.count), Int32(bound))
             }
         }
         return Array(out[..<Int(n)])
@@ -234,9 +245,10 @@ func lz4RoundTrip(_ blocks: [[UInt8]]) -> (compress: Double, decompress: Double,
         for block in blocks {
             _ = block.withUnsafeBytes { src in
                 scratch.withUnsafeMutableBytes { dst in
-                    LZ4_compress_default(src.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                         dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(block.count),
-                                         Int32(dst.count))
+                    LZ4_compress_default(
+                        src.baseAddress!.assumingMemoryBound(to: CChar.self),
+                        dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(block.count),
+                        Int32(dst.count))
                 }
             }
         }
@@ -245,9 +257,10 @@ func lz4RoundTrip(_ blocks: [[UInt8]]) -> (compress: Double, decompress: Double,
         for (block, packed) in zip(blocks, compressed) {
             let n = packed.withUnsafeBytes { src in
                 scratch.withUnsafeMutableBytes { dst in
-                    LZ4_decompress_safe(src.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                        dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(packed.count),
-                                        Int32(dst.count))
+                    LZ4_decompress_safe(
+                        src.baseAddress!.assumingMemoryBound(to: CChar.self),
+                        dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(packed.count),
+                        Int32(dst.count))
                 }
             }
             precondition(Int(n) == block.count)
@@ -265,7 +278,8 @@ func indexBytes(_ directory: String) -> Int {
 }
 
 func machineDescription() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    let cpu =
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("model name") }?
         .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
     let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)

@@ -9,7 +9,8 @@ import Shard
 struct MemoryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory",
-        abstract: "Load the benchmark workload (10,000 guilds, ~570,000 people) into a partition owner and report resident memory."
+        abstract:
+            "Load the benchmark workload (10,000 guilds, ~570,000 people) into a partition owner and report resident memory."
     )
 
     @Option(help: "Events to write and load.") var events: Int = 1_000_000
@@ -18,17 +19,21 @@ struct MemoryBench: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger()
-        let root = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-memory-\(getpid())").path
+        let root =
+            directory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-memory-\(getpid())").path
         try? FileManager.default.removeItem(atPath: root)
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: root) } }
         // One partition, so every guild of the workload maps to the partition written.
         let data = try DataDirectory.open(path: root, creatingWith: 1)
         FileHandle.standardError.write(Data("bench: writing \(events) events\n".utf8))
-        let log = try await DomainBench.writeWorkload(events: events, to: data.directory(of: PartitionID(0)), logger: logger)
+        let log = try await DomainBench.writeWorkload(
+            events: events, to: data.directory(of: PartitionID(0)), logger: logger)
         await log.close()
         let before = Self.residentBytes()
         let start = ContinuousClock.now
-        let owner = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(2), logger: logger)
+        let owner = try await PartitionOwner.acquire(
+            data: data, partition: PartitionID(0), epoch: Epoch(2), logger: logger)
         let acquired = (ContinuousClock.now - start).seconds
         let after = Self.residentBytes()
         var people = 0
@@ -39,10 +44,12 @@ struct MemoryBench: AsyncParsableCommand {
         let snapshotSeconds = (ContinuousClock.now - snapshotStart).seconds
         await owner.release()
         let restoreStart = ContinuousClock.now
-        let again = try await PartitionOwner.acquire(data: data, partition: PartitionID(0), epoch: Epoch(3), logger: logger)
+        let again = try await PartitionOwner.acquire(
+            data: data, partition: PartitionID(0), epoch: Epoch(3), logger: logger)
         let restoreSeconds = (ContinuousClock.now - restoreStart).seconds
         await again.release()
-        print("""
+        print(
+            """
             tally bench memory — \(machineDescription())
             \(events) events, \(guilds.count) guilds, \(people) people in one partition owner
             resident memory: \(formatBytes(Int64(before))) before acquiring, \(formatBytes(Int64(after))) after \

@@ -16,11 +16,12 @@ private func openPeer(_ path: String) throws -> DatabaseQueue {
 func sqliteRows(path: String, records: ArraySlice<EventLog.Record>, perTransaction: Int) throws -> Double {
     let queue = try openPeer(path)
     try queue.write { db in
-        try db.execute(sql: """
-            CREATE TABLE events (
-                offset INTEGER PRIMARY KEY, guild INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
-                type INTEGER NOT NULL, version INTEGER NOT NULL, payload BLOB NOT NULL)
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE events (
+                    offset INTEGER PRIMARY KEY, guild INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+                    type INTEGER NOT NULL, version INTEGER NOT NULL, payload BLOB NOT NULL)
+                """)
     }
     let start = ContinuousClock.now
     try queue.writeWithoutTransaction { db in
@@ -46,23 +47,25 @@ func sqliteRows(path: String, records: ArraySlice<EventLog.Record>, perTransacti
 func sqliteUpserts(path: String, events: ArraySlice<BenchWorkload.Event>, perTransaction: Int) throws -> Double {
     let queue = try openPeer(path)
     try queue.write { db in
-        try db.execute(sql: """
-            CREATE TABLE user_totals (
-                guild INTEGER NOT NULL, user INTEGER NOT NULL, minutes INTEGER NOT NULL DEFAULT 0,
-                points INTEGER NOT NULL DEFAULT 0, tickets INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0,
-                kick_username TEXT, PRIMARY KEY (guild, user))
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE user_totals (
+                    guild INTEGER NOT NULL, user INTEGER NOT NULL, minutes INTEGER NOT NULL DEFAULT 0,
+                    points INTEGER NOT NULL DEFAULT 0, tickets INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0,
+                    kick_username TEXT, PRIMARY KEY (guild, user))
+                """)
     }
     let start = ContinuousClock.now
     try queue.writeWithoutTransaction { db in
-        let upsert = try db.makeStatement(sql: """
-            INSERT INTO user_totals (guild, user, minutes, points, tickets, messages, kick_username)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (guild, user) DO UPDATE SET
-                minutes = minutes + excluded.minutes, points = points + excluded.points,
-                tickets = tickets + excluded.tickets, messages = messages + excluded.messages,
-                kick_username = COALESCE(excluded.kick_username, kick_username)
-            """)
+        let upsert = try db.makeStatement(
+            sql: """
+                INSERT INTO user_totals (guild, user, minutes, points, tickets, messages, kick_username)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (guild, user) DO UPDATE SET
+                    minutes = minutes + excluded.minutes, points = points + excluded.points,
+                    tickets = tickets + excluded.tickets, messages = messages + excluded.messages,
+                    kick_username = COALESCE(excluded.kick_username, kick_username)
+                """)
         for chunk in stride(from: events.startIndex, to: events.endIndex, by: perTransaction) {
             try db.inTransaction {
                 for e in events[chunk..<min(chunk + perTransaction, events.endIndex)] {
@@ -77,7 +80,8 @@ func sqliteUpserts(path: String, events: ArraySlice<BenchWorkload.Event>, perTra
                     case .accountLinked: username = e.kickUsername
                     }
                     try upsert.execute(arguments: [
-                        Int64(bitPattern: e.guild.rawValue), Int64(bitPattern: e.user), minutes, points, tickets, messages,
+                        Int64(bitPattern: e.guild.rawValue), Int64(bitPattern: e.user), minutes, points, tickets,
+                        messages,
                         username,
                     ])
                 }

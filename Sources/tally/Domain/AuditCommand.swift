@@ -2,13 +2,15 @@ import ArgumentParser
 import Domain
 import EventLog
 import Foundation
+import Partition
 import Projections
 
 /// `tally audit DIR --guild G [--user U] [--until TIME|OFFSET]`
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Print every change to people's points, tickets and minutes in a guild, with reasons and running totals.",
+        abstract:
+            "Print every change to people's points, tickets and minutes in a guild, with reasons and running totals.",
         discussion: "Read from the log through its guild index. --user takes a Discord id, discord:ID or kick:ID."
     )
 
@@ -33,29 +35,38 @@ struct AuditCommand: ParsableCommand {
         let data = try openDataDirectory(directory)
         let g = GuildID(guild)
         let person = try user.map { text -> PersonID in
-            guard let p = PersonID(parsing: text) else { throw ValidationError("--user must be a Discord id, discord:ID or kick:ID") }
+            guard let p = PersonID(parsing: text) else {
+                throw ValidationError("--user must be a Discord id, discord:ID or kick:ID")
+            }
             return p
         }
         let point = try until.map { text -> HistoryPoint in
-            guard let p = HistoryPoint(parsing: text) else { throw ValidationError("--until must be an offset or a time") }
+            guard let p = HistoryPoint(parsing: text) else {
+                throw ValidationError("--until must be an offset or a time")
+            }
             return p
         }
         let history = try openHistory(data, guild: g, logging: logging)
         var entries = try history.audit(guild: g, person: person, until: point)
         if entries.isEmpty {
-            print("no changes for \(person.map(\.description) ?? "anyone") in guild \(guild)\(point.map { " up to \($0)" } ?? "")")
+            print(
+                "no changes for \(person.map(\.description) ?? "anyone") in guild \(guild)\(point.map { " up to \($0)" } ?? "")"
+            )
             return
         }
         if let last, entries.count > last { entries = Array(entries.suffix(last)) }
         print("offset\ttime\tperson\tevent\tpoints\ttickets\tminutes\treason")
         func signed(_ v: Int64, _ total: Int64) -> String { v == 0 ? "\(total)" : "\(total) (\(v > 0 ? "+" : "")\(v))" }
         for e in entries {
-            print("\(e.offset)\t\(e.timestamp)\t\(e.person)\t\(e.event)\t\(signed(e.pointsDelta, e.points))\t"
-                  + "\(signed(e.ticketsDelta, e.tickets))\t\(signed(e.minutesDelta, e.minutes))\t\(e.reason)")
+            print(
+                "\(e.offset)\t\(e.timestamp)\t\(e.person)\t\(e.event)\t\(signed(e.pointsDelta, e.points))\t"
+                    + "\(signed(e.ticketsDelta, e.tickets))\t\(signed(e.minutesDelta, e.minutes))\t\(e.reason)")
         }
         if let person {
             let state = try history.state(guild: g, asOf: point).person(person)
-            print("# \(person): \(state.points) points, \(state.totalTickets) tickets, \(state.minutes) minutes\(point.map { " as of \($0)" } ?? "")")
+            print(
+                "# \(person): \(state.points) points, \(state.totalTickets) tickets, \(state.minutes) minutes\(point.map { " as of \($0)" } ?? "")"
+            )
         }
     }
 }
@@ -68,7 +79,8 @@ struct RaffleCommand: ParsableCommand {
     struct VerifyDraw: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
-            abstract: "Recompute a raffle draw from the log and say whether it matches what was announced (exit 1 if not).",
+            abstract:
+                "Recompute a raffle draw from the log and say whether it matches what was announced (exit 1 if not).",
             discussion: "D is PERIOD:NUMBER (e.g. 3:1), or N for the guild's Nth draw overall."
         )
 
@@ -103,14 +115,20 @@ struct RaffleCommand: ParsableCommand {
             print("  commitment (published at open): \(hexString(v.commitment))")
             print("  revealed seed:                  \(hexString(v.announced.seed))")
             print("  SHA-256(seed) matches commitment: \(v.seedMatchesCommitment ? "yes" : "NO")")
-            print("  announced:  winner \(v.announced.winner), ticket \(v.announced.winningTicket) of \(v.announced.totalTickets), "
-                  + "\(v.announced.participants) participants")
+            print(
+                "  announced:  winner \(v.announced.winner), ticket \(v.announced.winningTicket) of \(v.announced.totalTickets), "
+                    + "\(v.announced.participants) participants")
             if let r = v.recomputed {
-                print("  recomputed: winner \(r.winner), ticket \(r.winningTicket) of \(r.totalTickets), \(r.participants) participants")
+                print(
+                    "  recomputed: winner \(r.winner), ticket \(r.winningTicket) of \(r.totalTickets), \(r.participants) participants"
+                )
             } else {
                 print("  recomputed: nobody held a ticket")
             }
-            print(v.matches ? "VERIFIED: the draw matches the log" : "MISMATCH: the announced draw does not follow from the log")
+            print(
+                v.matches
+                    ? "VERIFIED: the draw matches the log" : "MISMATCH: the announced draw does not follow from the log"
+            )
             if !v.matches { throw ExitCode(1) }
         }
     }
@@ -124,5 +142,7 @@ func openHistory(_ data: DataDirectory, guild: GuildID, logging: LoggingOptions)
     guard FileManager.default.fileExists(atPath: data.directory(of: p)) else {
         throw ValidationError("guild \(guild) has no history in \(data.path)")
     }
-    return GuildHistory(log: try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logging.makeLogger()))
+    return GuildHistory(
+        log: try PartitionLog.openForReading(
+            directory: data.directory(of: p), partition: p, logger: logging.makeLogger()))
 }

@@ -9,7 +9,8 @@ struct ProjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project",
         abstract: "Bring every partition's read models (SQLite) up to date with its log.",
-        discussion: "A running service keeps its read models current itself; use this on a data directory no service is running on."
+        discussion:
+            "A running service keeps its read models current itself; use this on a data directory no service is running on."
     )
 
     @Argument(help: "The data directory.")
@@ -26,7 +27,8 @@ struct ProjectCommand: ParsableCommand {
     func run() throws {
         let data = try openDataDirectory(directory)
         try Self.projectAll(
-            data: data, only: partition.map { [PartitionID($0)] }, flushEvery: flushEvery, logger: logging.makeLogger(), quiet: false)
+            data: data, only: partition.map { [PartitionID($0)] }, flushEvery: flushEvery, logger: logging.makeLogger(),
+            quiet: false)
     }
 
     static func projectAll(
@@ -40,7 +42,10 @@ struct ProjectCommand: ParsableCommand {
             var projector = Projector(log: log, store: store)
             projector.flushEvery = flushEvery
             let applied = try projector.catchUp { applied, end in
-                if !quiet { FileHandle.standardError.write(Data("project: partition \(p): \(applied) events (log end \(end))\n".utf8)) }
+                if !quiet {
+                    FileHandle.standardError.write(
+                        Data("project: partition \(p): \(applied) events (log end \(end))\n".utf8))
+                }
             }
             total += applied
             if !quiet { print("partition \(p): read models at offset \(log.endOffset) (\(applied) new events)") }
@@ -82,11 +87,13 @@ struct RebuildCommand: ParsableCommand {
             let log = try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logger)
             let rebuilder = Rebuilder(log: log, livePath: ReadModelStore.path(dataDirectory: data, partition: p))
             let report = try rebuilder.rebuild(only: projection.isEmpty ? nil : Set(projection)) { applied, end in
-                FileHandle.standardError.write(Data("rebuild: partition \(p): \(applied)/\(end.rawValue) events\n".utf8))
+                FileHandle.standardError.write(
+                    Data("rebuild: partition \(p): \(applied)/\(end.rawValue) events\n".utf8))
             }
             let names = report.projections.map { "\($0.name) v\($0.version)" }.joined(separator: ", ")
-            print("partition \(p): rebuilt \(names) from \(report.events) events in \(String(format: "%.2f", report.seconds)) s; "
-                  + "\(report.diff.people.count) people and \(report.diff.changedGuilds.count) guilds changed")
+            print(
+                "partition \(p): rebuilt \(names) from \(report.events) events in \(String(format: "%.2f", report.seconds)) s; "
+                    + "\(report.diff.people.count) people and \(report.diff.changedGuilds.count) guilds changed")
             for change in report.diff.people.prefix(max(0, show - changedPeople)) {
                 let columns = change.changes.sorted { $0.key < $1.key }.map { column, c in
                     "\(column) \(c.before.map(String.init) ?? "∅")→\(c.after.map(String.init) ?? "∅") (\(c.delta >= 0 ? "+" : "")\(c.delta))"
@@ -94,7 +101,10 @@ struct RebuildCommand: ParsableCommand {
                 print("  guild \(change.guild) \(change.person): \(columns.joined(separator: ", "))")
             }
             for (guild, tables) in report.diff.otherRows.sorted(by: { $0.key < $1.key }).prefix(show) {
-                print("  guild \(guild): " + tables.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key) rows" }.joined(separator: ", "))
+                print(
+                    "  guild \(guild): "
+                        + tables.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key) rows" }.joined(separator: ", ")
+                )
             }
             changedPeople += report.diff.people.count
             changedGuilds.formUnion(report.diff.changedGuilds)

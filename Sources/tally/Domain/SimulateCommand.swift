@@ -3,14 +3,18 @@ import Domain
 import EventLog
 import Foundation
 import Logging
+import Partition
 import Projections
+import Simulation
 
 /// `tally simulate DIR`: a realistic community history, written through the real rules.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Write a simulated community's history (chat, streams, links, gifts, shop, raffles) into a data directory.",
-        discussion: "Every command goes through the same rules as live traffic; the read models are brought up to date at the end."
+        abstract:
+            "Write a simulated community's history (chat, streams, links, gifts, shop, raffles) into a data directory.",
+        discussion:
+            "Every command goes through the same rules as live traffic; the read models are brought up to date at the end."
     )
 
     @Argument(help: "The data directory (created if missing).")
@@ -67,8 +71,12 @@ struct SimulateCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("simulate: \(done)/\(commands) commands, \(events) events\n".utf8))
         }
         await writer.close()
-        print("simulated \(commands) commands for \(guilds) guilds: \(accepted) accepted, \(rejected) rejected, \(events) events")
-        print("guilds: \(simulator.guilds.prefix(3).map(\.description).joined(separator: ", "))\(guilds > 3 ? ", …" : "")")
+        print(
+            "simulated \(commands) commands for \(guilds) guilds: \(accepted) accepted, \(rejected) rejected, \(events) events"
+        )
+        print(
+            "guilds: \(simulator.guilds.prefix(3).map(\.description).joined(separator: ", "))\(guilds > 3 ? ", …" : "")"
+        )
         if !noProject {
             try ProjectCommand.projectAll(data: data, logger: logger, quiet: false)
         }

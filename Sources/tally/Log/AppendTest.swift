@@ -65,7 +65,8 @@ struct AppendTest: AsyncParsableCommand {
                                 guild: GuildID(1 + rng.next() % 50), sequence: counter,
                                 timestamp: Timestamp(milliseconds: 1_700_000_000_000 + Int64(counter)),
                                 type: EventTypeTag(UInt16(writer)),
-                                payload: SelfCheckingPayload.make(writer: UInt32(writer), counter: counter, length: size))
+                                payload: SelfCheckingPayload.make(
+                                    writer: UInt32(writer), counter: counter, length: size))
                         }
                         let range = try await log.append(records)
                         AckPrinter.print("ack \(writer) \(counter) \(range.lowerBound) \(range.upperBound)\n")
@@ -92,18 +93,5 @@ enum AckPrinter {
                 done += n
             }
         }
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64) for reproducible workloads.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -36,7 +36,8 @@ struct VerifyLog: ParsableCommand {
                 "partition \(p): \(report.segments) segment(s), \(report.batches) batches, \(report.records) records, "
                     + "\(formatBytes(report.bytes)) — \(status)")
             if report.epochs.count > 1 {
-                print("  epochs: " + report.epochs.map { "\($0.epoch) from offset \($0.offset)" }.joined(separator: ", "))
+                print(
+                    "  epochs: " + report.epochs.map { "\($0.epoch) from offset \($0.offset)" }.joined(separator: ", "))
             }
             for finding in report.findings { print("  \(finding)") }
             totals.segments += report.segments
@@ -87,9 +88,11 @@ struct InspectLog: ParsableCommand {
         let data = try openDataDirectory(directory)
         let p = PartitionID(partition)
         guard p.rawValue < data.partitionCount else {
-            throw ValidationError("partition \(partition) does not exist: the data directory has \(data.partitionCount)")
+            throw ValidationError(
+                "partition \(partition) does not exist: the data directory has \(data.partitionCount)")
         }
-        let log = try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logging.makeLogger())
+        let log = try PartitionLog.openForReading(
+            directory: data.directory(of: p), partition: p, logger: logging.makeLogger())
         var query = LogQuery(from: Offset(from), guild: guild.map { GuildID($0) }, limit: limit)
         if let tail {
             query.from = Offset(log.endOffset.rawValue - min(log.endOffset.rawValue, UInt64(max(0, tail))))
@@ -100,7 +103,8 @@ struct InspectLog: ParsableCommand {
             let ellipsis = record.payload.count > 24 ? "…" : ""
             print(
                 "\(record.offset)\tguild=\(record.guild) seq=\(record.sequence) time=\(record.timestamp) "
-                    + "type=\(record.type) v\(record.typeVersion) payload=\(record.payload.count)B \(preview)\(ellipsis)")
+                    + "type=\(record.type) v\(record.typeVersion) payload=\(record.payload.count)B \(preview)\(ellipsis)"
+            )
         }
         print(
             "# \(stats.records) record(s) from partition \(p) (end offset \(log.endOffset)); "

@@ -1,13 +1,13 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Coordinator
 import EventLog
 import Foundation
-import AsyncHTTPClient
-import Hummingbird
 import HTTPTypes
+import Hummingbird
+import Logging
 import NIOCore
 import NIOHTTP1
-import Logging
 import Shard
 
 /// `tally coordinator --data DIR --port P`: the coordinator process.
@@ -29,7 +29,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("tally.coordinator")
         let directory = try openOrCreate()
         let service = try CoordinatorService(
-            partitionCount: directory, store: try AssignmentStore(path: data + "/coordinator.sqlite"), leaseMilliseconds: leaseMs)
+            partitionCount: directory, store: try AssignmentStore(path: data + "/coordinator.sqlite"),
+            leaseMilliseconds: leaseMs)
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         let data = try DataDirectory.open(path: self.data)
         var clientConfiguration = HTTPClient.Configuration()
@@ -40,14 +41,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
         api.forward = { request, guild in
             let partition = data.partition(for: guild)
             for _ in 0..<50 {
-                let table = await service.table
-                let urls = await service.urls
-                if let owner = table.owner(of: partition), let url = urls[owner] {
+                if let url = await service.ownerURL(of: partition) {
                     return try await ForwardingMiddleware<BasicRequestContext>.send(request, to: url, client: client)
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            throw HTTPError(.serviceUnavailable, message: "partition \(partition) has no owner yet; retry")
+            throw CoordinatorError(.noOwner, "partition \(partition) has no owner yet; retry")
         }
         let app = Application(
             router: api.router(),

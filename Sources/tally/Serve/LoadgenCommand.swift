@@ -85,7 +85,9 @@ struct LoadgenCommand: AsyncParsableCommand {
             var inFlight = 0
             func collect(_ result: (Ack, Double, String?)) {
                 inFlight -= 1
-                if let error = result.2 { errors[error, default: 0] += 1 } else {
+                if let error = result.2 {
+                    errors[error, default: 0] += 1
+                } else {
                     acks.append(result.0)
                     latencies.append(result.1)
                 }
@@ -104,7 +106,8 @@ struct LoadgenCommand: AsyncParsableCommand {
                     request.method = .POST
                     request.headers.add(name: "Authorization", value: "Bearer \(token)")
                     request.headers.add(name: "Content-Type", value: "application/json")
-                    let body = #"{"type":"adjust_points","key":"\#(ack.key)","person":"\#(ack.person)","delta":1,"reason":"\#(ack.key)"}"#
+                    let body =
+                        #"{"type":"adjust_points","key":"\#(ack.key)","person":"\#(ack.person)","delta":1,"reason":"\#(ack.key)"}"#
                     request.body = .bytes(ByteBuffer(string: body))
                     do {
                         let response = try await client.execute(request, timeout: .seconds(10))
@@ -126,9 +129,14 @@ struct LoadgenCommand: AsyncParsableCommand {
             return String(format: "%.2f ms", v * 1000)
         }
         print("sent \(total) commands in \(String(format: "%.1f", elapsed)) s at a target of \(rate)/s")
-        print("acknowledged \(acks.count) (\(String(format: "%.0f", Double(acks.count) / elapsed))/s), errors \(errors.values.reduce(0, +))"
-              + (errors.isEmpty ? "" : " " + errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))
-        print("latency p50 \(percentile(0.5)), p99 \(percentile(0.99)), p99.9 \(percentile(0.999)), max \(percentile(1.0))")
+        print(
+            "acknowledged \(acks.count) (\(String(format: "%.0f", Double(acks.count) / elapsed))/s), errors \(errors.values.reduce(0, +))"
+                + (errors.isEmpty
+                    ? ""
+                    : " " + errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))
+        print(
+            "latency p50 \(percentile(0.5)), p99 \(percentile(0.99)), p99.9 \(percentile(0.999)), max \(percentile(1.0))"
+        )
         return (acks, sent)
     }
 
@@ -151,7 +159,9 @@ struct LoadgenCommand: AsyncParsableCommand {
             }
             checked += personAcks.count
         }
-        print("verified \(checked) acknowledged commands over \(byPerson.count) people: \(missing) missing, \(duplicated) applied twice")
+        print(
+            "verified \(checked) acknowledged commands over \(byPerson.count) people: \(missing) missing, \(duplicated) applied twice"
+        )
         if missing > 0 || duplicated > 0 { throw ExitCode(1) }
     }
 

@@ -1,13 +1,14 @@
 import ArgumentParser
+import Coordinator
 import Domain
 import EventLog
 import Foundation
 import Hummingbird
-import Coordinator
 import Logging
 import Metrics
 import Prometheus
 import Shard
+import Simulation
 
 /// `tally serve`: one process serving every partition of a data directory over HTTP.
 struct ServeCommand: AsyncParsableCommand {
@@ -35,7 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Shard nodes to run in this process (a coordinator spreads the partitions over them).")
     var shards: Int = 2
 
-    @Flag(help: "Also drive a simulated community (a few guilds chatting, streaming, gifting, buying, drawing raffles).")
+    @Flag(
+        help: "Also drive a simulated community (a few guilds chatting, streaming, gifting, buying, drawing raffles).")
     var demo = false
 
     @OptionGroup var logging: LoggingOptions
@@ -50,33 +52,44 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("tally.serve")
         let directory = try DataDirectory.open(path: data, creatingWith: partitions)
         let secrets = try Secrets.load(dataDirectory: data)
+        var nodeConfiguration = ShardNode.Configuration(data: directory)
+        nodeConfiguration.raffleSecret = secrets.raffleSecret
         let cluster = try LocalCluster(
-            configuration: .init(data: directory), shards: shards, store: try AssignmentStore(path: data + "/coordinator.sqlite"),
+            configuration: nodeConfiguration, shards: shards,
+            store: try AssignmentStore(path: data + "/coordinator.sqlite"),
             logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var api = ShardAPI(
-            node: cluster, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
+            node: cluster, operatorToken: secrets.operatorToken,
             now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
         api.metricsText = { registry.emitToString() }
-        api.clusterDescription = { await cluster.description }
+        api.clusterView = { await cluster.view }
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
             logger: logger)
         try await cluster.acquireExisting()
         for (shard, owned) in await cluster.assignment.sorted(by: { $0.key < $1.key }) {
-            logger.info("shard", metadata: ["shard": "\(shard)", "partitions": "\(owned.map(\.description).joined(separator: ","))"])
+            logger.info(
+                "shard",
+                metadata: ["shard": "\(shard)", "partitions": "\(owned.map(\.description).joined(separator: ","))"])
         }
-        logger.info("serving", metadata: ["data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)"])
+        logger.info(
+            "serving",
+            metadata: ["data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)"])
         let now = api.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Watch-time ticks and raffle period ends, checked every second.
             for node in cluster.nodes.values {
-                group.addTask { await node.runTimers(clock: ContinuousClock(), now: now, raffleSecret: secrets.raffleSecret) }
+                group.addTask {
+                    await node.runTimers(clock: ContinuousClock(), now: now)
+                }
             }
             if demo {
-                group.addTask { await Self.runDemo(router: cluster, now: now, raffleSecret: secrets.raffleSecret, logger: logger) }
+                group.addTask {
+                    await Self.runDemo(router: cluster, now: now, raffleSecret: secrets.raffleSecret, logger: logger)
+                }
             }
             try await app.runService()
             group.cancelAll()
@@ -89,14 +102,17 @@ struct ServeCommand: AsyncParsableCommand {
 extension ServeCommand {
     /// Feeds a simulated community through the node in real time: about one simulated minute of
     /// three guilds per second, so the leaderboards visibly move.
-    static func runDemo(router: any NodeRouter, now: @escaping @Sendable () -> Timestamp, raffleSecret: [UInt8], logger: Logger) async {
+    static func runDemo(
+        router: any NodeRouter, now: @escaping @Sendable () -> Timestamp, raffleSecret: [UInt8], logger: Logger
+    ) async {
         var configuration = CommunitySimulator.Configuration()
         configuration.guilds = 3
         configuration.chattersPerGuild = 25
         configuration.seed = UInt64(now().rawValue)
         configuration.raffleSecret = raffleSecret
         var simulator = CommunitySimulator(configuration)
-        logger.info("demo community", metadata: ["guilds": "\(simulator.guilds.map(\.description).joined(separator: ","))"])
+        logger.info(
+            "demo community", metadata: ["guilds": "\(simulator.guilds.map(\.description).joined(separator: ","))"])
         var lastMinute = simulator.now
         while !Task.isCancelled {
             let step = simulator.next()
@@ -108,44 +124,5 @@ extension ServeCommand {
                 do { try await Task.sleep(for: .seconds(1)) } catch { return }
             }
         }
-    }
-}
-
-/// The operator token and the raffle secret, generated at first start (`DIR/secrets.json`, mode 0600).
-struct Secrets: Codable {
-    var operatorToken: String
-    var raffleSecretHex: String
-
-    var raffleSecret: [UInt8] {
-        stride(from: 0, to: raffleSecretHex.count, by: 2).compactMap { i in
-            let start = raffleSecretHex.index(raffleSecretHex.startIndex, offsetBy: i)
-            return UInt8(raffleSecretHex[start..<raffleSecretHex.index(start, offsetBy: 2)], radix: 16)
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case operatorToken = "operator_token"
-        case raffleSecretHex = "raffle_secret"
-    }
-
-    static func load(dataDirectory: String) throws -> Secrets {
-        let path = dataDirectory + "/secrets.json"
-        var secrets: Secrets
-        if let data = FileManager.default.contents(atPath: path) {
-            secrets = try JSONDecoder().decode(Secrets.self, from: data)
-        } else {
-            var rng = SystemRandomNumberGenerator()
-            func random(_ bytes: Int) -> String { (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined() }
-            secrets = Secrets(operatorToken: random(24), raffleSecretHex: random(32))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            FileManager.default.createFile(
-                atPath: path, contents: try encoder.encode(secrets), attributes: [.posixPermissions: 0o600])
-            FileHandle.standardOutput.write(Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
-        }
-        if let token = ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"], !token.isEmpty {
-            secrets.operatorToken = token
-        }
-        return secrets
     }
 }

@@ -15,7 +15,8 @@ struct ShardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shard",
         abstract: "Run one shard of a cluster: hold the partitions the coordinator grants, forward the rest.",
-        discussion: "Shards on one machine share the data directory; each partition's lock keeps its ownership exclusive."
+        discussion:
+            "Shards on one machine share the data directory; each partition's lock keeps its ownership exclusive."
     )
 
     @Option(help: "The coordinator's base URL.") var coordinator: String = "http://127.0.0.1:7070"
@@ -33,27 +34,33 @@ struct ShardCommand: AsyncParsableCommand {
         logger[metadataKey: "shard"] = "\(shard)"
         let directory = try DataDirectory.open(path: data)
         let secrets = try Secrets.load(dataDirectory: data)
-        let node = ShardNode(configuration: .init(data: directory), logger: logger)
+        var nodeConfiguration = ShardNode.Configuration(data: directory)
+        nodeConfiguration.raffleSecret = secrets.raffleSecret
+        let node = ShardNode(configuration: nodeConfiguration, logger: logger)
         await node.apply(hold: [:])  // serve nothing until the coordinator says what
         // A dead owner refuses connections at once: fail fast so a request can wait for the new owner.
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout = .init(connect: .milliseconds(500), read: .seconds(10))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let agent = ShardAgent(
-            shard: shard, url: "http://\(host):\(port)", coordinator: coordinator, node: node, client: client, logger: logger)
+            shard: shard, url: "http://\(host):\(port)", coordinator: coordinator, node: node, client: client,
+            logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var api = ShardAPI(
-            node: node, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
+            node: node, operatorToken: secrets.operatorToken,
             now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
         api.metricsText = { registry.emitToString() }
         api.forwarding = ForwardingMiddleware(agent: agent, data: directory, client: client)
         let app = Application(
-            router: api.router(), configuration: .init(address: .hostname(host, port: port), serverName: "tally"), logger: logger)
+            router: api.router(), configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
+            logger: logger)
         let now = api.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await agent.run() }
-            group.addTask { await node.runTimers(clock: ContinuousClock(), now: now, raffleSecret: secrets.raffleSecret) }
+            group.addTask {
+                await node.runTimers(clock: ContinuousClock(), now: now)
+            }
             try await app.runService()
             group.cancelAll()
         }
@@ -68,7 +75,8 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Start a coordinator and N shard processes locally (Ctrl-C stops them all).",
-        discussion: "The coordinator listens on --coordinator-port, shards on --port, --port+1, …; any shard serves any guild."
+        discussion:
+            "The coordinator listens on --coordinator-port, shards on --port, --port+1, …; any shard serves any guild."
     )
 
     @Option(help: "Shard processes.") var shards: Int = 3
@@ -82,7 +90,8 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        _ = try DataDirectory.open(path: data, creatingWith: (try? DataDirectory.open(path: data))?.partitionCount ?? partitions)
+        _ = try DataDirectory.open(
+            path: data, creatingWith: (try? DataDirectory.open(path: data))?.partitionCount ?? partitions)
         _ = try Secrets.load(dataDirectory: data)
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         func start(_ arguments: [String]) throws -> Process {
@@ -95,18 +104,24 @@ struct ClusterCommand: AsyncParsableCommand {
         var children = [try start(["coordinator", "--data", data, "--port", String(coordinatorPort)])]
         try await Task.sleep(for: .milliseconds(500))
         for i in 0..<shards {
-            children.append(try start([
-                "shard", "--coordinator", "http://127.0.0.1:\(coordinatorPort)", "--data", data, "--port", String(port + i),
-                "--name", "shard-\(i + 1)",
-            ]))
+            children.append(
+                try start([
+                    "shard", "--coordinator", "http://127.0.0.1:\(coordinatorPort)", "--data", data, "--port",
+                    String(port + i),
+                    "--name", "shard-\(i + 1)",
+                ]))
         }
-        print("coordinator on :\(coordinatorPort), \(shards) shard(s) on :\(port)–:\(port + shards - 1); Ctrl-C stops them")
+        print(
+            "coordinator on :\(coordinatorPort), \(shards) shard(s) on :\(port)–:\(port + shards - 1); Ctrl-C stops them"
+        )
         // Forward SIGINT and SIGTERM to every child, then wait for them all.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
             let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler { for child in children where child.isRunning { kill(child.processIdentifier, SIGTERM) } }
+            source.setEventHandler {
+                for child in children where child.isRunning { kill(child.processIdentifier, SIGTERM) }
+            }
             source.resume()
             return source
         }

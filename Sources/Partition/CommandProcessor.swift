@@ -20,7 +20,7 @@ public struct CommandProcessor: Sendable {
     /// so the next command sees them (the caller must append the records, in order, before
     /// acknowledging anything).
     public mutating func process(_ command: Command, guild: GuildID, context: CommandContext) -> Outcome {
-        let state = model.state(of: guild) ?? GuildState(guild: guild, globalDefaults: model.globalDefaults)
+        let state = model.state(of: guild) ?? model.emptyState(of: guild)
         let decision = state.decide(command, context: context)
         guard case .accepted(let events) = decision, !events.isEmpty else {
             return Outcome(decision: decision, records: [], events: [])
@@ -31,11 +31,15 @@ public struct CommandProcessor: Sendable {
         for (i, event) in events.enumerated() {
             let sequence = state.lastSequence + UInt64(i) + 1
             let key = i == 0 ? context.key : nil
-            records.append(EventCodec.record(
-                event, guild: guild, sequence: sequence, timestamp: context.time, key: key, commandEvents: events.count))
-            stored.append(StoredEvent(
-                offset: model.nextOffset.advanced(by: Int64(i)), guild: guild, sequence: sequence, timestamp: context.time,
-                key: key, commandEvents: events.count, event: event))
+            records.append(
+                EventCodec.record(
+                    event, guild: guild, sequence: sequence, timestamp: context.time, key: key,
+                    commandEvents: events.count))
+            stored.append(
+                StoredEvent(
+                    offset: model.nextOffset.advanced(by: Int64(i)), guild: guild, sequence: sequence,
+                    timestamp: context.time,
+                    key: key, commandEvents: events.count, event: event))
         }
         for e in stored { model.apply(e) }
         return Outcome(decision: decision, records: records, events: stored)

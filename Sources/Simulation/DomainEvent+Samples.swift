@@ -1,13 +1,15 @@
+public import Domain
 import EventLog
 
 extension DomainEvent {
     /// One example of every event type, with every field set: the golden-file tests encode these and
-    /// compare with the checked-in bytes, and the codec derives its name table from them.
-    package static let samples: [DomainEvent] = {
+    /// compare with the checked-in bytes, and the codec tests check every type has a name and a tag.
+    public static let samples: [DomainEvent] = {
         let alice = PersonID.discord(UserID(1_095_300_612_093_640_704))
         let chatter = PersonID.kick(KickUserID(4_242_001))
         let item = ShopItem(
-            id: ItemID(3), name: "VIP ticket bundle", price: 250, stock: 40, perPersonLimit: 2, limitWindowSeconds: 86_400,
+            id: ItemID(3), name: "VIP ticket bundle", price: 250, stock: 40, perPersonLimit: 2,
+            limitWindowSeconds: 86_400,
             requirementPrompt: "Your Kick name?", kind: .raffleTickets(5), active: true)
         let seed = Array(0..<32).map { UInt8($0 * 7 % 256) }
         return [
@@ -18,7 +20,8 @@ extension DomainEvent {
             .trackingOverridden(.forcedOn),
             .chatterSeen(KickUserID(4_242_001), username: "mizuro"),
             .watchTimeAccrued(credited: [alice, chatter], minutes: 1),
-            .roleThresholdSet(RoleThreshold(role: RoleID(1_100_000_000_000_000_001), name: "Tier 1", minutes: 120, position: 1)),
+            .roleThresholdSet(
+                RoleThreshold(role: RoleID(1_100_000_000_000_000_001), name: "Tier 1", minutes: 120, position: 1)),
             .roleThresholdRemoved(RoleID(1_100_000_000_000_000_001)),
             .roleGrantRequested(UserID(1_095_300_612_093_640_704), RoleID(1_100_000_000_000_000_001)),
             .roleRevokeRequested(UserID(1_095_300_612_093_640_704), RoleID(1_100_000_000_000_000_001)),
@@ -34,30 +37,36 @@ extension DomainEvent {
             .shopItemEdited(item),
             .shopItemRestocked(ItemID(3), stock: 100),
             .shopItemDeactivated(ItemID(3)),
-            .itemPurchased(Order(
-                id: OrderID(17), item: ItemID(3), person: alice, price: 250, tickets: 5, period: PeriodID(2),
-                requirement: "mizuro", status: .completed)),
+            .itemPurchased(
+                Order(
+                    id: OrderID(17), item: ItemID(3), person: alice, price: 250, tickets: 5, period: PeriodID(2),
+                    requirement: "mizuro", status: .completed)),
             .orderFulfilled(OrderID(17), by: UserID(1_000_000_000_000_000_099)),
             .orderCancelled(OrderID(17), refund: 250, by: UserID(1_000_000_000_000_000_099), reason: "out of stock"),
             .purchaseLimitReset(ItemID(3), person: alice),
-            .rafflePeriodOpened(RafflePeriod(
-                id: PeriodID(2), startsAt: Timestamp(milliseconds: 1_796_083_200_000),
-                endsAt: Timestamp(milliseconds: 1_798_761_600_000), seedCommitment: Array(repeating: 0xAB, count: 32))),
+            .rafflePeriodOpened(
+                RafflePeriod(
+                    id: PeriodID(2), startsAt: Timestamp(milliseconds: 1_796_083_200_000),
+                    endsAt: Timestamp(milliseconds: 1_798_761_600_000),
+                    seedCommitment: Array(repeating: 0xAB, count: 32))),
             .rafflePeriodClosed(PeriodID(2)),
             .ticketsGranted(alice, amount: 15, source: .giftedSub, reason: "1 gifted sub"),
             .ticketsRemoved(alice, amount: 15, source: .giftedSub, reason: "payment failed"),
             .raffleExclusionChanged(chatter, excluded: true),
-            .raffleWinnerDrawn(RaffleDraw(
-                period: PeriodID(2), number: 1, seed: seed, totalTickets: 1200, winningTicket: 731, winner: alice,
-                winnerTickets: 40, participants: 57, participantsDigest: Array(repeating: 0xCD, count: 32))),
+            .raffleWinnerDrawn(
+                RaffleDraw(
+                    period: PeriodID(2), number: 1, seed: seed, totalTickets: 1200, winningTicket: 731, winner: alice,
+                    winnerTickets: 40, participants: 57, participantsDigest: Array(repeating: 0xCD, count: 32))),
             .raffleSeedRevealed(PeriodID(2), seed: seed),
             .giftedSubsRecorded(gifter: KickUserID(4_242_001), count: 5),
             .linkRequested(UserID(1_095_300_612_093_640_704), expiresAt: Timestamp(milliseconds: 1_796_083_800_000)),
             .accountLinked(UserID(1_095_300_612_093_640_704), KickUserID(4_242_001), kickUsername: "mizuro"),
-            .linkRejected(UserID(1_095_300_612_093_640_704), KickUserID(4_242_001), reason: "already linked to another user"),
+            .linkRejected(
+                UserID(1_095_300_612_093_640_704), KickUserID(4_242_001), reason: "already linked to another user"),
             .accountUnlinked(UserID(1_095_300_612_093_640_704), by: UserID(1_000_000_000_000_000_099)),
             .platformUsernameChanged(KickUserID(4_242_001), from: "mizuro", to: "mizuro_tv"),
-            .chatterEarningsMerged(KickUserID(4_242_001), into: UserID(1_095_300_612_093_640_704), minutes: 300, points: 60, tickets: 20),
+            .chatterEarningsMerged(
+                KickUserID(4_242_001), into: UserID(1_095_300_612_093_640_704), minutes: 300, points: 60, tickets: 20),
         ]
     }()
 }

@@ -1,13 +1,12 @@
 public import Domain
 public import EventLog
+public import Partition
 
-/// Every guild of one partition folded from the log, plus which guilds and people changed since the
-/// read models were last written.
-public struct PartitionModel: Sendable {
-    public private(set) var guilds: [GuildID: GuildState] = [:]
-    /// The offset after the last event applied.
-    public private(set) var nextOffset: Offset = .zero
-    public let globalDefaults: [SettingKey: Int64]
+/// A partition's folded state as the read models see it: the ``Partition/PartitionModel`` (without
+/// idempotency keys) plus which guilds and people changed since the rows were last written, so the
+/// projector rewrites only those.
+public struct ProjectionModel: Sendable {
+    public private(set) var partition: PartitionModel
     /// Whether ``apply(_:)`` notes which rows change (a projector writing incrementally needs it;
     /// a full rebuild writes everything and does not).
     public var tracksChanges = true
@@ -17,45 +16,26 @@ public struct PartitionModel: Sendable {
     /// People whose rows changed, per guild.
     var dirtyPeople: [GuildID: Set<PersonID>] = [:]
 
-    /// Whether guild states record idempotency keys (needed to decide commands, not to write read models).
-    public let remembersKeys: Bool
-
-    public init(globalDefaults: [SettingKey: Int64] = [:], remembersKeys: Bool = true) {
-        self.globalDefaults = globalDefaults
-        self.remembersKeys = remembersKeys
+    public init(globalDefaults: [SettingKey: Int64] = [:]) {
+        partition = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
     }
 
-    public func state(of guild: GuildID) -> GuildState? { guilds[guild] }
+    public var guilds: [GuildID: GuildState] { partition.guilds }
+    public var nextOffset: Offset { partition.nextOffset }
+    public func state(of guild: GuildID) -> GuildState? { partition.state(of: guild) }
 
-    /// Applies one event (events must come in offset order).
+    /// Applies one event (events must come in offset order), noting the rows it changes.
     public mutating func apply(_ event: StoredEvent) {
-        let guild = event.guild
         if tracksChanges {
             // A guild's first event creates its guild row.
-            if guilds[guild] == nil { dirtyGuilds.insert(guild) }
-            markDirty(event, guild)
+            if partition.guilds[event.guild] == nil { dirtyGuilds.insert(event.guild) }
+            markDirty(event, event.guild)
         }
-        let (defaults, keys) = (globalDefaults, remembersKeys)
-        guilds[guild, default: PartitionModel.newGuild(guild, defaults, keys)].apply(event)
-        nextOffset = Offset(event.offset.rawValue + 1)
+        partition.apply(event)
     }
 
-    private static func newGuild(_ guild: GuildID, _ defaults: [SettingKey: Int64], _ remembersKeys: Bool) -> GuildState {
-        var state = GuildState(guild: guild, globalDefaults: defaults)
-        state.remembersKeys = remembersKeys
-        return state
-    }
-
-    /// Puts a whole guild state in place (loading a snapshot).
-    mutating func restore(_ state: GuildState) {
-        guilds[state.guild] = state
-    }
-
-    /// Notes that the log has no events below `offset` that this model has not seen (used after
-    /// replaying up to a checkpoint).
-    mutating func advance(to offset: Offset) {
-        if offset > nextOffset { nextOffset = offset }
-    }
+    /// See ``Partition/PartitionModel/advance(to:)``.
+    mutating func advance(to offset: Offset) { partition.advance(to: offset) }
 
     mutating func clearDirty() {
         dirtyGuilds.removeAll(keepingCapacity: true)
@@ -69,6 +49,7 @@ public struct PartitionModel: Sendable {
 
     private mutating func markDirty(_ stored: StoredEvent, _ guild: GuildID) {
         func person(_ p: PersonID) { dirtyPeople[guild, default: []].insert(p) }
+        let guilds = partition.guilds
         switch stored.event {
         case .watchTimeAccrued(let credited, _): credited.forEach(person)
         case .pointsEarned(let p, _, _, _), .pointsSpent(let p, _, _), .pointsRefunded(let p, _, _),

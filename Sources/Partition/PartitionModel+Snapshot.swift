@@ -32,17 +32,22 @@ extension PartitionModel {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/" + SegmentFile.stem(nextOffset) + ".snapshot"
         try FileSystem.writeAtomically(w.bytes, to: path)
-        for old in PartitionModel.snapshots(in: directory).dropLast(2) { try? FileManager.default.removeItem(atPath: old) }
+        for old in PartitionModel.snapshots(in: directory).dropLast(2) {
+            try? FileManager.default.removeItem(atPath: old)
+        }
         return path
     }
 
     /// Loads the newest readable snapshot, or nil when there is none.
     public static func loadNewestSnapshot(
-        partition: PartitionID, partitionDirectory: String, globalDefaults: [SettingKey: Int64] = [:], remembersKeys: Bool = true
+        partition: PartitionID, partitionDirectory: String, globalDefaults: [SettingKey: Int64] = [:],
+        remembersKeys: Bool = true
     ) -> PartitionModel? {
         let directory = snapshotDirectory(partitionDirectory: partitionDirectory)
         for path in snapshots(in: directory).reversed() {
-            if let model = try? load(path, partition: partition, globalDefaults: globalDefaults, remembersKeys: remembersKeys) {
+            if let model = try? load(
+                path, partition: partition, globalDefaults: globalDefaults, remembersKeys: remembersKeys)
+            {
                 return model
             }
         }
@@ -55,8 +60,12 @@ extension PartitionModel {
         let bytes = try FileSystem.readAll(path)
         guard bytes.count > 21 else { return nil }
         let body = bytes.count - 4
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: body, as: UInt32.self)) }
-        guard bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<body])) }) == stored else { return nil }
+        let stored = bytes.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: body, as: UInt32.self))
+        }
+        guard bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<body])) }) == stored else {
+            return nil
+        }
         return try bytes.withUnsafeBytes { raw -> PartitionModel? in
             var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[..<body]))
             guard Array(try r.readBytes(4)) == snapshotMagic, try r.read(UInt8.self) == GuildState.snapshotVersion,
@@ -66,12 +75,12 @@ extension PartitionModel {
             let offset = Offset(try r.read(UInt64.self))
             let count = try r.readVarint()
             for _ in 0..<count {
-                let state = try GuildState.decodeSnapshot(from: &r, globalDefaults: globalDefaults, remembersKeys: remembersKeys)
+                let state = try GuildState.decodeSnapshot(
+                    from: &r, globalDefaults: globalDefaults, remembersKeys: remembersKeys)
                 model.restore(state)
             }
             guard r.isAtEnd else { return nil }
             model.advance(to: offset)
-            model.clearDirty()
             return model
         }
     }

@@ -1,3 +1,4 @@
+public import Domain
 public import EventLog
 
 /// Generates a realistic stream of commands for many guilds — chat, streams going live and offline,
@@ -30,7 +31,7 @@ public struct CommunitySimulator: Sendable {
 
     public let configuration: Configuration
     public let guilds: [GuildID]
-    private var rng: Generator
+    private var rng: SplitMix64
     private var clock: Int64
     private var pending: [Step] = []
     private var counter = 0
@@ -43,7 +44,7 @@ public struct CommunitySimulator: Sendable {
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
-        rng = Generator(state: configuration.seed)
+        rng = SplitMix64(seed: configuration.seed)
         clock = configuration.start
         guilds = (0..<configuration.guilds).map { i in
             GuildID(UInt64(1_200_000_000_000 + i * 7919) << 22 | UInt64(i & 0x3F_FFFF))
@@ -63,9 +64,13 @@ public struct CommunitySimulator: Sendable {
         return pending.removeFirst()
     }
 
-    private mutating func emit(_ guild: GuildID, _ command: Command, key: String? = nil, actor: UserID = .unknown, at offset: Int64 = 0) {
+    private mutating func emit(
+        _ guild: GuildID, _ command: Command, key: String? = nil, actor: UserID = .unknown, at offset: Int64 = 0
+    ) {
         counter += 1
-        let context = CommandContext(key: key ?? "sim-\(configuration.seed)-\(counter)", time: Timestamp(milliseconds: clock + offset), actor: actor)
+        let context = CommandContext(
+            key: key ?? "sim-\(configuration.seed)-\(counter)", time: Timestamp(milliseconds: clock + offset),
+            actor: actor)
         pending.append(Step(guild: guild, command: command, context: context))
     }
 
@@ -73,12 +78,28 @@ public struct CommunitySimulator: Sendable {
         let admin = UserID(1_000_000_000_000_000_001)
         if minute == 0 {
             for guild in guilds {
-                emit(guild, .setRoleThreshold(RoleThreshold(role: RoleID(guild.rawValue + 1), name: "Tier 1", minutes: 120, position: 1)), actor: admin)
-                emit(guild, .setRoleThreshold(RoleThreshold(role: RoleID(guild.rawValue + 2), name: "Tier 2", minutes: 600, position: 2)), actor: admin)
-                emit(guild, .createShopItem(ShopItem(id: ItemID(0), name: "10 raffle tickets", price: 20, kind: .raffleTickets(10))), actor: admin)
-                emit(guild, .createShopItem(ShopItem(
-                    id: ItemID(0), name: "Song request", price: 15, stock: 50, perPersonLimit: 2, limitWindowSeconds: 3600,
-                    requirementPrompt: "Which song?")), actor: admin)
+                emit(
+                    guild,
+                    .setRoleThreshold(
+                        RoleThreshold(role: RoleID(guild.rawValue + 1), name: "Tier 1", minutes: 120, position: 1)),
+                    actor: admin)
+                emit(
+                    guild,
+                    .setRoleThreshold(
+                        RoleThreshold(role: RoleID(guild.rawValue + 2), name: "Tier 2", minutes: 600, position: 2)),
+                    actor: admin)
+                emit(
+                    guild,
+                    .createShopItem(
+                        ShopItem(id: ItemID(0), name: "10 raffle tickets", price: 20, kind: .raffleTickets(10))),
+                    actor: admin)
+                emit(
+                    guild,
+                    .createShopItem(
+                        ShopItem(
+                            id: ItemID(0), name: "Song request", price: 15, stock: 50, perPersonLimit: 2,
+                            limitWindowSeconds: 3600,
+                            requirementPrompt: "Which song?")), actor: admin)
                 openPeriod(guild, admin: admin)
             }
         }
@@ -99,8 +120,10 @@ public struct CommunitySimulator: Sendable {
             let speakers = 1 + Int(rng.next() % UInt64(min(population, 12)))
             for _ in 0..<speakers {
                 let chatter = KickUserID(10_000 + UInt64(index) * 1000 + rng.next() % UInt64(population))
-                emit(guild, .recordChatActivity(chatter, username: "viewer\(chatter.rawValue)"), key: "msg-\(configuration.seed)-\(counter + 1)",
-                     at: Int64(rng.next() % 50_000))
+                emit(
+                    guild, .recordChatActivity(chatter, username: "viewer\(chatter.rawValue)"),
+                    key: "msg-\(configuration.seed)-\(counter + 1)",
+                    at: Int64(rng.next() % 50_000))
             }
             emit(guild, .tick, key: "tick:\(guild):\(clock)", at: 59_000)
             let chatter = KickUserID(10_000 + UInt64(index) * 1000 + rng.next() % UInt64(population))
@@ -109,11 +132,16 @@ public struct CommunitySimulator: Sendable {
                 linkedUsers[guild, default: [:]][chatter] = user
                 linkedOrder[guild, default: []].append(user)
                 emit(guild, .requestLink(user, expiresAt: Timestamp(milliseconds: clock + 300_000)), actor: user)
-                emit(guild, .confirmLink(user, chatter, kickUsername: "viewer\(chatter.rawValue)"), actor: user, at: 1000)
+                emit(
+                    guild, .confirmLink(user, chatter, kickUsername: "viewer\(chatter.rawValue)"), actor: user, at: 1000
+                )
             }
             if rng.chance(0.02) {
-                emit(guild, .recordGiftedSubs(gifter: chatter, username: "viewer\(chatter.rawValue)", count: Int64(1 + rng.next() % 5)),
-                     key: "kick-gift-\(configuration.seed)-\(counter + 1)")
+                emit(
+                    guild,
+                    .recordGiftedSubs(
+                        gifter: chatter, username: "viewer\(chatter.rawValue)", count: Int64(1 + rng.next() % 5)),
+                    key: "kick-gift-\(configuration.seed)-\(counter + 1)")
             }
             if rng.chance(0.04), let users = linkedOrder[guild], !users.isEmpty {
                 let user = users[Int(rng.next() % UInt64(users.count))]
@@ -121,10 +149,14 @@ public struct CommunitySimulator: Sendable {
                 emit(guild, .purchase(item, .discord(user), requirement: "Darude – Sandstorm"), actor: user)
             }
             if rng.chance(0.01) {
-                emit(guild, .adjustPoints(.kick(chatter), delta: Int64(5 + rng.next() % 50), reason: "event prize"), actor: admin)
+                emit(
+                    guild, .adjustPoints(.kick(chatter), delta: Int64(5 + rng.next() % 50), reason: "event prize"),
+                    actor: admin)
             }
             if rng.chance(0.01) {
-                emit(guild, .grantTickets(.kick(chatter), amount: Int64(1 + rng.next() % 20), reason: "giveaway"), actor: admin)
+                emit(
+                    guild, .grantTickets(.kick(chatter), amount: Int64(1 + rng.next() % 20), reason: "giveaway"),
+                    actor: admin)
             }
             if minute % 720 == 0 {
                 let period = PeriodID(periods[guild] ?? 1)
@@ -136,26 +168,20 @@ public struct CommunitySimulator: Sendable {
         }
         clock += 60_000
         // Interleave the guilds' commands in time order, keeping each guild's own order.
-        pending = pending.enumerated().sorted { ($0.element.context.time, $0.offset) < ($1.element.context.time, $1.offset) }
-            .map(\.element)
+        pending = pending.enumerated().sorted {
+            ($0.element.context.time, $0.offset) < ($1.element.context.time, $1.offset)
+        }
+        .map(\.element)
     }
 
     private mutating func openPeriod(_ guild: GuildID, admin: UserID, at offset: Int64 = 0) {
         let period = (periods[guild] ?? 0) + 1
         periods[guild] = period
         let commitment = RaffleDrawing.commitment(for: raffleSeed(guild: guild, period: PeriodID(period)))
-        emit(guild, .openRafflePeriod(
-            startsAt: Timestamp(milliseconds: clock), endsAt: Timestamp(milliseconds: clock + 720 * 60_000),
-            seedCommitment: commitment), actor: admin, at: offset)
-    }
-
-    /// SplitMix64.
-    struct Generator: RandomNumberGenerator, Sendable {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            return StableHash.mix64(state)
-        }
-        mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+        emit(
+            guild,
+            .openRafflePeriod(
+                startsAt: Timestamp(milliseconds: clock), endsAt: Timestamp(milliseconds: clock + 720 * 60_000),
+                seedCommitment: commitment), actor: admin, at: offset)
     }
 }

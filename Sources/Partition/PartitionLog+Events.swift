@@ -5,17 +5,19 @@ extension PartitionLog {
     /// Calls `body` with each domain event the query selects, in order, stopping after the last
     /// event at or before `until`.
     ///
-    /// - Throws: ``ProjectionsError`` with code `undecodable` for a record this build cannot decode,
+    /// - Throws: ``PartitionError`` with code `undecodable` for a record this build cannot decode,
     ///   the log's errors, and whatever `body` throws.
-    public func forEachEvent(_ query: LogQuery, until: HistoryPoint? = nil, _ body: (StoredEvent) throws -> Void) throws {
+    public func forEachEvent(_ query: LogQuery, until: HistoryPoint? = nil, _ body: (StoredEvent) throws -> Void) throws
+    {
         var query = query
         if case .offset(let o) = until { query.to = min(query.to ?? o, o) }
         do {
             try read(query) { record in
                 let event: StoredEvent
                 do { event = try EventCodec.decode(record) } catch let error as EventCodec.DecodeError {
-                    throw ProjectionsError(
-                        .undecodable, "the record at offset \(record.offset) is not a domain event this build understands",
+                    throw PartitionError(
+                        .undecodable,
+                        "the record at offset \(record.offset) is not a domain event this build understands",
                         path: directory, underlying: error)
                 }
                 if let until, !until.includes(event) { throw EndOfHistory() }

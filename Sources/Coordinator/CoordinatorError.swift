@@ -1,0 +1,27 @@
+/// An error from the coordinator: its code says what a caller can do about it.
+public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// A heartbeat, release or guild request the coordinator cannot take as sent.
+        public static let badRequest = Code("bad_request")
+        /// The guild's partition has no owner yet (it is moving, or no shard is alive): retry.
+        public static let noOwner = Code("no_owner")
+        /// The assignment could not be saved; `underlying` says why.
+        public static let storage = Code("storage")
+    }
+
+    public var code: Code
+    public var message: String
+    public var underlying: (any Error)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String { "\(code): \(message)" + (underlying.map { ": \($0)" } ?? "") }
+}

@@ -1,0 +1,78 @@
+public import Hummingbird
+public import Projections
+
+/// `GET /v1/guilds/{guild}/leaderboards/{kind}`.
+public struct LeaderboardResponse: ResponseEncodable, Sendable {
+    public var kind: String
+    public var entries: [LeaderboardEntry]
+}
+
+/// `GET /v1/guilds/{guild}/people/{person}`: the person's row as the read models hold it.
+public struct PersonResponse: ResponseEncodable, Sendable {
+    public var summary: PersonSummary
+
+    public func encode(to encoder: any Encoder) throws { try summary.encode(to: encoder) }
+}
+
+/// `GET /v1/guilds/{guild}/raffle`.
+public struct RaffleResponse: ResponseEncodable, Sendable {
+    public var summary: RaffleSummary
+
+    public func encode(to encoder: any Encoder) throws { try summary.encode(to: encoder) }
+}
+
+/// `GET /v1/guilds/{guild}/raffle/draws/{draw}`: a draw with what verifies it, recomputed from the log.
+public struct DrawResponse: ResponseEncodable, Sendable {
+    public var period: UInt32
+    public var number: UInt32
+    public var winner: String
+    public var winningTicket: Int64
+    public var totalTickets: Int64
+    public var participants: UInt32
+    public var seed: String
+    public var seedCommitment: String
+    public var participantsDigest: String
+    public var verified: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case period, number, winner, participants, seed, verified
+        case winningTicket = "winning_ticket", totalTickets = "total_tickets", seedCommitment = "seed_commitment"
+        case participantsDigest = "participants_digest"
+    }
+}
+
+/// `GET /v1/guilds/{guild}/audit`: entries oldest first.
+public struct AuditResponse: ResponseEncodable, Sendable {
+    public struct Entry: Encodable, Sendable {
+        public var offset: UInt64
+        public var timestamp: Int64
+        public var person: String
+        public var event: String
+        public var reason: String
+        public var pointsDelta: Int64
+        public var ticketsDelta: Int64
+        public var minutesDelta: Int64
+        public var points: Int64
+        public var tickets: Int64
+        public var minutes: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case offset, timestamp, person, event, reason, points, tickets, minutes
+            case pointsDelta = "points_delta", ticketsDelta = "tickets_delta", minutesDelta = "minutes_delta"
+        }
+    }
+
+    public var entries: [Entry]
+}
+
+/// `GET` and `PUT /v1/guilds/{guild}/settings`: every setting's effective value, and the names the
+/// guild overrides.
+public struct SettingsResponse: ResponseEncodable, Sendable {
+    public var settings: [String: Int64]
+    public var overrides: [String]
+}
+
+/// `GET /health`.
+public struct HealthResponse: ResponseEncodable, Sendable {
+    public var status: String
+}
