@@ -1,7 +1,7 @@
 public import Domain
 public import EventLog
 import Logging
-public import Partition
+import Partition
 
 /// Keeps one partition's read models up to date with its log.
 ///

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import TallyTesting
 import Testing
 
 @testable import Coordinator
@@ -26,7 +27,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try AssignmentStore(path: dir + "/coordinator.sqlite")
-        let service = try CoordinatorService(partitionCount: 8, store: store)
+        let service = try CoordinatorService(partitionCount: 8, store: store, logger: testLogger)
         let clock = Clock()
         let app = Application(router: CoordinatorAPI(service: service, now: { clock.ms }).router())
         try await app.test(.router) { client in
@@ -62,7 +63,7 @@ import Testing
             #expect(view.status == .ok && String(buffer: view.body).contains("\"owner\":\"b\""))
         }
         // A restarted coordinator reloads the table: nothing moves.
-        let restarted = try CoordinatorService(partitionCount: 8, store: store)
+        let restarted = try CoordinatorService(partitionCount: 8, store: store, logger: testLogger)
         #expect(await restarted.table.entries == service.table.entries)
     }
 }

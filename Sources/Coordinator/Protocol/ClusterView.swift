@@ -1,4 +1,4 @@
-public import EventLog
+import EventLog
 public import Hummingbird
 
 /// `GET /v1/cluster`: the shards with their leases, and every partition's owner and epoch — the

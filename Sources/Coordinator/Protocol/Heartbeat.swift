@@ -1,4 +1,4 @@
-public import Hummingbird
+import Hummingbird
 
 /// `POST /v1/cluster/heartbeat`: a shard registers or renews its lease, naming where it serves.
 /// Answered with its ``Orders``.

@@ -22,7 +22,7 @@ public actor CoordinatorService {
 
     public init(
         partitionCount: Int, store: AssignmentStore?, leaseMilliseconds: Int64 = 5_000,
-        logger: Logger = Logger(label: "tally.coordinator")
+        logger: Logger
     ) throws {
         var configuration = AssignmentTable.Configuration(partitionCount: partitionCount)
         configuration.leaseMilliseconds = leaseMilliseconds

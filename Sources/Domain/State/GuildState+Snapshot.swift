@@ -1,4 +1,4 @@
-public import EventLog
+package import EventLog
 
 extension GuildState {
     /// The snapshot format's version; a snapshot of another version is ignored (the log is replayed).

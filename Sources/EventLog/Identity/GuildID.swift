@@ -1,7 +1,7 @@
 /// A Discord guild (server), identified by its snowflake.
 ///
 /// Every record in the log belongs to exactly one guild. The guild decides the record's partition
-/// (see ``PartitionMap``) and is what guild-filtered reads select on.
+/// (see ``DataDirectory/partition(for:)``) and is what guild-filtered reads select on.
 public struct GuildID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var rawValue: UInt64
 

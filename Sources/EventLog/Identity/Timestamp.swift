@@ -1,3 +1,5 @@
+import Glibc
+
 /// A moment, in milliseconds since the Unix epoch (UTC), as records carry it.
 public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var rawValue: Int64
@@ -9,6 +11,13 @@ public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, Custo
     public init(milliseconds: Int64) { self.rawValue = milliseconds }
 
     public var milliseconds: Int64 { rawValue }
+
+    /// The system's wall-clock time now.
+    public static var now: Timestamp {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Timestamp(milliseconds: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
+    }
 
     /// ISO 8601 with milliseconds, UTC: `2026-11-25T14:28:51.123Z`.
     public var description: String {

@@ -38,31 +38,6 @@ public final class ShardAgent: Sendable {
         }
     }
 
-    /// Heartbeats every `every` until cancelled. A shard that cannot reach the coordinator for a
-    /// whole `lease` fences itself: it releases every partition, since by then the coordinator may
-    /// have granted them to another shard.
-    public func run(every: Duration = .seconds(1), lease: Duration = .seconds(5)) async {
-        var lastBeat = ContinuousClock.now
-        var fenced = false
-        while !Task.isCancelled {
-            do {
-                try await beat()
-                lastBeat = .now
-                fenced = false
-            } catch {
-                logger.warning("heartbeat failed", metadata: ["coordinator": "\(coordinator)", "error": "\(error)"])
-                if !fenced, ContinuousClock.now - lastBeat >= lease {
-                    let dropped = await node.apply(hold: [:])
-                    fenced = true
-                    logger.error(
-                        "cut off from the coordinator for a lease: released every partition",
-                        metadata: ["partitions": "\(dropped.map(\.description).joined(separator: ","))"])
-                }
-            }
-            do { try await Task.sleep(for: every) } catch { return }
-        }
-    }
-
     /// One heartbeat and its orders.
     public func beat() async throws {
         var orders = try await post("/v1/cluster/heartbeat", Heartbeat(shard: shard.rawValue, url: url))

@@ -1,5 +1,5 @@
-public import Domain
-public import EventLog
+import Domain
+import EventLog
 
 /// The JSON body of `POST /v1/guilds/{guild}/commands`: a `type`, an idempotency `key`, and the
 /// command's fields in snake case (see `docs/openapi.yaml`). Snowflakes are strings, as Discord

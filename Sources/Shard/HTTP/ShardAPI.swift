@@ -1,5 +1,5 @@
 public import Coordinator
-public import Domain
+import Domain
 public import EventLog
 import Foundation
 public import Hummingbird

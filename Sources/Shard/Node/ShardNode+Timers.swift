@@ -1,4 +1,4 @@
-public import Domain
+import Domain
 public import EventLog
 
 extension ShardNode {
@@ -18,14 +18,13 @@ extension ShardNode {
     public func fireTimers(now: Timestamp) async -> TimerRound {
         let raffleSecret = configuration.raffleSecret
         var round = TimerRound()
-        for owner in await acquiredOwners() {
+        for owner in acquiredOwners() {
             for guild in await owner.guilds {
                 guard let state = await owner.state(of: guild) else { continue }
                 let interval = max(60, state.settings[.tickIntervalSeconds]) * 1000
                 if state.tracking != .forcedOff, state.live || state.tracking == .forcedOn {
                     let key = "tick:\(guild):\(now.rawValue / interval)"
-                    if let outcome = try? await owner.handle(
-                        .tick, guild: guild, context: CommandContext(key: key, time: now)),
+                    if let outcome = await timerCommand(owner, .tick, guild, key: key, now: now),
                         !outcome.duplicate, !outcome.events.isEmpty
                     {
                         round.ticked += 1
@@ -33,17 +32,17 @@ extension ShardNode {
                 }
                 if let period = state.raffle.current, period.endsAt <= now {
                     let seed = RaffleDrawing.seed(secret: raffleSecret, guild: guild, period: period.id)
-                    let closed = try? await owner.handle(
-                        .closeRafflePeriod(seed: seed), guild: guild,
-                        context: CommandContext(key: "period-end:\(guild):\(period.id)", time: now))
+                    let closed = await timerCommand(
+                        owner, .closeRafflePeriod(seed: seed), guild, key: "period-end:\(guild):\(period.id)", now: now)
                     if closed?.duplicate == false { round.periodsClosed += 1 }
                     if state.settings[.raffleAutoRenew] == 1 {
                         let next = RaffleDrawing.seed(
                             secret: raffleSecret, guild: guild, period: PeriodID(period.id.rawValue + 1))
-                        let opened = try? await owner.handle(
+                        let opened = await timerCommand(
+                            owner,
                             .openRafflePeriod(
                                 startsAt: nil, endsAt: nil, seedCommitment: RaffleDrawing.commitment(for: next)),
-                            guild: guild, context: CommandContext(key: "period-renew:\(guild):\(period.id)", time: now))
+                            guild, key: "period-renew:\(guild):\(period.id)", now: now)
                         if opened?.duplicate == false, opened?.events.isEmpty == false { round.periodsOpened += 1 }
                     }
                 }
@@ -52,15 +51,28 @@ extension ShardNode {
         return round
     }
 
-    /// Fires timers every `every` until the task is cancelled, reading the time from `now` and
-    /// waiting with `clock`.
-    public func runTimers<C: Clock>(
-        every: Duration = .seconds(1), clock: C, now: @escaping @Sendable () -> Timestamp
-    ) async where C.Duration == Duration {
-        while !Task.isCancelled {
-            _ = await fireTimers(now: now())
-            do { try await clock.sleep(for: every) } catch { return }
+    /// Runs one timer command; a failure is logged (a timer that fails must not fail silently) and
+    /// the next round tries again.
+    private func timerCommand(
+        _ owner: PartitionOwner, _ command: Command, _ guild: GuildID, key: String, now: Timestamp
+    ) async -> PartitionOwner.Outcome? {
+        do {
+            return try await owner.handle(command, guild: guild, context: CommandContext(key: key, time: now))
+        } catch let rejection as Rejection {
+            logger.warning(
+                "timer command rejected",
+                metadata: [
+                    "guild": "\(guild)", "key": "\(key)", "code": "\(rejection.code)",
+                    "message": "\(rejection.message)",
+                ])
+        } catch {
+            logger.error(
+                "timer command failed",
+                metadata: [
+                    "partition": "\(owner.partition)", "guild": "\(guild)", "key": "\(key)", "error": "\(error)",
+                ])
         }
+        return nil
     }
 }
 

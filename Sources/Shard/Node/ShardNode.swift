@@ -24,14 +24,10 @@ public actor ShardNode {
     }
 
     public let configuration: Configuration
-    private let logger: Logger
-    /// A partition being acquired (with whoever waits for it) or owned.
-    private enum Slot {
-        case acquiring([CheckedContinuation<PartitionOwner, any Error>])
-        case owned(PartitionOwner)
-    }
-
-    private var owners: [PartitionID: Slot] = [:]
+    let logger: Logger
+    private typealias Ownership = PartitionOwnership<PartitionOwner, CheckedContinuation<PartitionOwner, any Error>>
+    /// Each partition's ownership state machine (absent: idle).
+    private var partitions: [PartitionID: Ownership] = [:]
     /// In a multi-process cluster, the partitions the coordinator granted this node, with their
     /// epochs; nil when the node serves every partition (one process, or a local cluster).
     private var granted: [PartitionID: Epoch]?
@@ -48,54 +44,67 @@ public actor ShardNode {
     }
 
     /// The owner of `partition`, acquiring it on first use (concurrent callers share one acquisition).
+    ///
+    /// - Throws: ``ShardError`` `notOwner` when the coordinator has not granted the partition,
+    ///   `unavailable` while it is being released; the acquisition's error when it fails.
     public func owner(of partition: PartitionID) async throws -> PartitionOwner {
-        switch owners[partition] {
-        case .owned(let owner):
+        let allowed = granted.map { $0[partition] != nil } ?? true
+        let refusal =
+            allowed
+            ? ShardError(.unavailable, "partition \(partition) is being released")
+            : ShardError(.notOwner, "partition \(partition) is not held by this shard")
+        switch partitions[partition, default: Ownership()].request(allowed: allowed) {
+        case .serve(let owner):
             return owner
-        case .acquiring:
+        case .refuse:
+            throw refusal
+        case .acquire:
+            return try await acquire(partition)
+        case .wait:
             return try await withCheckedThrowingContinuation { continuation in
-                if case .acquiring(var waiters) = owners[partition] {
-                    waiters.append(continuation)
-                    owners[partition] = .acquiring(waiters)
-                } else if case .owned(let owner) = owners[partition] {
-                    continuation.resume(returning: owner)
-                } else {
-                    continuation.resume(
-                        throwing: ShardError(.unavailable, "partition \(partition) could not be acquired"))
+                switch partitions[partition, default: Ownership()].wait(continuation) {
+                case .queued: break
+                case .serve(let owner): continuation.resume(returning: owner)
+                case .refuse: continuation.resume(throwing: refusal)
                 }
-            }
-        case nil:
-            if let granted, granted[partition] == nil {
-                throw ShardError(.notOwner, "partition \(partition) is not held by this shard")
-            }
-            owners[partition] = .acquiring([])
-            let (data, defaults, every, logger) = (
-                configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger
-            )
-            do {
-                let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
-                // The coordinator's epoch, raised past the partition's fence if the data directory
-                // saw later owners (epochs only ever rise).
-                let epoch = max(granted?[partition]?.rawValue ?? 0, fence + 1)
-                let owner = try await PartitionOwner.acquire(
-                    data: data, partition: partition, epoch: Epoch(epoch), globalDefaults: defaults,
-                    snapshotEvery: every, logger: logger)
-                let waiters = waiting(for: partition)
-                owners[partition] = .owned(owner)
-                for waiter in waiters { waiter.resume(returning: owner) }
-                return owner
-            } catch {
-                let waiters = waiting(for: partition)
-                owners[partition] = nil
-                for waiter in waiters { waiter.resume(throwing: error) }
-                throw error
             }
         }
     }
 
-    private func waiting(for partition: PartitionID) -> [CheckedContinuation<PartitionOwner, any Error>] {
-        if case .acquiring(let waiters) = owners[partition] { return waiters }
-        return []
+    /// Acquires `partition` (lock, epoch, snapshot and replay), feeds the result back to its state
+    /// machine, and hands the owner to every request that waited for it.
+    private func acquire(_ partition: PartitionID) async throws -> PartitionOwner {
+        let (data, defaults, every, logger) = (
+            configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger
+        )
+        let owner: PartitionOwner
+        do {
+            let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
+            // The coordinator's epoch, raised past the partition's fence if the data directory
+            // saw later owners (epochs only ever rise).
+            let epoch = max(granted?[partition]?.rawValue ?? 0, fence + 1)
+            owner = try await PartitionOwner.acquire(
+                data: data, partition: partition, epoch: Epoch(epoch), globalDefaults: defaults,
+                snapshotEvery: every, logger: logger)
+        } catch {
+            logger.error("partition acquisition failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            for waiter in partitions[partition, default: Ownership()].acquisitionFailed(error) {
+                waiter.resume(throwing: error)
+            }
+            throw error
+        }
+        // Re-checked after the await: the node may have been told to drop the partition meanwhile.
+        switch partitions[partition, default: Ownership()].acquired(owner) {
+        case .serve(let owner, let waiters):
+            for waiter in waiters { waiter.resume(returning: owner) }
+            return owner
+        case .release(let owner, let waiters):
+            let refusal = ShardError(.unavailable, "partition \(partition) was released while it was acquired")
+            for waiter in waiters { waiter.resume(throwing: refusal) }
+            await owner.release()
+            partitions[partition]?.released()
+            throw refusal
+        }
     }
 
     /// Decides a command for `guild` and returns once its events are durable.
@@ -130,10 +139,7 @@ public actor ShardNode {
 
     /// The owners acquired so far.
     func acquiredOwners() -> [PartitionOwner] {
-        owners.sorted(by: { $0.key < $1.key }).compactMap { _, slot in
-            if case .owned(let owner) = slot { return owner }
-            return nil
-        }
+        partitions.sorted(by: { $0.key < $1.key }).compactMap { $0.value.owner }
     }
 
     /// Acquires every partition of the data directory that already has a log (so timers run for
@@ -151,15 +157,19 @@ public actor ShardNode {
     public func apply(hold: [PartitionID: Epoch]) async -> [PartitionID] {
         granted = hold
         var dropped: [PartitionID] = []
-        for (partition, slot) in owners where hold[partition] == nil {
-            if case .owned(let owner) = slot {
-                owners[partition] = nil
-                readSides[partition] = nil
-                await owner.release()
-                dropped.append(partition)
-            }
+        for partition in partitions.keys.sorted() where hold[partition] == nil {
+            if await release(partition) { dropped.append(partition) }
         }
-        return dropped.sorted()
+        return dropped
+    }
+
+    /// Releases `partition` if it is held; returns whether it was.
+    private func release(_ partition: PartitionID) async -> Bool {
+        guard case .release(let owner) = partitions[partition, default: Ownership()].release() else { return false }
+        readSides[partition] = nil
+        await owner.release()
+        partitions[partition]?.released()
+        return true
     }
 
     /// Whether this node serves `partition` now.
@@ -167,8 +177,8 @@ public actor ShardNode {
 
     /// Releases every partition (finishing in-flight appends and snapshotting each).
     public func shutdown() async {
-        for owner in acquiredOwners() { await owner.release() }
-        owners.removeAll()
+        granted = [:]
+        for partition in partitions.keys.sorted() { _ = await release(partition) }
     }
 }
 

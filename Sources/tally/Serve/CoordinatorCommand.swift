@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import Roles
 import Shard
 
 /// `tally coordinator --data DIR --port P`: the coordinator process.
@@ -27,45 +28,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger("tally.coordinator")
-        let directory = try openOrCreate()
-        let service = try CoordinatorService(
-            partitionCount: directory, store: try AssignmentStore(path: data + "/coordinator.sqlite"),
-            leaseMilliseconds: leaseMs)
-        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-        let data = try DataDirectory.open(path: self.data)
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout = .init(connect: .milliseconds(500), read: .seconds(10))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-        var api = CoordinatorAPI(service: service, now: now)
-        // Any node accepts any guild's request: the coordinator forwards it to the owning shard.
-        api.forward = { request, guild in
-            let partition = data.partition(for: guild)
-            for _ in 0..<50 {
-                if let url = await service.ownerURL(of: partition) {
-                    return try await ForwardingMiddleware<BasicRequestContext>.send(request, to: url, client: client)
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            throw CoordinatorError(.noOwner, "partition \(partition) has no owner yet; retry")
-        }
-        let app = Application(
-            router: api.router(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "tally-coordinator"), logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await service.expireLeases(now: now())
-                    try await Task.sleep(for: .milliseconds(500))
-                }
-            }
-            try await app.runService()
-            group.cancelAll()
-        }
+        var configuration = CoordinatorRole.Configuration(data: try openOrCreate())
+        configuration.address = .hostname(host, port: port)
+        configuration.leaseMilliseconds = leaseMs
+        try await CoordinatorRole(configuration: configuration, logger: logger).run()
     }
 
-    /// The partition count of the data directory, creating the directory if it does not exist.
-    private func openOrCreate() throws -> Int {
-        if let existing = try? DataDirectory.open(path: data) { return existing.partitionCount }
-        return try DataDirectory.open(path: data, creatingWith: partitions).partitionCount
+    /// The data directory, created if it does not exist.
+    private func openOrCreate() throws -> DataDirectory {
+        if let existing = try? DataDirectory.open(path: data) { return existing }
+        return try DataDirectory.open(path: data, creatingWith: partitions)
     }
 }

@@ -146,7 +146,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         var missing = 0
         var duplicated = 0
         var checked = 0
-        for (path, personAcks) in byPerson {
+        for personAcks in byPerson.values {
             let entries = try await auditTrail(guild: personAcks[0].guild, person: personAcks[0].person, client: client)
             var seen: [String: Int] = [:]
             for e in entries { if let reason = e["reason"] as? String { seen[reason, default: 0] += 1 } }

@@ -30,8 +30,10 @@ struct Secrets: Codable {
             secrets = Secrets(operatorToken: random(24), raffleSecretHex: random(32))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            FileManager.default.createFile(
-                atPath: path, contents: try encoder.encode(secrets), attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: try encoder.encode(secrets), attributes: [.posixPermissions: 0o600])
+            else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
             FileHandle.standardOutput.write(Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
         }
         if let token = ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"], !token.isEmpty {

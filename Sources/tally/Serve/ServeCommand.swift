@@ -7,8 +7,9 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Roles
+import ServiceLifecycle
 import Shard
-import Simulation
 
 /// `tally serve`: one process serving every partition of a data directory over HTTP.
 struct ServeCommand: AsyncParsableCommand {
@@ -52,77 +53,24 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("tally.serve")
         let directory = try DataDirectory.open(path: data, creatingWith: partitions)
         let secrets = try Secrets.load(dataDirectory: data)
-        var nodeConfiguration = ShardNode.Configuration(data: directory)
-        nodeConfiguration.raffleSecret = secrets.raffleSecret
-        let cluster = try LocalCluster(
-            configuration: nodeConfiguration, shards: shards,
-            store: try AssignmentStore(path: data + "/coordinator.sqlite"),
-            logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        var api = ShardAPI(
-            node: cluster, operatorToken: secrets.operatorToken,
-            now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
-        api.metricsText = { registry.emitToString() }
-        api.clusterView = { await cluster.view }
-        let app = Application(
-            router: api.router(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
-            logger: logger)
-        try await cluster.acquireExisting()
-        for (shard, owned) in await cluster.assignment.sorted(by: { $0.key < $1.key }) {
-            logger.info(
-                "shard",
-                metadata: ["shard": "\(shard)", "partitions": "\(owned.map(\.description).joined(separator: ","))"])
+        var configuration = ServeRole.Configuration(
+            data: directory, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret)
+        configuration.address = .hostname(host, port: port)
+        configuration.shards = shards
+        configuration.metricsText = { registry.emitToString() }
+        let demo = self.demo
+        let role = try ServeRole(configuration: configuration, logger: logger) { cluster in
+            guard demo else { return [] }
+            return [
+                DemoService(router: cluster, now: configuration.now, raffleSecret: secrets.raffleSecret, logger: logger)
+            ]
         }
         logger.info(
             "serving",
             metadata: ["data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)"])
-        let now = api.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            // Watch-time ticks and raffle period ends, checked every second.
-            for node in cluster.nodes.values {
-                group.addTask {
-                    await node.runTimers(clock: ContinuousClock(), now: now)
-                }
-            }
-            if demo {
-                group.addTask {
-                    await Self.runDemo(router: cluster, now: now, raffleSecret: secrets.raffleSecret, logger: logger)
-                }
-            }
-            try await app.runService()
-            group.cancelAll()
-        }
-        await cluster.shutdown()
-        logger.info("stopped: every partition released")
-    }
-}
-
-extension ServeCommand {
-    /// Feeds a simulated community through the node in real time: about one simulated minute of
-    /// three guilds per second, so the leaderboards visibly move.
-    static func runDemo(
-        router: any NodeRouter, now: @escaping @Sendable () -> Timestamp, raffleSecret: [UInt8], logger: Logger
-    ) async {
-        var configuration = CommunitySimulator.Configuration()
-        configuration.guilds = 3
-        configuration.chattersPerGuild = 25
-        configuration.seed = UInt64(now().rawValue)
-        configuration.raffleSecret = raffleSecret
-        var simulator = CommunitySimulator(configuration)
-        logger.info(
-            "demo community", metadata: ["guilds": "\(simulator.guilds.map(\.description).joined(separator: ","))"])
-        var lastMinute = simulator.now
-        while !Task.isCancelled {
-            let step = simulator.next()
-            var context = step.context
-            context.time = now()
-            _ = try? await router.node(for: step.guild).handle(step.command, guild: step.guild, context: context)
-            if simulator.now > lastMinute {
-                lastMinute = simulator.now
-                do { try await Task.sleep(for: .seconds(1)) } catch { return }
-            }
-        }
+        try await role.run()
+        logger.info("stopped")
     }
 }

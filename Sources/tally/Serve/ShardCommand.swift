@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Roles
 import Shard
 
 /// `tally shard --coordinator URL --data DIR --port P`: one shard process of a cluster.
@@ -32,40 +33,15 @@ struct ShardCommand: AsyncParsableCommand {
         let shard = ShardID(name ?? "\(host):\(port)")
         var logger = logging.makeLogger("tally.shard")
         logger[metadataKey: "shard"] = "\(shard)"
-        let directory = try DataDirectory.open(path: data)
         let secrets = try Secrets.load(dataDirectory: data)
-        var nodeConfiguration = ShardNode.Configuration(data: directory)
-        nodeConfiguration.raffleSecret = secrets.raffleSecret
-        let node = ShardNode(configuration: nodeConfiguration, logger: logger)
-        await node.apply(hold: [:])  // serve nothing until the coordinator says what
-        // A dead owner refuses connections at once: fail fast so a request can wait for the new owner.
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout = .init(connect: .milliseconds(500), read: .seconds(10))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-        let agent = ShardAgent(
-            shard: shard, url: "http://\(host):\(port)", coordinator: coordinator, node: node, client: client,
-            logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        var api = ShardAPI(
-            node: node, operatorToken: secrets.operatorToken,
-            now: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) })
-        api.metricsText = { registry.emitToString() }
-        api.forwarding = ForwardingMiddleware(agent: agent, data: directory, client: client)
-        let app = Application(
-            router: api.router(), configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
-            logger: logger)
-        let now = api.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await agent.run() }
-            group.addTask {
-                await node.runTimers(clock: ContinuousClock(), now: now)
-            }
-            try await app.runService()
-            group.cancelAll()
-        }
-        await node.shutdown()
-        try await client.shutdown()
+        var configuration = ShardRole.Configuration(
+            data: try DataDirectory.open(path: data), shard: shard, coordinator: coordinator,
+            url: "http://\(host):\(port)", operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret)
+        configuration.address = .hostname(host, port: port)
+        configuration.metricsText = { registry.emitToString() }
+        try await ShardRole(configuration: configuration, logger: logger).run()
         logger.info("stopped: every partition released")
     }
 }

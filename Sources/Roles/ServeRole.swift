@@ -1,0 +1,94 @@
+import Coordinator
+public import EventLog
+import Foundation
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import ServiceLifecycle
+public import Shard
+public import UnixSignals
+
+/// `tally serve`: the coordinator's assignment and N shard nodes in one process, behind one port.
+///
+/// The services run in one ``ServiceLifecycle/ServiceGroup``, listed in start order and shut down
+/// gracefully in reverse: the HTTP server stops taking requests and drains, the timers stop, then
+/// every partition is released (in-flight appends finish, a snapshot is written, the lock dropped).
+public struct ServeRole: Sendable {
+    public struct Configuration: Sendable {
+        public var data: DataDirectory
+        public var operatorToken: String
+        /// The deployment secret raffle seeds derive from.
+        public var raffleSecret: [UInt8]
+        /// Where to listen. Default 127.0.0.1:8080.
+        public var address: BindAddress = .hostname("127.0.0.1", port: 8080)
+        /// Shard nodes in this process. Default 2.
+        public var shards = 2
+        /// The Prometheus text for `GET /metrics` (nil: no such endpoint). Default nil.
+        public var metricsText: (@Sendable () -> String)?
+        /// Wall-clock time commands are stamped with. Default: the system clock.
+        public var now: @Sendable () -> Timestamp = { Timestamp.now }
+        /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
+        public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
+
+        public init(data: DataDirectory, operatorToken: String, raffleSecret: [UInt8]) {
+            self.data = data
+            self.operatorToken = operatorToken
+            self.raffleSecret = raffleSecret
+        }
+    }
+
+    public let cluster: LocalCluster
+    /// The services in start order (shutdown runs in reverse).
+    public let services: [any Service]
+    let logger: Logger
+
+    /// Builds the role: opens the assignment (`DIR/coordinator.sqlite`) and wires the nodes, their
+    /// timers, the HTTP API and the services `extraServices` makes for the cluster (the demo, say;
+    /// stopped before the timers).
+    public init(
+        configuration: Configuration, logger: Logger, extraServices: (LocalCluster) -> [any Service] = { _ in [] }
+    ) throws {
+        var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
+        nodeConfiguration.raffleSecret = configuration.raffleSecret
+        let cluster = try LocalCluster(
+            configuration: nodeConfiguration, shards: configuration.shards,
+            store: try AssignmentStore(path: configuration.data.path + "/coordinator.sqlite"), logger: logger)
+        var api = ShardAPI(node: cluster, operatorToken: configuration.operatorToken, now: configuration.now)
+        api.metricsText = configuration.metricsText
+        api.clusterView = { await cluster.view }
+        let app = Application(
+            router: api.router(),
+            configuration: .init(address: configuration.address, serverName: "tally"),
+            onServerRunning: configuration.onServerRunning, logger: logger)
+        let partitions = PartitionsService(
+            logger: logger,
+            acquire: {
+                try await cluster.acquireExisting()
+                for (shard, owned) in await cluster.assignment.sorted(by: { $0.key < $1.key }) {
+                    logger.info(
+                        "shard",
+                        metadata: [
+                            "shard": "\(shard)", "partitions": "\(owned.map(\.description).joined(separator: ","))",
+                        ])
+                }
+            },
+            release: { await cluster.shutdown() })
+        let timers: [any Service] = cluster.nodes.keys.sorted().map {
+            TimerService(node: cluster.nodes[$0]!, clock: ContinuousClock(), now: configuration.now)
+        }
+        self.cluster = cluster
+        self.services = [partitions] + timers + extraServices(cluster) + [app]
+        self.logger = logger
+    }
+
+    /// The group that runs the services; a graceful shutdown (a signal, or
+    /// ``ServiceLifecycle/ServiceGroup/triggerGracefulShutdown()``) stops them in reverse order.
+    public func serviceGroup(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
+        ServiceGroup(services: services, gracefulShutdownSignals: signals, logger: logger)
+    }
+
+    /// Runs every service until SIGINT or SIGTERM (or `signals`), then shuts down in order.
+    public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        try await serviceGroup(gracefulShutdownSignals: signals).run()
+    }
+}

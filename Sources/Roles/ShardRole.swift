@@ -1,0 +1,102 @@
+public import AsyncHTTPClient
+public import Coordinator
+public import EventLog
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import ServiceLifecycle
+public import Shard
+public import UnixSignals
+
+/// `tally shard`: one shard process of a cluster. It holds what the coordinator grants, forwards
+/// requests for the rest, and runs the timers of what it holds.
+///
+/// Services, in start order: the HTTP client, heartbeats, partitions, timers, HTTP. A graceful shutdown runs in
+/// reverse: stop taking requests and drain, stop the timers, release every partition (snapshot and
+/// unlock), and only then stop heartbeating.
+public struct ShardRole: Sendable {
+    public struct Configuration: Sendable {
+        public var data: DataDirectory
+        public var shard: ShardID
+        /// The coordinator's base URL.
+        public var coordinator: String
+        /// This shard's base URL, as other nodes reach it.
+        public var url: String
+        public var operatorToken: String
+        public var raffleSecret: [UInt8]
+        /// Where to listen. Default 127.0.0.1:8080.
+        public var address: BindAddress = .hostname("127.0.0.1", port: 8080)
+        /// The Prometheus text for `GET /metrics` (nil: no such endpoint). Default nil.
+        public var metricsText: (@Sendable () -> String)?
+        /// Wall-clock time commands are stamped with. Default: the system clock.
+        public var now: @Sendable () -> Timestamp = { Timestamp.now }
+        /// Called once the server listens. Default: nothing.
+        public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
+
+        public init(
+            data: DataDirectory, shard: ShardID, coordinator: String, url: String, operatorToken: String,
+            raffleSecret: [UInt8]
+        ) {
+            self.data = data
+            self.shard = shard
+            self.coordinator = coordinator
+            self.url = url
+            self.operatorToken = operatorToken
+            self.raffleSecret = raffleSecret
+        }
+    }
+
+    public let node: ShardNode
+    public let agent: ShardAgent
+    /// The services in start order (shutdown runs in reverse).
+    public let services: [any Service]
+    let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) async {
+        var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
+        nodeConfiguration.raffleSecret = configuration.raffleSecret
+        let node = ShardNode(configuration: nodeConfiguration, logger: logger)
+        await node.apply(hold: [:])  // serve nothing until the coordinator says what
+        let client = HTTPClient.forwarding()
+        let agent = ShardAgent(
+            shard: configuration.shard, url: configuration.url, coordinator: configuration.coordinator, node: node,
+            client: client, logger: logger)
+        var api = ShardAPI(node: node, operatorToken: configuration.operatorToken, now: configuration.now)
+        api.metricsText = configuration.metricsText
+        api.forwarding = ForwardingMiddleware(agent: agent, data: configuration.data, client: client)
+        let app = Application(
+            router: api.router(), configuration: .init(address: configuration.address, serverName: "tally"),
+            onServerRunning: configuration.onServerRunning, logger: logger)
+        self.node = node
+        self.agent = agent
+        self.logger = logger
+        self.services = [
+            HTTPClientService(client: client),
+            HeartbeatService(agent: agent, clock: ContinuousClock()),
+            PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),
+            TimerService(node: node, clock: ContinuousClock(), now: configuration.now),
+            app,
+        ]
+    }
+
+    /// The group that runs the services; a graceful shutdown (a signal, or
+    /// ``ServiceLifecycle/ServiceGroup/triggerGracefulShutdown()``) stops them in reverse order.
+    public func serviceGroup(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
+        ServiceGroup(services: services, gracefulShutdownSignals: signals, logger: logger)
+    }
+
+    /// Runs every service until SIGINT or SIGTERM (or `signals`), then shuts down in order.
+    public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        try await serviceGroup(gracefulShutdownSignals: signals).run()
+    }
+}
+
+extension HTTPClient {
+    /// A client for forwarding and heartbeats: a dead peer refuses connections at once, so fail fast
+    /// and let the request wait for the new owner.
+    public static func forwarding() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(500), read: .seconds(10))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+}
