@@ -21,11 +21,8 @@ import Testing
     }
 
     @Test func shardsLearnWhatToHoldAndReleaseAndLostShardsAreReplaced() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tally-coord-\(UUID().uuidString.prefix(8))"
-        ).path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = TemporaryDirectory()
+        let dir = temporary.path
         let store = try AssignmentStore(path: dir + "/coordinator.sqlite")
         let service = try CoordinatorService(partitionCount: 8, store: store, logger: testLogger)
         let clock = Clock()

@@ -1,4 +1,5 @@
 import Foundation
+import TallyTesting
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -32,10 +33,8 @@ import Testing
     }
 
     @Test func failoverJoinAndRestartLoseNothingAndRaiseEpochs() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tally-chaos-\(UUID().uuidString.prefix(8))"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = TemporaryDirectory()
+        let dir = temporary.path
         let base = 21_000 + Int(getpid() % 10_000)
         let token = "chaos-token"
         let coordinator = "http://127.0.0.1:\(base)"

@@ -10,10 +10,8 @@ import Testing
 
 @Suite struct LocalClusterTests {
     @Test func partitionsAreSpreadEvenlyAndEachGuildIsServedOnlyByItsOwner() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tally-cluster-\(UUID().uuidString.prefix(8))"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = TemporaryDirectory()
+        let dir = temporary.path
         let logger = testLogger
         let data = try DataDirectory.open(path: dir, creatingWith: 16)
         let store = try AssignmentStore(path: dir + "/coordinator.sqlite")
@@ -42,10 +40,8 @@ import Testing
     }
 
     @Test func concurrentFirstRequestsShareOneAcquisition() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tally-node-\(UUID().uuidString.prefix(8))"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = TemporaryDirectory()
+        let dir = temporary.path
         let logger = testLogger
         let node = ShardNode(
             configuration: .init(data: try DataDirectory.open(path: dir, creatingWith: 2)), logger: logger)

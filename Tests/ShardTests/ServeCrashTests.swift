@@ -1,4 +1,5 @@
 import Foundation
+import TallyTesting
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -26,10 +27,8 @@ import Testing
     }
 
     @Test func aServerKilledMidLoadLosesNothingAcknowledgedAndAppliesNothingTwice() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tally-serve-crash-\(UUID().uuidString.prefix(8))"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = TemporaryDirectory()
+        let dir = temporary.path
         let port = 20_000 + Int(getpid() % 20_000)
         let token = "crash-test-token"
         let record = dir + ".acks.jsonl"

@@ -2,8 +2,9 @@ public import Domain
 public import EventLog
 public import Partition
 
-/// One change to a person's points, tickets or minutes, with the totals after it.
-public struct AuditEntry: Sendable, Hashable {
+/// One change to a person's points, tickets or minutes, with the totals after it. Encoded as the
+/// audit API shows it (snake case; offset, time and person as numbers and text).
+public struct AuditEntry: Sendable, Hashable, Encodable {
     public var offset: Offset
     public var timestamp: Timestamp
     public var person: PersonID
@@ -16,6 +17,26 @@ public struct AuditEntry: Sendable, Hashable {
     public var points: Int64
     public var tickets: Int64
     public var minutes: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case offset, timestamp, person, event, reason, points, tickets, minutes
+        case pointsDelta = "points_delta", ticketsDelta = "tickets_delta", minutesDelta = "minutes_delta"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(offset.rawValue, forKey: .offset)
+        try c.encode(timestamp.rawValue, forKey: .timestamp)
+        try c.encode(person.description, forKey: .person)
+        try c.encode(event, forKey: .event)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(pointsDelta, forKey: .pointsDelta)
+        try c.encode(ticketsDelta, forKey: .ticketsDelta)
+        try c.encode(minutesDelta, forKey: .minutesDelta)
+        try c.encode(points, forKey: .points)
+        try c.encode(tickets, forKey: .tickets)
+        try c.encode(minutes, forKey: .minutes)
+    }
 }
 
 extension GuildHistory {

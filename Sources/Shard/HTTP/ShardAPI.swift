@@ -188,13 +188,7 @@ public struct ShardAPI: Sendable {
         _ = try await knownGuild(guild)
         let history = try await node(guild).history(for: guild)
         let entries = try history.audit(guild: guild, person: person, until: before.map { .offset($0) }).suffix(limit)
-        return AuditResponse(
-            entries: entries.map { e in
-                AuditResponse.Entry(
-                    offset: e.offset.rawValue, timestamp: e.timestamp.rawValue, person: e.person.description,
-                    event: e.event, reason: e.reason, pointsDelta: e.pointsDelta, ticketsDelta: e.ticketsDelta,
-                    minutesDelta: e.minutesDelta, points: e.points, tickets: e.tickets, minutes: e.minutes)
-            })
+        return AuditResponse(entries: Array(entries))
     }
 
     func settings(_ context: BasicRequestContext) async throws -> SettingsResponse {

@@ -43,26 +43,7 @@ public struct DrawResponse: ResponseEncodable, Sendable {
 
 /// `GET /v1/guilds/{guild}/audit`: entries oldest first.
 public struct AuditResponse: ResponseEncodable, Sendable {
-    public struct Entry: Encodable, Sendable {
-        public var offset: UInt64
-        public var timestamp: Int64
-        public var person: String
-        public var event: String
-        public var reason: String
-        public var pointsDelta: Int64
-        public var ticketsDelta: Int64
-        public var minutesDelta: Int64
-        public var points: Int64
-        public var tickets: Int64
-        public var minutes: Int64
-
-        enum CodingKeys: String, CodingKey {
-            case offset, timestamp, person, event, reason, points, tickets, minutes
-            case pointsDelta = "points_delta", ticketsDelta = "tickets_delta", minutesDelta = "minutes_delta"
-        }
-    }
-
-    public var entries: [Entry]
+    public var entries: [AuditEntry]
 }
 
 /// `GET` and `PUT /v1/guilds/{guild}/settings`: every setting's effective value, and the names the
