@@ -67,6 +67,17 @@ extension DomainEvent {
             .platformUsernameChanged(KickUserID(4_242_001), from: "mizuro", to: "mizuro_tv"),
             .chatterEarningsMerged(
                 KickUserID(4_242_001), into: UserID(1_095_300_612_093_640_704), minutes: 300, points: 60, tickets: 20),
+            .kickChannelConnected(KickChannel(broadcaster: KickUserID(7_700_123), slug: "mizuro_live")),
+            .chatCommandUsed(KickUserID(4_242_001), command: "points"),
+            .deliveryRequested(
+                Delivery(
+                    id: DeliveryID(3),
+                    destination: .kickChat(
+                        broadcaster: KickUserID(7_700_123), content: "@mizuro you have 1,234 points.",
+                        replyTo: "01JDZ3N9V2X8K7Q4W5E6R7T8Y9"),
+                    requestedAt: Timestamp(milliseconds: 1_796_083_260_000))),
+            .deliveryRecorded(
+                DeliveryID(3), outcome: .failedPermanently, detail: "401 unauthorized: the bot token was revoked"),
         ]
     }()
 }

@@ -140,7 +140,61 @@ extension EventCodec {
             w.writeInt(minutes)
             w.writeInt(points)
             w.writeInt(tickets)
+        case .kickChannelConnected(let channel):
+            w.writeVarint(channel.broadcaster.rawValue)
+            w.writeString(channel.slug)
+        case .chatCommandUsed(let chatter, let command):
+            w.writeVarint(chatter.rawValue)
+            w.writeString(command)
+        case .deliveryRequested(let delivery):
+            encodeDelivery(delivery, into: &w)
+        case .deliveryRecorded(let id, let outcome, let detail):
+            w.writeVarint(id.rawValue)
+            w.write(outcome.rawValue)
+            w.writeString(detail)
         }
+    }
+
+    /// A delivery: its id, when it was requested, a destination kind byte and that kind's fields.
+    static func encodeDelivery(_ delivery: Delivery, into w: inout ByteWriter) {
+        w.writeVarint(delivery.id.rawValue)
+        w.writeTime(delivery.requestedAt)
+        switch delivery.destination {
+        case .kickChat(let broadcaster, let content, let replyTo):
+            w.write(UInt8(0))
+            w.writeVarint(broadcaster.rawValue)
+            w.writeString(content)
+            w.writeString(replyTo ?? "")
+        case .kickSubscriptions(let broadcaster, let events):
+            w.write(UInt8(1))
+            w.writeVarint(broadcaster.rawValue)
+            w.writeVarint(UInt64(events.count))
+            for event in events { w.writeString(event) }
+        }
+    }
+
+    static func decodeDelivery(_ r: inout ByteReader) throws(ByteReader.Overrun) -> Delivery {
+        let id = DeliveryID(try r.readVarint())
+        let requestedAt = try r.readTime()
+        let destination: Destination
+        switch try r.read(UInt8.self) {
+        case 0:
+            let broadcaster = KickUserID(try r.readVarint())
+            let content = try r.readString()
+            let replyTo = try r.readString()
+            destination = .kickChat(
+                broadcaster: broadcaster, content: content, replyTo: replyTo.isEmpty ? nil : replyTo)
+        case 1:
+            let broadcaster = KickUserID(try r.readVarint())
+            let count = try r.readVarint()
+            guard count <= UInt64(r.remaining) else { throw ByteReader.Overrun() }
+            var events: [String] = []
+            for _ in 0..<count { events.append(try r.readString()) }
+            destination = .kickSubscriptions(broadcaster: broadcaster, events: events)
+        default:
+            throw ByteReader.Overrun()
+        }
+        return Delivery(id: id, destination: destination, requestedAt: requestedAt)
     }
 
     static func encodeItem(_ item: ShopItem, into w: inout ByteWriter) {
@@ -297,6 +351,14 @@ extension EventCodec {
             return .chatterEarningsMerged(
                 try chatter(), into: try user(), minutes: try r.readInt(), points: try r.readInt(),
                 tickets: try r.readInt())
+        case (64, 1):
+            return .kickChannelConnected(KickChannel(broadcaster: try chatter(), slug: try r.readString()))
+        case (65, 1): return .chatCommandUsed(try chatter(), command: try r.readString())
+        case (66, 1): return .deliveryRequested(try EventCodec.decodeDelivery(&r))
+        case (67, 1):
+            let id = DeliveryID(try r.readVarint())
+            guard let outcome = DeliveryOutcome(rawValue: try r.read(UInt8.self)) else { throw ByteReader.Overrun() }
+            return .deliveryRecorded(id, outcome: outcome, detail: try r.readString())
         default: return nil
         }
     }

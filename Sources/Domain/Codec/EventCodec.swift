@@ -68,6 +68,10 @@ public enum EventCodec {
             case .accountUnlinked: 37
             case .platformUsernameChanged: 38
             case .chatterEarningsMerged: 39
+            case .kickChannelConnected: 64
+            case .chatCommandUsed: 65
+            case .deliveryRequested: 66
+            case .deliveryRecorded: 67
             }
         let version: UInt8 = if case .pointsAdjusted = event { 2 } else { 1 }
         return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: version)
@@ -119,6 +123,10 @@ public enum EventCodec {
         37: "account_unlinked",
         38: "platform_username_changed",
         39: "chatter_earnings_merged",
+        64: "kick_channel_connected",
+        65: "chat_command_used",
+        66: "delivery_requested",
+        67: "delivery_recorded",
     ]
 
     /// Encodes an event as a log record payload with its envelope.

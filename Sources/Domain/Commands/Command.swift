@@ -53,6 +53,17 @@ public enum Command: Hashable, Sendable {
     case confirmLink(UserID, KickUserID, kickUsername: String)
     case rejectLink(UserID, KickUserID, reason: String)
     case unlink(UserID)
+
+    // Kick and the outbox
+    /// Connects the guild to a Kick channel: its webhooks route here, and its event subscriptions
+    /// are requested through the outbox.
+    case connectKickChannel(KickChannel)
+    /// A chat message that may be a chat command (`!points` …): answered in Kick chat through the
+    /// outbox when the command is enabled and the chatter is off cooldown (key: derived from the
+    /// Kick message id).
+    case answerChatCommand(KickUserID, username: String, message: String, messageID: String)
+    /// The outcome of a delivery the outbox sent.
+    case recordDelivery(DeliveryID, outcome: DeliveryOutcome, detail: String)
 }
 
 /// What comes with every command from outside the rules.
@@ -149,6 +160,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownItem = Code("unknown_item", .conflict)
         /// No order has that id.
         public static let unknownOrder = Code("unknown_order", .conflict)
+        /// No delivery with that id was ever requested.
+        public static let unknownDelivery = Code("unknown_delivery", .conflict)
         /// No watch-time role has that id.
         public static let unknownRole = Code("unknown_role", .conflict)
         /// No setting has that name.

@@ -64,6 +64,15 @@ public enum DomainEvent: Hashable, Sendable {
     case platformUsernameChanged(KickUserID, from: String, to: String)
     /// What a chatter earned before linking moved to the Discord user.
     case chatterEarningsMerged(KickUserID, into: UserID, minutes: Int64, points: Int64, tickets: Int64)
+
+    // Kick and the outbox
+    case kickChannelConnected(KickChannel)
+    /// A chatter used a chat command (its reply is the ``deliveryRequested(_:)`` after it).
+    case chatCommandUsed(KickUserID, command: String)
+    /// The outbox must carry out this delivery.
+    case deliveryRequested(Delivery)
+    /// A delivery's outcome: it happened, or it never will (and why).
+    case deliveryRecorded(DeliveryID, outcome: DeliveryOutcome, detail: String)
 }
 
 /// A decoded event with where and when the log put it.

@@ -263,6 +263,9 @@ extension GuildState {
             }
             return [.linkRejected(user, chatter, reason: String(reason.prefix(200)))]
 
+        case .connectKickChannel, .answerChatCommand, .recordDelivery:
+            return try kickRules(command, c)
+
         case .unlink(let user):
             guard links[user] != nil else { throw Rejection(.notLinked, "user \(user) is not linked") }
             var events: [DomainEvent] = [.accountUnlinked(user, by: c.actor)]

@@ -18,11 +18,15 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let roleRemovalEnabled = SettingKey(rawValue: 11)
     public static let raffleAutoRenew = SettingKey(rawValue: 12)
     public static let linkedRoleID = SettingKey(rawValue: 13)
+    /// Which Kick chat commands answer (a bit each, see ``ChatCommand``); default all.
+    public static let chatCommandsEnabled = SettingKey(rawValue: 32)
+    /// Seconds before a chatter's next chat command is answered.
+    public static let chatCommandCooldownSeconds = SettingKey(rawValue: 33)
 
     public static let allCases: [SettingKey] = [
         .pointsPer5Min, .subscriberPointsPer5Min, .tickIntervalSeconds, .chatterWindowSeconds, .activityWindowSeconds,
         .minActiveChatters, .watchtimeTicketsPerHour, .giftedSubTickets, .leaderboardDefault, .leaderboardMax,
-        .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID,
+        .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID, .chatCommandsEnabled, .chatCommandCooldownSeconds,
     ]
 
     static let names: [SettingKey: String] = [
@@ -32,7 +36,8 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         .watchtimeTicketsPerHour: "watchtime_tickets_per_hour", .giftedSubTickets: "gifted_sub_tickets",
         .leaderboardDefault: "leaderboard_default", .leaderboardMax: "leaderboard_max",
         .roleRemovalEnabled: "role_removal_enabled", .raffleAutoRenew: "raffle_auto_renew",
-        .linkedRoleID: "linked_role_id",
+        .linkedRoleID: "linked_role_id", .chatCommandsEnabled: "chat_commands_enabled",
+        .chatCommandCooldownSeconds: "chat_command_cooldown_seconds",
     ]
 
     /// Looks a setting up by its name as the API and CLI spell it.
@@ -51,6 +56,8 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .watchtimeTicketsPerHour, .giftedSubTickets: 0...1_000_000
         case .leaderboardDefault, .leaderboardMax: 1...25
         case .roleRemovalEnabled, .raffleAutoRenew: 0...1
+        case .chatCommandsEnabled: 0...63
+        case .chatCommandCooldownSeconds: 0...86_400
         default: 0...Int64.max
         }
     }

@@ -126,6 +126,18 @@ extension GuildState {
         case .accountUnlinked(let user, _):
             if let chatter = links.removeValue(forKey: user) { chatters[chatter]?.linkedUser = nil }
         case .platformUsernameChanged(let chatter, _, let to): chatters[chatter]?.username = to
+        case .kickChannelConnected(let channel): kickChannel = channel
+        case .chatCommandUsed(let chatter, _):
+            lastChatCommand[chatter] = timestamp
+            if lastChatCommand.count > 4096 {
+                // Entries older than the longest cooldown can no longer refuse anything.
+                let horizon = timestamp.rawValue - SettingKey.chatCommandCooldownSeconds.validRange.upperBound * 1000
+                lastChatCommand = lastChatCommand.filter { $0.value.rawValue >= horizon }
+            }
+        case .deliveryRequested(let delivery):
+            deliveries[delivery.id] = delivery
+            lastDelivery = max(lastDelivery, delivery.id)
+        case .deliveryRecorded(let id, _, _): deliveries.removeValue(forKey: id)
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             mergePerson(.kick(chatter), into: .discord(user))
         }

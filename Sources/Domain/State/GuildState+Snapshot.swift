@@ -2,7 +2,7 @@ package import EventLog
 
 extension GuildState {
     /// The snapshot format's version; a snapshot of another version is ignored (the log is replayed).
-    public static let snapshotVersion: UInt8 = 1
+    public static let snapshotVersion: UInt8 = 2
 
     /// Appends the whole state in a compact binary form (see `PartitionSnapshot`). Global defaults
     /// are not included: they are configuration, supplied again when the snapshot is loaded.
@@ -99,6 +99,17 @@ extension GuildState {
             w.writeVarint(UInt64(period.rawValue))
             w.writeData(seed)
         }
+        // Kick and the outbox (version 2)
+        w.writeBool(kickChannel != nil)
+        if let kickChannel { EventCodec.encodeFields(.kickChannelConnected(kickChannel), into: &w) }
+        w.writeVarint(UInt64(lastChatCommand.count))
+        for (chatter, t) in lastChatCommand {
+            w.writeVarint(chatter.rawValue)
+            w.writeTime(t)
+        }
+        w.writeVarint(UInt64(deliveries.count))
+        for delivery in deliveries.values { EventCodec.encodeDelivery(delivery, into: &w) }
+        w.writeVarint(lastDelivery.rawValue)
         // Idempotency keys, in expiry order.
         let live = keys.liveOrder
         w.writeVarint(UInt64(live.count))
@@ -221,6 +232,16 @@ extension GuildState {
         for _ in 0..<(try count()) {
             s.raffle.revealedSeeds[PeriodID(UInt32(truncatingIfNeeded: try r.readVarint()))] = try r.readData()
         }
+        if try r.readBool() {
+            guard case .kickChannelConnected(let channel) = try event(64) else { throw ByteReader.Overrun() }
+            s.kickChannel = channel
+        }
+        for _ in 0..<(try count()) { s.lastChatCommand[KickUserID(try r.readVarint())] = try r.readTime() }
+        for _ in 0..<(try count()) {
+            let delivery = try EventCodec.decodeDelivery(&r)
+            s.deliveries[delivery.id] = delivery
+        }
+        s.lastDelivery = DeliveryID(try r.readVarint())
         let keyCount = try count()
         s.keys.outcomes.reserveCapacity(keyCount)
         s.keys.order.reserveCapacity(keyCount)

@@ -42,6 +42,14 @@ public struct GuildState: Sendable, Equatable {
     // Raffle
     public internal(set) var raffle = RaffleState()
 
+    // Kick and the outbox
+    public internal(set) var kickChannel: KickChannel?
+    /// When each chatter last had a chat command answered (for the cooldown).
+    public internal(set) var lastChatCommand: [KickUserID: Timestamp] = [:]
+    /// Deliveries requested and without an outcome yet, by id.
+    public internal(set) var deliveries: [DeliveryID: Delivery] = [:]
+    public internal(set) var lastDelivery = DeliveryID(0)
+
     // Idempotency
     public internal(set) var keys = IdempotencyKeys()
     /// Whether ``apply(_:)`` records idempotency keys. Deciding needs them; a state folded only to
