@@ -76,6 +76,12 @@ extension DomainEvent {
                         broadcaster: KickUserID(7_700_123), content: "@mizuro you have 1,234 points.",
                         replyTo: "01JDZ3N9V2X8K7Q4W5E6R7T8Y9"),
                     requestedAt: Timestamp(milliseconds: 1_796_083_260_000))),
+            .kickAuthorizationStarted(
+                KickAuthorization(
+                    state: "1234567890123456789.q8Jw5fX2mYbT0cVzR4uLkA", user: UserID(1_095_300_612_093_640_704),
+                    verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+                    expiresAt: Timestamp(milliseconds: 1_796_083_800_000))),
+            .kickAuthorizationFinished(state: "1234567890123456789.q8Jw5fX2mYbT0cVzR4uLkA"),
             .deliveryRecorded(
                 DeliveryID(3), outcome: .failedPermanently, detail: "401 unauthorized: the bot token was revoked"),
         ]

@@ -106,4 +106,32 @@ import Testing
             h.rejection(h.run(.recordDelivery(DeliveryID(9), outcome: .delivered, detail: ""))) == "unknown_delivery")
         #expect(h.rebuilt() == h.state)
     }
+
+    @Test func aKickAuthorizationIsSingleUseAndExpires() {
+        var h = Harness()
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        let start = Command.startKickAuthorization(
+            UserID(9), state: "guild.state-one-123456", verifier: verifier,
+            expiresAt: Timestamp(milliseconds: h.clock + 600_000))
+        #expect(h.accept(start).count == 2)
+        #expect(h.rejection(h.run(start)) == "invalid_text", "a state cannot be reused while it waits")
+        #expect(h.accept(.finishKickAuthorization(state: "guild.state-one-123456")).count == 1)
+        #expect(
+            h.rejection(h.run(.finishKickAuthorization(state: "guild.state-one-123456"))) == "unknown_authorization")
+        h.accept(
+            .startKickAuthorization(
+                UserID(9), state: "guild.state-two-123456", verifier: verifier,
+                expiresAt: Timestamp(milliseconds: h.clock + 60_000)))
+        h.advance(seconds: 61)
+        #expect(
+            h.rejection(h.run(.finishKickAuthorization(state: "guild.state-two-123456"))) == "authorization_expired")
+        #expect(
+            h.rejection(
+                h.run(
+                    .startKickAuthorization(
+                        UserID(9), state: "guild.state-three-12345", verifier: verifier,
+                        expiresAt: Timestamp(milliseconds: h.clock + 700_000)))) == "invalid_expiry",
+            "at most 10 minutes")
+        #expect(h.rebuilt() == h.state)
+    }
 }

@@ -152,6 +152,13 @@ extension EventCodec {
             w.writeVarint(id.rawValue)
             w.write(outcome.rawValue)
             w.writeString(detail)
+        case .kickAuthorizationStarted(let a):
+            w.writeString(a.state)
+            w.writeSnowflake(a.user.rawValue)
+            w.writeString(a.verifier)
+            w.writeTime(a.expiresAt)
+        case .kickAuthorizationFinished(let state):
+            w.writeString(state)
         }
     }
 
@@ -359,6 +366,12 @@ extension EventCodec {
             let id = DeliveryID(try r.readVarint())
             guard let outcome = DeliveryOutcome(rawValue: try r.read(UInt8.self)) else { throw ByteReader.Overrun() }
             return .deliveryRecorded(id, outcome: outcome, detail: try r.readString())
+        case (68, 1):
+            return .kickAuthorizationStarted(
+                KickAuthorization(
+                    state: try r.readString(), user: try user(), verifier: try r.readString(),
+                    expiresAt: try r.readTime()))
+        case (69, 1): return .kickAuthorizationFinished(state: try r.readString())
         default: return nil
         }
     }

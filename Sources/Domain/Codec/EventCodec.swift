@@ -72,6 +72,8 @@ public enum EventCodec {
             case .chatCommandUsed: 65
             case .deliveryRequested: 66
             case .deliveryRecorded: 67
+            case .kickAuthorizationStarted: 68
+            case .kickAuthorizationFinished: 69
             }
         let version: UInt8 = if case .pointsAdjusted = event { 2 } else { 1 }
         return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: version)
@@ -127,6 +129,8 @@ public enum EventCodec {
         65: "chat_command_used",
         66: "delivery_requested",
         67: "delivery_recorded",
+        68: "kick_authorization_started",
+        69: "kick_authorization_finished",
     ]
 
     /// Encodes an event as a log record payload with its envelope.

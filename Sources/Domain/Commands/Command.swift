@@ -64,6 +64,13 @@ public enum Command: Hashable, Sendable {
     case answerChatCommand(KickUserID, username: String, message: String, messageID: String)
     /// The outcome of a delivery the outbox sent.
     case recordDelivery(DeliveryID, outcome: DeliveryOutcome, detail: String)
+    /// Requests the connected channel's event subscriptions again (`tally kick subscribe`).
+    case subscribeKickEvents
+    /// A viewer starts linking their Kick account: Kick's authorization for `user`, bound to `state`
+    /// and the PKCE `verifier`, valid until `expiresAt` (at most 10 minutes).
+    case startKickAuthorization(UserID, state: String, verifier: String, expiresAt: Timestamp)
+    /// Kick redirected back with `state`: it is used up (single use), whatever follows.
+    case finishKickAuthorization(state: String)
 }
 
 /// What comes with every command from outside the rules.
@@ -160,6 +167,12 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownItem = Code("unknown_item", .conflict)
         /// No order has that id.
         public static let unknownOrder = Code("unknown_order", .conflict)
+        /// The guild has no Kick channel connected.
+        public static let notConnected = Code("not_connected", .conflict)
+        /// No Kick authorization is waiting under that state (used already, or never started).
+        public static let unknownAuthorization = Code("unknown_authorization", .conflict)
+        /// The Kick authorization expired before it came back.
+        public static let authorizationExpired = Code("authorization_expired", .conflict)
         /// No delivery with that id was ever requested.
         public static let unknownDelivery = Code("unknown_delivery", .conflict)
         /// No watch-time role has that id.

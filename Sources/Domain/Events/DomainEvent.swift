@@ -73,6 +73,10 @@ public enum DomainEvent: Hashable, Sendable {
     case deliveryRequested(Delivery)
     /// A delivery's outcome: it happened, or it never will (and why).
     case deliveryRecorded(DeliveryID, outcome: DeliveryOutcome, detail: String)
+    /// A Kick authorization began for `user`, bound to `state` and a PKCE verifier.
+    case kickAuthorizationStarted(KickAuthorization)
+    /// The authorization bound to `state` came back and is used up.
+    case kickAuthorizationFinished(state: String)
 }
 
 /// A decoded event with where and when the log put it.

@@ -1,3 +1,5 @@
+public import EventLog
+
 /// The Kick channel a guild is connected to: webhooks for its broadcaster are routed to the guild.
 public struct KickChannel: Hashable, Sendable {
     /// The broadcaster's Kick user id.
@@ -15,6 +17,24 @@ public struct KickChannel: Hashable, Sendable {
         "chat.message.sent", "livestream.status.updated", "channel.subscription.new",
         "channel.subscription.renewal", "channel.subscription.gifts",
     ]
+}
+
+/// A Kick authorization in progress: server-side state of the OAuth flow that links a Discord user
+/// to a Kick account, kept in the log so a restart does not forget it.
+public struct KickAuthorization: Hashable, Sendable {
+    /// The OAuth `state`, random and single use.
+    public var state: String
+    public var user: UserID
+    /// The PKCE code verifier (the challenge Kick saw is derived from it).
+    public var verifier: String
+    public var expiresAt: Timestamp
+
+    public init(state: String, user: UserID, verifier: String, expiresAt: Timestamp) {
+        self.state = state
+        self.user = user
+        self.verifier = verifier
+        self.expiresAt = expiresAt
+    }
 }
 
 /// A chat command viewers type in Kick chat (`!points` …), with its bit in the

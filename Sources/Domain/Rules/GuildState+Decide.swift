@@ -263,7 +263,8 @@ extension GuildState {
             }
             return [.linkRejected(user, chatter, reason: String(reason.prefix(200)))]
 
-        case .connectKickChannel, .answerChatCommand, .recordDelivery:
+        case .connectKickChannel, .answerChatCommand, .recordDelivery, .subscribeKickEvents, .startKickAuthorization,
+            .finishKickAuthorization:
             return try kickRules(command, c)
 
         case .unlink(let user):

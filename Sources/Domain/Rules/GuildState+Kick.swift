@@ -50,6 +50,39 @@ extension GuildState {
             }
             return [.deliveryRecorded(id, outcome: outcome, detail: GuildState.truncated(detail, to: 500))]
 
+        case .subscribeKickEvents:
+            guard let channel = kickChannel else {
+                throw Rejection(.notConnected, "the guild has no Kick channel connected")
+            }
+            return [
+                request(
+                    .kickSubscriptions(broadcaster: channel.broadcaster, events: KickChannel.subscribedEvents),
+                    at: c.time)
+            ]
+
+        case .startKickAuthorization(let user, let state, let verifier, let expiresAt):
+            guard (16...128).contains(state.utf8.count), (43...128).contains(verifier.utf8.count) else {
+                throw Rejection(.invalidText, "a state is 16 to 128 bytes and a PKCE verifier 43 to 128")
+            }
+            guard expiresAt > c.time, expiresAt.rawValue - c.time.rawValue <= 600_000 else {
+                throw Rejection(.invalidExpiry, "an authorization expires within 10 minutes")
+            }
+            guard kickAuthorizations[state] == nil else { throw Rejection(.invalidText, "that state is in use") }
+            return [
+                .linkRequested(user, expiresAt: expiresAt),
+                .kickAuthorizationStarted(
+                    KickAuthorization(state: state, user: user, verifier: verifier, expiresAt: expiresAt)),
+            ]
+
+        case .finishKickAuthorization(let state):
+            guard let authorization = kickAuthorizations[state] else {
+                throw Rejection(.unknownAuthorization, "this link was already used or never started; start again")
+            }
+            guard authorization.expiresAt > c.time else {
+                throw Rejection(.authorizationExpired, "this link expired; start again")
+            }
+            return [.kickAuthorizationFinished(state: state)]
+
         default:
             preconditionFailure("not a Kick or outbox command: \(command)")
         }

@@ -138,6 +138,10 @@ extension GuildState {
             deliveries[delivery.id] = delivery
             lastDelivery = max(lastDelivery, delivery.id)
         case .deliveryRecorded(let id, _, _): deliveries.removeValue(forKey: id)
+        case .kickAuthorizationStarted(let authorization):
+            kickAuthorizations = kickAuthorizations.filter { $0.value.expiresAt > timestamp }
+            kickAuthorizations[authorization.state] = authorization
+        case .kickAuthorizationFinished(let state): kickAuthorizations.removeValue(forKey: state)
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             mergePerson(.kick(chatter), into: .discord(user))
         }

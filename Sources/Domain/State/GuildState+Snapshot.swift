@@ -110,6 +110,8 @@ extension GuildState {
         w.writeVarint(UInt64(deliveries.count))
         for delivery in deliveries.values { EventCodec.encodeDelivery(delivery, into: &w) }
         w.writeVarint(lastDelivery.rawValue)
+        w.writeVarint(UInt64(kickAuthorizations.count))
+        for a in kickAuthorizations.values { EventCodec.encodeFields(.kickAuthorizationStarted(a), into: &w) }
         // Idempotency keys, in expiry order.
         let live = keys.liveOrder
         w.writeVarint(UInt64(live.count))
@@ -242,6 +244,10 @@ extension GuildState {
             s.deliveries[delivery.id] = delivery
         }
         s.lastDelivery = DeliveryID(try r.readVarint())
+        for _ in 0..<(try count()) {
+            guard case .kickAuthorizationStarted(let a) = try event(68) else { throw ByteReader.Overrun() }
+            s.kickAuthorizations[a.state] = a
+        }
         let keyCount = try count()
         s.keys.outcomes.reserveCapacity(keyCount)
         s.keys.order.reserveCapacity(keyCount)

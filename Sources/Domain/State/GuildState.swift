@@ -49,6 +49,8 @@ public struct GuildState: Sendable, Equatable {
     /// Deliveries requested and without an outcome yet, by id.
     public internal(set) var deliveries: [DeliveryID: Delivery] = [:]
     public internal(set) var lastDelivery = DeliveryID(0)
+    /// Kick authorizations started and not yet finished, by state (expired ones are dropped as time passes).
+    public internal(set) var kickAuthorizations: [String: KickAuthorization] = [:]
 
     // Idempotency
     public internal(set) var keys = IdempotencyKeys()
