@@ -66,6 +66,12 @@ public final class FakeKick: Sendable {
         self.botToken = botToken
     }
 
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
+
     /// The public key Tally verifies webhooks with.
     public var publicKeyPEM: String { privateKey.publicKey.pemRepresentation }
 
@@ -228,7 +234,7 @@ public final class FakeKick: Sendable {
         }
         guard let token else { return Self.json(#"{"error":"invalid_grant"}"#, status: .badRequest) }
         return Self.json(
-            #"{"access_token":"\#(token)","token_type":"Bearer","refresh_token":"r","expires_in":3600,"scope":"user:read"}"#
+            #"{"accessToken":"\#(token)","token_type":"Bearer","refresh_token":"r","expires_in":3600,"scope":"user:read"}"#
         )
     }
 
@@ -249,21 +255,21 @@ public final class FakeKick: Sendable {
         }
         if let answer = try await scripted("chat") { return answer }
         struct Body: Decodable {
-            var broadcaster_user_id: UInt64
+            var broadcasterUserId: UInt64
             var content: String
             var type: String
-            var reply_to_message_id: String?
+            var replyToMessageId: String?
         }
         var request = request
         guard
-            let body = try? JSONDecoder().decode(
+            let body = try? Self.decoder.decode(
                 Body.self, from: Data(buffer: try await request.collectBody(upTo: 1 << 16))),
             body.content.utf8.count <= 500, body.type == "bot"
         else { return Self.json(#"{"message":"invalid"}"#, status: .badRequest) }
         let id: UInt64 = state.withLock { s in
             s.chats.append(
                 ChatMessage(
-                    broadcaster: body.broadcaster_user_id, content: body.content, replyTo: body.reply_to_message_id))
+                    broadcaster: body.broadcasterUserId, content: body.content, replyTo: body.replyToMessageId))
             defer { s.nextID += 1 }
             return s.nextID
         }
@@ -277,19 +283,19 @@ public final class FakeKick: Sendable {
         if let answer = try await scripted("subscriptions") { return answer }
         struct Body: Decodable {
             struct Event: Decodable { var name: String }
-            var broadcaster_user_id: UInt64
+            var broadcasterUserId: UInt64
             var events: [Event]
             var method: String
         }
         var request = request
         guard
-            let body = try? JSONDecoder().decode(
+            let body = try? Self.decoder.decode(
                 Body.self, from: Data(buffer: try await request.collectBody(upTo: 1 << 16))),
             body.method == "webhook"
         else { return Self.json(#"{"message":"invalid"}"#, status: .badRequest) }
         state.withLock {
             $0.subscriptions.append(
-                Subscription(broadcaster: body.broadcaster_user_id, events: body.events.map(\.name)))
+                Subscription(broadcaster: body.broadcasterUserId, events: body.events.map(\.name)))
         }
         let data = body.events.map {
             #"{"name":"\#($0.name)","version":1,"subscription_id":"s-\#($0.name)","error":""}"#

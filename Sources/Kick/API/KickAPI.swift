@@ -11,6 +11,18 @@ public struct KickAPI: Sendable {
     /// How long one call may take. Default 10 s.
     public var timeout: Duration = .seconds(10)
 
+    /// Kick's JSON is snake case.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }()
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
+
     public init(configuration: KickConfiguration, client: HTTPClient) {
         self.configuration = configuration
         self.client = client
@@ -27,14 +39,14 @@ public struct KickAPI: Sendable {
     /// `POST /public/v1/chat`: a message in the broadcaster's chat, as the bot.
     public func sendChat(broadcaster: UInt64, content: String, replyTo: String?) async throws -> Answer {
         struct Body: Encodable {
-            var broadcaster_user_id: UInt64
+            var broadcasterUserId: UInt64
             var content: String
             var type = "bot"
-            var reply_to_message_id: String?
+            var replyToMessageId: String?
         }
         return try await post(
             "/public/v1/chat",
-            json: Body(broadcaster_user_id: broadcaster, content: content, reply_to_message_id: replyTo))
+            json: Body(broadcasterUserId: broadcaster, content: content, replyToMessageId: replyTo))
     }
 
     /// `POST /public/v1/events/subscriptions`: webhooks for these event types of the broadcaster.
@@ -44,13 +56,13 @@ public struct KickAPI: Sendable {
             var version = 1
         }
         struct Body: Encodable {
-            var broadcaster_user_id: UInt64
+            var broadcasterUserId: UInt64
             var events: [Event]
             var method = "webhook"
         }
         return try await post(
             "/public/v1/events/subscriptions",
-            json: Body(broadcaster_user_id: broadcaster, events: events.map { Event(name: $0) }))
+            json: Body(broadcasterUserId: broadcaster, events: events.map { Event(name: $0) }))
     }
 
     /// The URL that starts Kick's authorization for a viewer.
@@ -83,11 +95,11 @@ public struct KickAPI: Sendable {
         // `URLComponents` leaves `+` alone; in a form it means a space, so encode it.
         let encoded = (form.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
         request.body = .bytes(ByteBuffer(string: encoded))
-        struct Token: Decodable { var access_token: String }
+        struct Token: Decodable { var accessToken: String }
         let answer = try await execute(request)
-        guard answer.status == 200, let token = try? JSONDecoder().decode(Token.self, from: Data(answer.body.utf8))
+        guard answer.status == 200, let token = try? Self.decoder.decode(Token.self, from: Data(answer.body.utf8))
         else { throw KickError(.api, "Kick refused the authorization code (\(answer.status))") }
-        return token.access_token
+        return token.accessToken
     }
 
     /// `GET /public/v1/users` with a viewer's token: who they are on Kick.
@@ -98,16 +110,16 @@ public struct KickAPI: Sendable {
         request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
         struct Users: Decodable {
             struct User: Decodable {
-                var user_id: UInt64
+                var userId: UInt64
                 var name: String
             }
             var data: [User]
         }
         let answer = try await execute(request)
-        guard answer.status == 200, let users = try? JSONDecoder().decode(Users.self, from: Data(answer.body.utf8)),
+        guard answer.status == 200, let users = try? Self.decoder.decode(Users.self, from: Data(answer.body.utf8)),
             let user = users.data.first
         else { throw KickError(.api, "Kick did not say who the token belongs to (\(answer.status))") }
-        return (user.user_id, user.name)
+        return (user.userId, user.name)
     }
 
     private func post(_ path: String, json: some Encodable) async throws -> Answer {
@@ -115,7 +127,7 @@ public struct KickAPI: Sendable {
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(configuration.botToken)")
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+        request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(json)))
         return try await execute(request)
     }
 
