@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Coordinator
 public import EventLog
 import Foundation
 public import Hummingbird
+public import Kick
 public import Logging
 public import NIOCore
 public import ServiceLifecycle
@@ -11,8 +13,10 @@ public import UnixSignals
 /// `tally serve`: the coordinator's assignment and N shard nodes in one process, behind one port.
 ///
 /// The services run in one ``ServiceLifecycle/ServiceGroup``, listed in start order and shut down
-/// gracefully in reverse: the HTTP server stops taking requests and drains, the timers stop, then
-/// every partition is released (in-flight appends finish, a snapshot is written, the lock dropped).
+/// gracefully in reverse: the HTTP server stops taking requests and drains, the timers stop, the
+/// outbox workers stop (a delivery in flight finishes and records its outcome), then every partition
+/// is released (in-flight appends finish, a snapshot is written, the lock dropped), and last the
+/// HTTP client closes.
 public struct ServeRole: Sendable {
     public struct Configuration: Sendable {
         public var data: DataDirectory
@@ -27,6 +31,10 @@ public struct ServeRole: Sendable {
         public var metricsText: (@Sendable () -> String)?
         /// Wall-clock time commands are stamped with. Default: the system clock.
         public var now: @Sendable () -> Timestamp = { Timestamp.now }
+        /// The deployment's Kick app (nil: no Kick ingress, no Kick deliveries). Default nil.
+        public var kick: KickConfiguration?
+        /// The service's public base URL, for links Kick redirects back to. Default `http://127.0.0.1:8080`.
+        public var publicBaseURL = "http://127.0.0.1:8080"
         /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -56,6 +64,16 @@ public struct ServeRole: Sendable {
         var api = ShardAPI(node: cluster, operatorToken: configuration.operatorToken, now: configuration.now)
         api.metricsText = configuration.metricsText
         api.clusterView = { await cluster.view }
+        let client = HTTPClient.forwarding()
+        var senders: [any DeliverySender] = []
+        if let kick = configuration.kick {
+            let setup = try KickSetup(
+                configuration: kick, raffleSecret: configuration.raffleSecret,
+                publicBaseURL: configuration.publicBaseURL,
+                nodes: cluster, client: client, now: configuration.now, logger: logger)
+            api.kick = setup.ingress
+            senders.append(setup.sender)
+        }
         let app = Application(
             router: api.router(),
             configuration: .init(address: configuration.address, serverName: "tally"),
@@ -73,11 +91,20 @@ public struct ServeRole: Sendable {
                 }
             },
             release: { await cluster.shutdown() })
-        let timers: [any Service] = cluster.nodes.keys.sorted().map {
-            TimerService(node: cluster.nodes[$0]!, clock: ContinuousClock(), now: configuration.now)
+        let nodes = cluster.nodes.keys.sorted().map { cluster.nodes[$0]! }
+        let timers: [any Service] = nodes.map {
+            TimerService(node: $0, clock: ContinuousClock(), now: configuration.now)
         }
+        let outboxes: [any Service] =
+            senders.isEmpty
+            ? []
+            : nodes.map {
+                DeliveryService(
+                    node: $0, senders: senders, clock: ContinuousClock(), now: configuration.now, logger: logger)
+            }
         self.cluster = cluster
-        self.services = [partitions] + timers + extraServices(cluster) + [app]
+        self.services =
+            [HTTPClientService(client: client), partitions] + outboxes + timers + extraServices(cluster) + [app]
         self.logger = logger
     }
 

@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 import Foundation
 
 /// A signed, expiring request to link one Discord user of one guild to a Kick account — what
@@ -19,17 +19,17 @@ public struct LinkToken: Sendable, Equatable {
     }
 
     /// The token's text, signed with `key`.
-    public func signed(key: SymmetricKey) -> String {
+    public func signed(key: [UInt8]) -> String {
         let body = fields
-        let mac = Array(HMAC<SHA256>.authenticationCode(for: body, using: key)).prefix(16)
+        let mac = Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: key))).prefix(16)
         return PKCE.base64url(body + mac)
     }
 
     /// The token `text` carries, if its signature is valid and it has not expired at `now`.
-    public init?(verifying text: String, key: SymmetricKey, now: Int64) {
+    public init?(verifying text: String, key: [UInt8], now: Int64) {
         guard text.utf8.count <= 64, let bytes = PKCE.unbase64url(text), bytes.count == 40 else { return nil }
         let body = Array(bytes[0..<24])
-        let mac = Array(HMAC<SHA256>.authenticationCode(for: body, using: key)).prefix(16)
+        let mac = Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: key))).prefix(16)
         // Constant time: every byte is compared whatever the first difference.
         var difference: UInt8 = 0
         for (a, b) in zip(mac, bytes[24...]) { difference |= a ^ b }

@@ -44,6 +44,8 @@ struct CommandRequest: Decodable, Sendable {
     var gifterKickUserId: UInt64?
     var count: Int64?
     var kickUsername: String?
+    var broadcasterUserId: UInt64?
+    var slug: String?
 
     enum CodingKeys: String, CodingKey {
         case type, key, setting, value, live, mode, username, name, minutes, position, enabled, granted, outcome, detail
@@ -53,6 +55,7 @@ struct CommandRequest: Decodable, Sendable {
         case requirementPrompt = "requirement_prompt", raffleTickets = "raffle_tickets", orderId = "order_id"
         case startsAt = "starts_at", endsAt = "ends_at", gifterKickUserId = "gifter_kick_user_id"
         case kickUsername = "kick_username"
+        case broadcasterUserId = "broadcaster_user_id", slug
     }
 
     /// Whether the command needs the guild's raffle seeds (which only the node derives).
@@ -65,7 +68,7 @@ struct CommandRequest: Decodable, Sendable {
         "create_shop_item", "edit_shop_item", "restock_shop_item", "deactivate_shop_item", "purchase", "fulfil_order",
         "cancel_order", "reset_purchase_limit", "open_raffle_period", "close_raffle_period", "grant_tickets",
         "remove_tickets", "set_raffle_exclusion", "draw_raffle", "record_gifted_subs", "request_link", "confirm_link",
-        "reject_link", "unlink",
+        "reject_link", "unlink", "connect_kick_channel", "subscribe_kick_events",
     ]
 
     /// The domain command, given the time and the raffle seeds the server derives.
@@ -179,6 +182,12 @@ struct CommandRequest: Decodable, Sendable {
                 UserID(try snowflake(userId, "user_id")), KickUserID(try need(kickUserId, "kick_user_id")),
                 reason: try need(reason, "reason"))
         case "unlink": return .unlink(UserID(try snowflake(userId, "user_id")))
+        case "connect_kick_channel":
+            return .connectKickChannel(
+                KickChannel(
+                    broadcaster: KickUserID(try need(broadcasterUserId, "broadcaster_user_id")),
+                    slug: try need(slug, "slug")))
+        case "subscribe_kick_events": return .subscribeKickEvents
         default:
             throw APIError(
                 .unknownCommand, "no command type \(type); known: \(CommandRequest.types.joined(separator: ", "))")

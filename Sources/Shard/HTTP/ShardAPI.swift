@@ -23,6 +23,8 @@ public struct ShardAPI: Sendable {
     public var forwarding: ForwardingMiddleware<BasicRequestContext>?
     /// Shards, leases, the assignment and epochs, for `GET /v1/cluster` (nil: no such endpoint).
     public var clusterView: (@Sendable () async -> ClusterView)?
+    /// Kick's webhooks and the account-link flow (nil: no Kick app configured).
+    public var kick: KickIngress?
     private let metrics = CommandMetrics()
 
     /// The largest request body accepted (64 KiB).
@@ -49,6 +51,7 @@ public struct ShardAPI: Sendable {
         if let clusterView {
             router.get("/v1/cluster") { _, _ in await clusterView() }
         }
+        kick?.register(on: router)
         let guilds = router.group("/v1/guilds/:guild")
         if let forwarding { guilds.add(middleware: forwarding) }
         guilds.post("/commands") { request, context in try await command(request, context) }

@@ -1,4 +1,5 @@
 public import Coordinator
+public import Domain
 public import EventLog
 public import Logging
 
@@ -49,6 +50,12 @@ public actor LocalCluster: NodeRouter {
     public func node(for guild: GuildID) async -> ShardNode {
         let partition = data.partition(for: guild)
         return nodes[table.owner(of: partition)!]!
+    }
+
+    public func guilds(connectedTo broadcaster: KickUserID) async -> [GuildID] {
+        var out: [GuildID] = []
+        for node in nodes.values { out += await node.guilds(connectedTo: broadcaster) }
+        return out.sorted()
     }
 
     /// The partitions each node owns.

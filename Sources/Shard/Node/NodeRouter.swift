@@ -1,11 +1,18 @@
+public import Domain
 public import EventLog
 
 /// Finds the shard node that serves a guild: the node itself in a one-node deployment, the owner of
 /// the guild's partition in a cluster. Any node accepts any guild's request and forwards it.
 public protocol NodeRouter: Sendable {
     func node(for guild: GuildID) async -> ShardNode
+    /// The guilds connected to a Kick channel, among the partitions this process holds.
+    func guilds(connectedTo broadcaster: KickUserID) async -> [GuildID]
 }
 
 extension ShardNode: NodeRouter {
     public func node(for guild: GuildID) async -> ShardNode { self }
+
+    public func guilds(connectedTo broadcaster: KickUserID) async -> [GuildID] {
+        acquiredOwners().flatMap { $0.effects.guilds(connectedTo: broadcaster) }.sorted()
+    }
 }

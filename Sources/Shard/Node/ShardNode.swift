@@ -138,7 +138,7 @@ public actor ShardNode {
     }
 
     /// The owners acquired so far.
-    func acquiredOwners() -> [PartitionOwner] {
+    public func acquiredOwners() -> [PartitionOwner] {
         partitions.sorted(by: { $0.key < $1.key }).compactMap { $0.value.owner }
     }
 

@@ -28,6 +28,8 @@ public actor PartitionOwner {
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Events replayed from the log when acquired (after the snapshot, if one was used).
     public nonisolated let replayedEvents: Int
+    /// Kick routes and waiting deliveries of this partition's guilds.
+    public nonisolated let effects = EffectsIndex()
 
     /// What a command did.
     public struct Outcome: Sendable {
@@ -49,6 +51,7 @@ public actor PartitionOwner {
         self.snapshotEvery = snapshotEvery
         self.replayedEvents = replayedEvents
         self.logger = logger
+        for state in processor.model.guilds.values { effects.note(state) }
     }
 
     /// Takes the partition: opens its log for writing (lock and epoch), loads the newest snapshot
@@ -113,6 +116,7 @@ public actor PartitionOwner {
         }
         guard !released else { throw ShardError(.unavailable, "partition \(partition) was released") }
         let decided = processor.process(command, guild: guild, context: context)
+        effects.note(decided.events, state: processor.model.state(of: guild))
         switch decided.decision {
         case .rejected(let rejection):
             throw rejection
@@ -136,6 +140,7 @@ public actor PartitionOwner {
                     .unavailable, "the events of this command could not be made durable", underlying: error)
             }
             precondition(range.lowerBound == decided.events.first?.offset, "log offsets diverged from the owner's")
+            effects.noteDurable(decided.events)
             if eventsSinceSnapshot >= snapshotEvery, inFlight == 0 {
                 do { try await snapshot() } catch {
                     logger.warning("snapshot failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
@@ -172,6 +177,17 @@ public actor PartitionOwner {
 
     /// The state of one guild, for reads that need the live state (not the read models).
     public func state(of guild: GuildID) -> GuildState? { processor.model.state(of: guild) }
+
+    /// The deliveries waiting for an outcome whose requests are durable, oldest first per guild.
+    public func durableDeliveries() -> [(guild: GuildID, delivery: Delivery)] {
+        var out: [(GuildID, Delivery)] = []
+        for guild in effects.guildsWithDeliveries.sorted() {
+            guard let state = processor.model.state(of: guild) else { continue }
+            let durable = effects.durableDelivery(of: guild)
+            out += state.deliveries.values.filter { $0.id <= durable }.sorted { $0.id < $1.id }.map { (guild, $0) }
+        }
+        return out
+    }
 
     /// The offset after the last durable or in-flight event.
     public var endOffset: Offset { log.endOffset }

@@ -2,8 +2,10 @@ import ArgumentParser
 import Coordinator
 import Domain
 import EventLog
+import Fakes
 import Foundation
 import Hummingbird
+import Kick
 import Logging
 import Metrics
 import Prometheus
@@ -38,8 +40,15 @@ struct ServeCommand: AsyncParsableCommand {
     var shards: Int = 2
 
     @Flag(
-        help: "Also drive a simulated community (a few guilds chatting, streaming, gifting, buying, drawing raffles).")
+        help: """
+            Also drive a demo: without a Kick app configured, a fake Kick on --port + 1 sends a simulated stream \
+            through the real webhook ingress; with one, a simulated community through commands.
+            """)
     var demo = false
+
+    @Option(
+        help: "The service's public base URL, where Kick sends viewers back after linking (default http://HOST:PORT).")
+    var publicURL: String?
 
     @OptionGroup var logging: LoggingOptions
 
@@ -60,12 +69,25 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.address = .hostname(host, port: port)
         configuration.shards = shards
         configuration.metricsText = { registry.emitToString() }
-        let demo = self.demo
-        let role = try ServeRole(configuration: configuration, logger: logger) { cluster in
+        configuration.publicBaseURL = publicURL ?? "http://\(host):\(port)"
+        configuration.kick = try KickConfiguration.fromEnvironment()
+        var fakeKick: FakeKick?
+        if demo, configuration.kick == nil {
+            let fake = try FakeKick()
+            configuration.kick = fake.configuration(base: "http://127.0.0.1:\(port + 1)")
+            fakeKick = fake
+        }
+        if let kick = configuration.kick { logger.info("Kick", metadata: ["app": "\(kick)"]) }
+        let (demo, serviceURL, now) = (self.demo, "http://\(host):\(port)", configuration.now)
+        let role = try ServeRole(configuration: configuration, logger: logger) { cluster -> [any Service] in
             guard demo else { return [] }
-            return [
-                DemoService(router: cluster, now: configuration.now, raffleSecret: secrets.raffleSecret, logger: logger)
-            ]
+            if let fake = fakeKick {
+                return [
+                    fake.application(address: .hostname("127.0.0.1", port: port + 1)),
+                    KickDemoService(fake: fake, router: cluster, serviceURL: serviceURL, now: now, logger: logger),
+                ]
+            }
+            return [DemoService(router: cluster, now: now, raffleSecret: secrets.raffleSecret, logger: logger)]
         }
         logger.info(
             "serving",
