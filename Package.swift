@@ -197,11 +197,16 @@ let package = Package(
             name: "ShardTests",
             dependencies: [
                 "Shard", "Domain", "EventLog", "Partition", "Projections", "Simulation", "TallyTesting", "Roles",
-                "Coordinator",
+                "Coordinator", "Kick", "Fakes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KickTests",
+            dependencies: ["Kick", .product(name: "_CryptoExtras", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

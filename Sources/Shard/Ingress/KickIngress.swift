@@ -1,5 +1,5 @@
 public import AsyncHTTPClient
-public import Domain
+import Domain
 public import EventLog
 import Foundation
 import HTTPTypes
