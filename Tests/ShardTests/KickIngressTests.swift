@@ -23,6 +23,7 @@ import Testing
         let base: String
         let client: HTTPClient
 
+        @discardableResult
         func post(_ path: String, json: String, token: Bool = true) async throws -> (Int, String) {
             var request = HTTPClientRequest(url: base + path)
             request.method = .POST
