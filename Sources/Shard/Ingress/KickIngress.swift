@@ -89,6 +89,23 @@ public struct KickIngress: Sendable {
             droppedUnknown.increment()
             return WebhookResponse(duplicate: false, guilds: [])
         }
+        // Right after a start the partitions are still being acquired: an empty answer then would
+        // drop a webhook for good. Wait (bounded) and let Kick retry if it takes too long.
+        let nodes = self.nodes
+        let routable = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await nodes.waitUntilRoutable()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard routable else { throw APIError(.unavailable, "the service is still starting; retry") }
         let guilds = await nodes.guilds(connectedTo: KickUserID(broadcaster))
         guard !guilds.isEmpty else {
             droppedUnconnected.increment()

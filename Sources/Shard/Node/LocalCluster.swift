@@ -77,6 +77,15 @@ public actor LocalCluster: NodeRouter {
         for (shard, partitions) in assignment {
             for p in partitions where existing.contains(p) { _ = try await nodes[shard]!.owner(of: p) }
         }
+        routable = true
+    }
+
+    /// Whether every partition with history is held, so routing by Kick channel sees every guild.
+    private var routable = false
+
+    /// Polls (the start takes seconds at most), so a cancelled wait ends at once.
+    public func waitUntilRoutable() async {
+        while !routable, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
     public func shutdown() async {

@@ -7,6 +7,9 @@ public protocol NodeRouter: Sendable {
     func node(for guild: GuildID) async -> ShardNode
     /// The guilds connected to a Kick channel, among the partitions this process holds.
     func guilds(connectedTo broadcaster: KickUserID) async -> [GuildID]
+    /// Returns once every partition with history is held, so ``guilds(connectedTo:)`` misses none
+    /// (after a start, partitions are acquired in the background).
+    func waitUntilRoutable() async
 }
 
 extension ShardNode: NodeRouter {
@@ -15,4 +18,8 @@ extension ShardNode: NodeRouter {
     public func guilds(connectedTo broadcaster: KickUserID) async -> [GuildID] {
         acquiredOwners().flatMap { $0.effects.guilds(connectedTo: broadcaster) }.sorted()
     }
+
+    /// A node alone routes by the partitions it has acquired: a shard process of a multi-process
+    /// cluster sees the guilds of the partitions it holds and has served since it started.
+    public func waitUntilRoutable() async {}
 }
