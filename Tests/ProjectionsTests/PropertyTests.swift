@@ -68,6 +68,8 @@ import Testing
         var people: [GuildID: [UInt64: Person]] = [:]
         var lastSpoke: [GuildID: [UInt64: Int64]] = [:]
         var seenKeys: [GuildID: Set<String>] = [:]
+        /// When each guild's last crediting tick ran: one tick per 60 s interval.
+        var lastTick: [GuildID: Int64] = [:]
 
         mutating func run(_ g: GuildID, _ command: Command, key: String, at now: Int64) {
             guard !(seenKeys[g]?.contains(key) ?? false) else { return }
@@ -75,8 +77,10 @@ import Testing
             switch command {
             case .recordChatActivity(let c, _): lastSpoke[g, default: [:]][c.rawValue] = now
             case .tick:
+                if let last = lastTick[g], now - last < 60_000 { return }
                 let credited = (lastSpoke[g] ?? [:]).filter { now - $0.value <= 120_000 }.keys
                 changed = !credited.isEmpty
+                if changed { lastTick[g] = now }
                 for c in credited {
                     var p = people[g, default: [:]][c, default: Person()]
                     p.minutes += 1
@@ -103,7 +107,7 @@ import Testing
                 let c = k.rawValue
                 changed = (people[g]?[c]?.admin ?? 0) >= amount
                 if changed { people[g]![c]!.admin -= amount }
-            case .recordGiftedSubs(let c?, _, let count):
+            case .recordGiftedSubs(let c?, _, let count, _, _):
                 people[g, default: [:]][c.rawValue, default: Person()].gifts += count * 15
             default: break
             }

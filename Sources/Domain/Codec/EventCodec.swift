@@ -68,9 +68,18 @@ public enum EventCodec {
             case .accountUnlinked: 37
             case .platformUsernameChanged: 38
             case .chatterEarningsMerged: 39
+            case .raffleBeaconRecorded: 40
+            case .streamStatusReported: 41
             }
-        let version: UInt8 = if case .pointsAdjusted = event { 2 } else { 1 }
-        return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: version)
+        return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: currentVersion(of: tag))
+    }
+
+    /// The version ``encode(_:key:commandEvents:)`` writes for a type tag (snapshots hold fields in it).
+    static func currentVersion(of tag: UInt16) -> UInt8 {
+        switch tag {
+        case 16, 17, 24, 26, 27, 31, 33: 2
+        default: 1
+        }
     }
 
     /// The name of a type tag, for listings.
@@ -119,6 +128,8 @@ public enum EventCodec {
         37: "account_unlinked",
         38: "platform_username_changed",
         39: "chatter_earnings_merged",
+        40: "raffle_beacon_recorded",
+        41: "stream_status_reported",
     ]
 
     /// Encodes an event as a log record payload with its envelope.

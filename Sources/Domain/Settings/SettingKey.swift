@@ -18,11 +18,16 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let roleRemovalEnabled = SettingKey(rawValue: 11)
     public static let raffleAutoRenew = SettingKey(rawValue: 12)
     public static let linkedRoleID = SettingKey(rawValue: 13)
+    /// Winners the timer draws from an ended period once its beacon is recorded (0: draws are manual).
+    public static let raffleAutoDraw = SettingKey(rawValue: 14)
+    /// 1: a guild whose stream status Kick never reported counts as live (a missed webhook must not
+    /// stop accrual); 0: it counts as offline.
+    public static let liveWhenUnknown = SettingKey(rawValue: 15)
 
     public static let allCases: [SettingKey] = [
         .pointsPer5Min, .subscriberPointsPer5Min, .tickIntervalSeconds, .chatterWindowSeconds, .activityWindowSeconds,
         .minActiveChatters, .watchtimeTicketsPerHour, .giftedSubTickets, .leaderboardDefault, .leaderboardMax,
-        .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID,
+        .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID, .raffleAutoDraw, .liveWhenUnknown,
     ]
 
     static let names: [SettingKey: String] = [
@@ -32,7 +37,7 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         .watchtimeTicketsPerHour: "watchtime_tickets_per_hour", .giftedSubTickets: "gifted_sub_tickets",
         .leaderboardDefault: "leaderboard_default", .leaderboardMax: "leaderboard_max",
         .roleRemovalEnabled: "role_removal_enabled", .raffleAutoRenew: "raffle_auto_renew",
-        .linkedRoleID: "linked_role_id",
+        .linkedRoleID: "linked_role_id", .raffleAutoDraw: "raffle_auto_draw", .liveWhenUnknown: "live_when_unknown",
     ]
 
     /// Looks a setting up by its name as the API and CLI spell it.
@@ -50,7 +55,8 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .minActiveChatters: 1...1000
         case .watchtimeTicketsPerHour, .giftedSubTickets: 0...1_000_000
         case .leaderboardDefault, .leaderboardMax: 1...25
-        case .roleRemovalEnabled, .raffleAutoRenew: 0...1
+        case .roleRemovalEnabled, .raffleAutoRenew, .liveWhenUnknown: 0...1
+        case .raffleAutoDraw: 0...10
         default: 0...Int64.max
         }
     }

@@ -67,7 +67,7 @@ extension GuildHistory {
             .pointsAdjusted(let p, _, _, _), .ticketsGranted(let p, _, _, _), .ticketsRemoved(let p, _, _, _):
             [p]
         case .itemPurchased(let order): [order.person]
-        case .orderCancelled(let id, _, _, _): state.orders[id].map { [$0.person] } ?? []
+        case .orderCancelled(let id, _, _, _, let to): to.map { [$0] } ?? state.orders[id].map { [$0.person] } ?? []
         case .chatterEarningsMerged(let chatter, let user, _, _, _): [.kick(chatter), .discord(user)]
         case .rafflePeriodOpened: state.people.filter { $0.value.totalTickets != 0 }.map(\.key).sorted()
         default: []
@@ -84,7 +84,7 @@ extension GuildHistory {
             reason
         case .pointsRefunded(_, _, let order): "refund of order \(order)"
         case .itemPurchased(let order): "order \(order.id): item \(order.item)"
-        case .orderCancelled(let id, _, _, let reason): "order \(id) cancelled: \(reason)"
+        case .orderCancelled(let id, _, _, let reason, _): "order \(id) cancelled: \(reason)"
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             "kick:\(chatter.rawValue) linked to discord:\(user)"
         case .rafflePeriodOpened(let p): "period \(p.id) opened: tickets reset"

@@ -56,6 +56,7 @@ public struct ShardAPI: Sendable {
         guilds.get("/people/:person") { _, context in try await person(context) }
         guilds.get("/raffle") { _, context in try await raffle(context) }
         guilds.get("/raffle/draws/:draw") { _, context in try await draw(context) }
+        guilds.get("/raffle/periods/:period") { _, context in try await rafflePeriod(context) }
         guilds.get("/audit") { request, context in try await audit(request, context) }
         guilds.get("/settings") { _, context in try await settings(context) }
         guilds.put("/settings") { request, context in try await putSettings(request, context) }
@@ -203,7 +204,11 @@ public struct ShardAPI: Sendable {
         guard let state else { throw APIError(.unknownGuild, "guild \(guild) has no history") }
         var values: [String: Int64] = [:]
         for key in SettingKey.allCases { values[key.description] = state.settings[key] }
-        return SettingsResponse(settings: values, overrides: state.settings.overrides.keys.map(\.description).sorted())
+        return SettingsResponse(
+            settings: values, overrides: state.settings.overrides.keys.map(\.description).sorted(),
+            live: .init(
+                live: state.tracking == .forcedOn || (state.tracking == .automatic && state.isLive),
+                source: state.liveSource))
     }
 
     /// `PUT /settings`: `{"key": "...", "settings": {"name": value or null}}`; null clears an override.

@@ -68,8 +68,16 @@ public struct AuditResponse: ResponseEncodable, Sendable {
 /// `GET` and `PUT /v1/guilds/{guild}/settings`: every setting's effective value, and the names the
 /// guild overrides.
 public struct SettingsResponse: ResponseEncodable, Sendable {
+    /// Whether the stream counts as live for watch time, and where that comes from.
+    public struct Live: Encodable, Sendable {
+        public var live: Bool
+        /// `reported`, `unknown_assumed_live`, `unknown_assumed_offline`, `forced_on` or `forced_off`.
+        public var source: String
+    }
+
     public var settings: [String: Int64]
     public var overrides: [String]
+    public var live: Live?
 }
 
 /// `GET /health`.
