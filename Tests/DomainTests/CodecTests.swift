@@ -136,6 +136,45 @@ import Testing
         #expect(why.code == .periodNotFrozen)
     }
 
+    /// Issue 10: a command's first event records who issued it; envelopes without an actor (every
+    /// golden file above) still read, with the unknown actor.
+    @Test(arguments: [Actor.operator, .timer, .kick, .discord(UserID(1_095_300_612_093_640_704)), .guildKey(42)])
+    func theEnvelopeRecordsTheActor(origin: Actor) throws {
+        let event = DomainEvent.pointsAdjusted(
+            .discord(UserID(7)), delta: 5, reason: "bonus", by: UserID(1_000_000_000_000_000_099))
+        let (tag, version, payload) = EventCodec.encode(event, key: "k", commandEvents: 2, origin: origin)
+        let decoded = try payload.withUnsafeBytes {
+            try EventCodec.decodeWithOrigin(type: tag, version: version, payload: $0)
+        }
+        #expect(decoded.origin == origin && decoded.key == "k" && decoded.commandEvents == 2 && decoded.event == event)
+        // Without a key there is no envelope to carry an actor.
+        let (_, _, bare) = EventCodec.encode(event, origin: origin)
+        #expect(bare == EventCodec.encode(event).2)
+    }
+
+    @Test func anEnvelopeWithAnActorHasAGoldenFile() throws {
+        let event = DomainEvent.ticketsGranted(.kick(KickUserID(4_242_001)), amount: 3, source: .admin, reason: "raid")
+        let (tag, version, payload) = EventCodec.encode(event, key: "golden-key", commandEvents: 1, origin: .operator)
+        let file = Self.goldenDirectory.appendingPathComponent("envelope_with_actor.hex")
+        if !FileManager.default.fileExists(atPath: file.path),
+            ProcessInfo.processInfo.environment["TALLY_WRITE_GOLDEN"] == "1"
+        {
+            try (Self.hex(payload) + "\n").write(to: file, atomically: true, encoding: .utf8)
+        }
+        let golden = Self.unhex(try String(contentsOf: file, encoding: .utf8))
+        #expect(golden == payload)
+        #expect(golden.first == 0xFF)
+        let decoded = try golden.withUnsafeBytes {
+            try EventCodec.decodeWithOrigin(type: tag, version: version, payload: $0)
+        }
+        #expect(decoded.origin == .operator && decoded.event == event)
+        // An actor with no key is malformed.
+        let keyless = [UInt8(0xFF), 1, 0] + EventCodec.encode(event).2
+        #expect(throws: EventCodec.DecodeError.self) {
+            try keyless.withUnsafeBytes { try EventCodec.decodeWithOrigin(type: tag, version: version, payload: $0) }
+        }
+    }
+
     @Test func malformedPayloadsAreErrorsNotCrashes() {
         var rng = SystemRandomNumberGenerator()
         for event in DomainEvent.samples {

@@ -142,4 +142,25 @@ import Testing
             #expect((API.decode(r)["error"] as? [String: Any])?["code"] as? String == "invalid_key")
         }
     }
+
+    @Test func theAuditSaysWhoMadeEachChangeAndCancellationsNeedAReason() async throws {
+        let f = try API.Fixture()
+        try await f.app.test(.router) { client in
+            try await API.post(
+                client, ["type": "adjust_points", "key": "a", "person": API.alice, "delta": 100, "reason": "r"])
+            try await API.post(client, ["type": "create_shop_item", "key": "i", "name": "Song", "price": 10])
+            try await API.post(client, ["type": "purchase", "key": "p", "item_id": 1, "person": API.alice])
+            let noReason = try await API.post(client, ["type": "cancel_order", "key": "c0", "order_id": 1])
+            #expect(noReason.status == .badRequest)
+            let empty = try await API.post(client, ["type": "cancel_order", "key": "c1", "order_id": 1, "reason": ""])
+            #expect((API.decode(empty)["error"] as? [String: Any])?["code"] as? String == "invalid_text")
+            #expect(
+                try await API.post(client, ["type": "cancel_order", "key": "c2", "order_id": 1, "reason": "sold out"])
+                    .status == .ok)
+            let audit = API.decode(try await Self.get(client, "audit?user=\(API.alice)"))
+            let entries = audit["entries"] as? [[String: Any]] ?? []
+            #expect(entries.map { $0["event"] as? String } == ["points_adjusted", "item_purchased", "order_cancelled"])
+            #expect(entries.allSatisfy { $0["actor"] as? String == "operator" })
+        }
+    }
 }

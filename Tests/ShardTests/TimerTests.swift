@@ -41,6 +41,9 @@ import Testing
         #expect(round.ticked == 0)
         let owner = try await node.owner(for: g)
         #expect(await owner.state(of: g)?.person(.kick(KickUserID(1))).minutes == 1)
+        // The audit says the timer credited the minute (issue 10: events carry the actor).
+        let audit = try await node.history(for: g).audit(guild: g, person: .kick(KickUserID(1)))
+        #expect(audit.map(\.actor) == ["timer"])
         // Forced off: no tick counts even with chatters.
         _ = try await node.handle(
             .overrideTracking(.forcedOff), guild: g, context: CommandContext(key: "off", time: at(2)))

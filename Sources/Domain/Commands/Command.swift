@@ -76,6 +76,9 @@ public struct CommandContext: Sendable {
     public var time: Timestamp
     /// The admin (or Discord user) who issued it; `.unknown` for timers and webhooks.
     public var actor: UserID
+    /// Who issued it, as the audit trail shows it (recorded in the first event's envelope). Defaults
+    /// to the Discord user `actor` when one is given.
+    public var origin: Actor
     /// Whether the service itself issued it (a timer): only such commands may use keys in the
     /// ``internalKeyPrefix`` namespace, so no client key can collide with a timer's.
     public var isInternal: Bool
@@ -87,12 +90,18 @@ public struct CommandContext: Sendable {
         self.key = key
         self.time = time
         self.actor = actor
+        self.origin = actor == .unknown ? .unknown : .discord(actor)
         self.isInternal = false
+    }
+
+    public init(key: String, time: Timestamp, actor: UserID = .unknown, origin: Actor) {
+        self.init(key: key, time: time, actor: actor)
+        self.origin = origin
     }
 
     /// A command the service issues itself (timers), keyed `internal:<name>`.
     public static func `internal`(_ name: String, time: Timestamp) -> CommandContext {
-        var context = CommandContext(key: internalKeyPrefix + name, time: time)
+        var context = CommandContext(key: internalKeyPrefix + name, time: time, origin: .timer)
         context.isInternal = true
         return context
     }

@@ -91,11 +91,13 @@ public struct StoredEvent: Hashable, Sendable {
     public var key: String?
     /// How many events the command produced, on the first event only.
     public var commandEvents: Int
+    /// Who issued the command, on the first event only (`.unknown` before actors were recorded).
+    public var origin: Actor
     public var event: DomainEvent
 
     public init(
         offset: Offset, guild: GuildID, sequence: UInt64, timestamp: Timestamp, key: String?, commandEvents: Int,
-        event: DomainEvent
+        origin: Actor = .unknown, event: DomainEvent
     ) {
         self.offset = offset
         self.guild = guild
@@ -103,6 +105,7 @@ public struct StoredEvent: Hashable, Sendable {
         self.timestamp = timestamp
         self.key = key
         self.commandEvents = commandEvents
+        self.origin = origin
         self.event = event
     }
 }

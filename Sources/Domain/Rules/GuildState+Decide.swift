@@ -170,6 +170,8 @@ extension GuildState {
             return [.orderFulfilled(id, by: c.actor)]
 
         case .cancelOrder(let id, let reason):
+            // A cancellation refunds points: like every change to points or tickets, it says why.
+            try validateName(reason, "reason", max: 200)
             guard let order = orders[id] else { throw Rejection(.unknownOrder, "no order \(id)") }
             guard order.status == .pending else {
                 throw Rejection(.orderNotPending, "order \(id) is \(order.status)")
@@ -177,7 +179,7 @@ extension GuildState {
             // The refund and the freed slot reach whoever the buyer is now (a chatter who linked since).
             return [
                 .orderCancelled(
-                    id, refund: order.price, by: c.actor, reason: String(reason.prefix(200)),
+                    id, refund: order.price, by: c.actor, reason: reason,
                     refundTo: resolve(order.person))
             ]
 

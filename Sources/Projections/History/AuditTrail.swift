@@ -8,6 +8,8 @@ public struct AuditEntry: Sendable, Hashable {
     public var timestamp: Timestamp
     public var person: PersonID
     public var event: String
+    /// Who issued the command that made the change (``Domain/Actor``'s description).
+    public var actor: String
     public var reason: String
     public var pointsDelta: Int64
     public var ticketsDelta: Int64
@@ -28,7 +30,10 @@ extension GuildHistory {
     {
         var state = GuildState(guild: guild)
         var entries: [AuditEntry] = []
+        // The actor is recorded on a command's first event; its other events share it.
+        var origin = Actor.unknown
         try forEachEvent(guild: guild, until: until) { event in
+            if event.key != nil { origin = event.origin }
             let touched = Self.people(of: event.event, in: state)
             let before = touched.map { state.person($0) }
             state.apply(event)
@@ -39,7 +44,7 @@ extension GuildHistory {
                 let new = state.person(person)
                 let entry = AuditEntry(
                     offset: event.offset, timestamp: event.timestamp, person: person,
-                    event: EventCodec.info(event.event).name,
+                    event: EventCodec.info(event.event).name, actor: origin.description,
                     reason: Self.reason(of: event.event), pointsDelta: new.points - old.points,
                     ticketsDelta: new.totalTickets - old.totalTickets, minutesDelta: new.minutes - old.minutes,
                     points: new.points, tickets: new.totalTickets, minutes: new.minutes)

@@ -150,7 +150,8 @@ struct CommandRequest: Decodable, Sendable {
         case "purchase":
             return .purchase(ItemID(try need(itemId, "item_id")), try personID(), requirement: requirement ?? "")
         case "fulfil_order": return .fulfilOrder(OrderID(try need(orderId, "order_id")))
-        case "cancel_order": return .cancelOrder(OrderID(try need(orderId, "order_id")), reason: reason ?? "")
+        case "cancel_order":
+            return .cancelOrder(OrderID(try need(orderId, "order_id")), reason: try need(reason, "reason"))
         case "reset_purchase_limit":
             return .resetPurchaseLimit(
                 ItemID(try need(itemId, "item_id")), person: person == nil ? nil : try personID())

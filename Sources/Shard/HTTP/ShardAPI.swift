@@ -84,7 +84,8 @@ public struct ShardAPI: Sendable {
             // Only raffle commands need the period's seeds (and so a look at the guild's state).
             let seeds = parsed.needsRaffleSeeds ? try await node.raffleSeeds(for: guild) : .none
             let command = try parsed.command(now: time, seeds: seeds)
-            outcome = try await node.handle(command, guild: guild, context: CommandContext(key: parsed.key, time: time))
+            outcome = try await node.handle(
+                command, guild: guild, context: CommandContext(key: parsed.key, time: time, origin: .operator))
         } catch let rejection as Rejection {
             metrics.rejected.increment()
             throw APIError(rejection)
@@ -193,7 +194,8 @@ public struct ShardAPI: Sendable {
             entries: entries.map { e in
                 AuditResponse.Entry(
                     offset: e.offset.rawValue, timestamp: e.timestamp.rawValue, person: e.person.description,
-                    event: e.event, reason: e.reason, pointsDelta: e.pointsDelta, ticketsDelta: e.ticketsDelta,
+                    event: e.event, actor: e.actor, reason: e.reason, pointsDelta: e.pointsDelta,
+                    ticketsDelta: e.ticketsDelta,
                     minutesDelta: e.minutesDelta, points: e.points, tickets: e.tickets, minutes: e.minutes)
             })
     }
@@ -246,7 +248,7 @@ public struct ShardAPI: Sendable {
             do {
                 _ = try await node(guild).handle(
                     .setSetting(setting, value), guild: guild,
-                    context: CommandContext(key: "\(key):\(setting)", time: time))
+                    context: CommandContext(key: "\(key):\(setting)", time: time, origin: .operator))
             } catch let rejection as Rejection {
                 throw APIError(rejection)
             }

@@ -48,6 +48,9 @@ public struct AuditResponse: ResponseEncodable, Sendable {
         public var timestamp: Int64
         public var person: String
         public var event: String
+        /// Who issued the command: `operator`, `guild_key:<guild>`, `discord:<user>`, `timer`, `kick`
+        /// or `unknown` (events logged before actors were recorded).
+        public var actor: String
         public var reason: String
         public var pointsDelta: Int64
         public var ticketsDelta: Int64
@@ -57,7 +60,7 @@ public struct AuditResponse: ResponseEncodable, Sendable {
         public var minutes: Int64
 
         enum CodingKeys: String, CodingKey {
-            case offset, timestamp, person, event, reason, points, tickets, minutes
+            case offset, timestamp, person, event, actor, reason, points, tickets, minutes
             case pointsDelta = "points_delta", ticketsDelta = "tickets_delta", minutesDelta = "minutes_delta"
         }
     }
