@@ -74,9 +74,13 @@ public struct CommunitySimulator: Sendable {
         _ guild: GuildID, _ command: Command, key: String? = nil, actor: UserID = .unknown, at offset: Int64 = 0
     ) {
         counter += 1
+        // Who would issue it: Discord users (admins included) by interaction, the timer its ticks,
+        // Kick everything else.
+        let origin: Actor =
+            if actor != .unknown { .discord(actor) } else if case .tick = command { .timer } else { .kick }
         let context = CommandContext(
             key: key ?? "sim-\(configuration.seed)-\(counter)", time: Timestamp(milliseconds: clock + offset),
-            actor: actor)
+            actor: actor, origin: origin)
         pending.append(Step(guild: guild, command: command, context: context))
     }
 

@@ -92,8 +92,8 @@ public enum RaffleDrawing {
         RaffleTable(
             entries: state.people.compactMap { id, p -> RaffleTable.Entry? in
                 let entry = RaffleTable.Entry(person: id, tickets: p.tickets, excluded: p.excluded)
-                guard let total = entry.total, total > 0 else { return nil }
-                return entry
+                // An entry whose sum overflows stays in: drawing it is then refused, not silently skewed.
+                return entry.total.map { $0 > 0 } ?? true ? entry : nil
             }.sorted { $0.person < $1.person })
     }
 
