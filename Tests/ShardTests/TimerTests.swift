@@ -1,6 +1,8 @@
 import Domain
 import EventLog
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Logging
 import TallyTesting
 import Testing
@@ -142,5 +144,30 @@ import Testing
         #expect(round.periodsClosed == 1)
         #expect(try await node.owner(for: g).state(of: g)?.raffle.current == nil)
         await node.shutdown()
+    }
+
+    /// The drand client against a fake relay on loopback (tests run offline): it reads the round's
+    /// randomness, and answers nil for a round not yet published or a value that is not 32 bytes.
+    @Test func theDrandClientReadsARoundFromTheRelay() async throws {
+        let value = String(repeating: "9f", count: 32)
+        let router = Router()
+        router.get("/:chain/public/:round") { _, context -> Response in
+            let chain = try context.parameters.require("chain")
+            let round = try context.parameters.require("round")
+            guard chain == DrandChain.mainnet.hash, round != "404" else { return Response(status: .notFound) }
+            let randomness = round == "7" ? "abcd" : value
+            let body = #"{"round":\#(round),"randomness":"\#(randomness)","signature":"00"}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let beacon = DrandHTTPBeacon(relay: "http://127.0.0.1:\(port)")
+            #expect(try await beacon.randomness(round: 6_689_847) == Array(repeating: 0x9F, count: 32))
+            #expect(try await beacon.randomness(round: 404) == nil)
+            #expect(try await beacon.randomness(round: 7) == nil)
+        }
     }
 }
