@@ -82,6 +82,9 @@ import Testing
             let published = API.decode(response)
             #expect((published["draws"] as? [[String: Any]])?.map { $0["number"] as? Int } == [1, 2, 3])
             #expect((published["draws"] as? [[String: Any]])?.last?["replaces"] as? Int == 1)
+            let rerolled = API.decode(try await Self.get(client, "raffle/draws/1:3"))
+            #expect(rerolled["verified"] as? Bool == true && rerolled["replaces"] as? Int == 1)
+            #expect(rerolled["beacon"] as? String == beacon && rerolled["reason"] as? String == "no answer")
 
             var (status, output) = try Self.verify(json)
             #expect(status == 0, "\(output)")

@@ -169,7 +169,9 @@ public struct ShardAPI: Sendable {
             period: period, number: number, winner: v.announced.winner.description,
             winningTicket: v.announced.winningTicket, totalTickets: v.announced.totalTickets,
             participants: v.announced.participants, seed: hex(v.announced.seed), seedCommitment: hex(v.commitment),
-            participantsDigest: hex(v.announced.participantsDigest), verified: v.matches)
+            participantsDigest: hex(v.announced.participantsDigest), verified: v.matches,
+            beaconRound: v.announced.beaconRound, beacon: hex(v.announced.beacon),
+            replaces: v.announced.replaces == 0 ? nil : v.announced.replaces, reason: v.announced.reason)
     }
 
     func audit(_ request: Request, _ context: BasicRequestContext) async throws -> AuditResponse {
