@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Partition
 import Testing
 
 @testable import Shard
@@ -165,5 +166,51 @@ import Testing
             #expect(entries.map { $0["event"] as? String } == ["points_adjusted", "item_purchased", "order_cancelled"])
             #expect(entries.allSatisfy { $0["actor"] as? String == "operator" })
         }
+    }
+
+    /// The stand-alone script and Tally agree on random periods: Discord users and chatters, every
+    /// ticket source, exclusions, several winners and a reroll (seeded; the seed is in the message).
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
+    func theScriptAgreesWithTallyOnRandomPeriods(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var processor = CommandProcessor()
+        let guild = GuildID(5_033_164_800_000_000_000 + seed)
+        let serverSeed = Array(repeating: UInt8(seed), count: 32)
+        var clock: Int64 = 1_796_083_200_000
+        var n = 0
+        func run(_ command: Command) -> Decision {
+            n += 1
+            clock += 1000
+            return processor.process(
+                command, guild: guild, context: CommandContext(key: "k\(n)", time: Timestamp(milliseconds: clock))
+            ).decision
+        }
+        _ = run(
+            .openRafflePeriod(
+                startsAt: Timestamp(milliseconds: clock), endsAt: Timestamp(milliseconds: clock + 3_600_000),
+                seedCommitment: RaffleDrawing.commitment(for: serverSeed)))
+        for _ in 0..<(2 + rng.next() % 40) {
+            let id = 1 + rng.next() % 1_000_000_000
+            let person: PersonID = rng.next() % 2 == 0 ? .discord(UserID(id)) : .kick(KickUserID(id))
+            _ = run(.grantTickets(person, amount: Int64(1 + rng.next() % 500), reason: "r"))
+            if rng.next() % 3 == 0 {
+                _ = run(
+                    .recordGiftedSubs(
+                        gifter: KickUserID(id), username: "g", count: Int64(1 + rng.next() % 3)))
+            }
+            if rng.next() % 6 == 0 { _ = run(.setRaffleExclusion(person, excluded: true)) }
+        }
+        _ = run(.closeRafflePeriod(seed: serverSeed))
+        let round = try #require(processor.model.state(of: guild)?.raffle.periods[PeriodID(1)]?.beaconRound)
+        clock = try #require(DrandChain.mainnet.time(of: round)).rawValue
+        let beacon = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        _ = run(.recordBeacon(period: nil, round: round, value: beacon))
+        _ = run(.drawRaffle(seed: nil, winners: 1 + Int(rng.next() % 3)))
+        _ = run(.rerollRaffle(period: nil, replaces: 1, reason: "unreachable"))
+        let state = try #require(processor.model.state(of: guild))
+        #expect((state.raffle.history[PeriodID(1)] ?? []).count >= 2, "seed \(seed): draws were made")
+        let json = try JSONEncoder().encode(try #require(RafflePeriodResponse(state: state, period: PeriodID(1))))
+        let (status, output) = try Self.verify(json)
+        #expect(status == 0, "seed \(seed): \(output)")
     }
 }
