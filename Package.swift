@@ -211,7 +211,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "Partition", "Domain", "EventLog", "Simulation", "TallyTesting"],
+            dependencies: [
+                "Projections", "Partition", "Domain", "EventLog", "Simulation", "TallyTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

@@ -34,12 +34,12 @@ public struct CommandProcessor: Sendable {
             records.append(
                 EventCodec.record(
                     event, guild: guild, sequence: sequence, timestamp: context.time, key: key,
-                    commandEvents: events.count))
+                    commandEvents: events.count, origin: i == 0 ? context.origin : .unknown))
             stored.append(
                 StoredEvent(
                     offset: model.nextOffset.advanced(by: Int64(i)), guild: guild, sequence: sequence,
                     timestamp: context.time,
-                    key: key, commandEvents: events.count, event: event))
+                    key: key, commandEvents: events.count, origin: i == 0 ? context.origin : .unknown, event: event))
         }
         for e in stored { model.apply(e) }
         return Outcome(decision: decision, records: records, events: stored)

@@ -40,6 +40,7 @@ public struct CommunitySimulator: Sendable {
     /// The same users in link order (dictionary order differs between processes).
     private var linkedOrder: [GuildID: [UserID]] = [:]
     private var periods: [GuildID: UInt32] = [:]
+    private var periodEnds: [GuildID: [PeriodID: Timestamp]] = [:]
     private var live: [GuildID: Bool] = [:]
 
     public init(_ configuration: Configuration) {
@@ -49,6 +50,11 @@ public struct CommunitySimulator: Sendable {
         guilds = (0..<configuration.guilds).map { i in
             GuildID(UInt64(1_200_000_000_000 + i * 7919) << 22 | UInt64(i & 0x3F_FFFF))
         }
+    }
+
+    /// A stand-in for drand's value of `round` (a simulation has no network): SHA-256 of the round.
+    public static func simulatedBeacon(round: UInt64) -> [UInt8] {
+        RaffleDrawing.commitment(for: Array("simulated-drand-round-\(round)".utf8))
     }
 
     /// The seed a guild's period uses (what the shard derives from its secret).
@@ -68,9 +74,13 @@ public struct CommunitySimulator: Sendable {
         _ guild: GuildID, _ command: Command, key: String? = nil, actor: UserID = .unknown, at offset: Int64 = 0
     ) {
         counter += 1
+        // Who would issue it: Discord users (admins included) by interaction, the timer its ticks,
+        // Kick everything else.
+        let origin: Actor =
+            if actor != .unknown { .discord(actor) } else if case .tick = command { .timer } else { .kick }
         let context = CommandContext(
             key: key ?? "sim-\(configuration.seed)-\(counter)", time: Timestamp(milliseconds: clock + offset),
-            actor: actor)
+            actor: actor, origin: origin)
         pending.append(Step(guild: guild, command: command, context: context))
     }
 
@@ -161,9 +171,18 @@ public struct CommunitySimulator: Sendable {
             if minute % 720 == 0 {
                 let period = PeriodID(periods[guild] ?? 1)
                 let seed = raffleSeed(guild: guild, period: period)
-                emit(guild, .drawRaffle(seed: seed, winners: 1), actor: admin, at: 59_500)
                 emit(guild, .closeRafflePeriod(seed: seed), actor: admin, at: 59_600)
                 openPeriod(guild, admin: admin, at: 59_700)
+            }
+            // Two minutes after a close the period's drand round is out: record it (a simulated value)
+            // and draw the closed period.
+            if minute % 720 == 2, let closed = periods[guild].map({ PeriodID($0 - 1) }), closed.rawValue > 0,
+                let end = periodEnds[guild]?[closed], let round = DrandChain.mainnet.round(after: end)
+            {
+                emit(
+                    guild, .recordBeacon(period: closed, round: round, value: Self.simulatedBeacon(round: round)),
+                    actor: admin, at: 59_500)
+                emit(guild, .drawRaffle(seed: nil, winners: 1, period: closed), actor: admin, at: 59_600)
             }
         }
         clock += 60_000
@@ -177,11 +196,13 @@ public struct CommunitySimulator: Sendable {
     private mutating func openPeriod(_ guild: GuildID, admin: UserID, at offset: Int64 = 0) {
         let period = (periods[guild] ?? 0) + 1
         periods[guild] = period
+        periodEnds[guild, default: [:]][PeriodID(period)] = Timestamp(milliseconds: clock + offset + 720 * 60_000)
         let commitment = RaffleDrawing.commitment(for: raffleSeed(guild: guild, period: PeriodID(period)))
         emit(
             guild,
             .openRafflePeriod(
-                startsAt: Timestamp(milliseconds: clock), endsAt: Timestamp(milliseconds: clock + 720 * 60_000),
+                startsAt: Timestamp(milliseconds: clock + offset),
+                endsAt: Timestamp(milliseconds: clock + offset + 720 * 60_000),
                 seedCommitment: commitment), actor: admin, at: offset)
     }
 }

@@ -12,6 +12,11 @@ extension DomainEvent {
             limitWindowSeconds: 86_400,
             requirementPrompt: "Your Kick name?", kind: .raffleTickets(5), active: true)
         let seed = Array(0..<32).map { UInt8($0 * 7 % 256) }
+        func tickets(_ w: Int64, _ g: Int64, _ s: Int64, _ a: Int64) -> TicketCounts {
+            var t = TicketCounts()
+            (t[0], t[1], t[2], t[3]) = (w, g, s, a)
+            return t
+        }
         return [
             .settingChanged(.pointsPer5Min, 3),
             .settingCleared(.giftedSubTickets),
@@ -32,7 +37,9 @@ extension DomainEvent {
             .pointsSpent(alice, amount: 120, reason: "song request"),
             .pointsRefunded(alice, amount: 250, order: OrderID(17)),
             .pointsAdjusted(chatter, delta: -40, reason: "chargeback", by: UserID(1_000_000_000_000_000_099)),
-            .subscriptionRecorded(KickUserID(4_242_001), expiresAt: Timestamp(milliseconds: 1_798_761_600_000)),
+            .subscriptionRecorded(
+                KickUserID(4_242_001), expiresAt: Timestamp(milliseconds: 1_798_761_600_000),
+                createdAt: Timestamp(milliseconds: 1_796_169_600_000)),
             .shopItemCreated(item),
             .shopItemEdited(item),
             .shopItemRestocked(ItemID(3), stock: 100),
@@ -42,23 +49,34 @@ extension DomainEvent {
                     id: OrderID(17), item: ItemID(3), person: alice, price: 250, tickets: 5, period: PeriodID(2),
                     requirement: "mizuro", status: .completed)),
             .orderFulfilled(OrderID(17), by: UserID(1_000_000_000_000_000_099)),
-            .orderCancelled(OrderID(17), refund: 250, by: UserID(1_000_000_000_000_000_099), reason: "out of stock"),
+            .orderCancelled(
+                OrderID(17), refund: 250, by: UserID(1_000_000_000_000_000_099), reason: "out of stock", refundTo: alice
+            ),
             .purchaseLimitReset(ItemID(3), person: alice),
             .rafflePeriodOpened(
                 RafflePeriod(
                     id: PeriodID(2), startsAt: Timestamp(milliseconds: 1_796_083_200_000),
                     endsAt: Timestamp(milliseconds: 1_798_761_600_000),
-                    seedCommitment: Array(repeating: 0xAB, count: 32))),
-            .rafflePeriodClosed(PeriodID(2)),
+                    seedCommitment: Array(repeating: 0xAB, count: 32), beaconRound: 5_784_497)),
+            .rafflePeriodClosed(
+                PeriodID(2),
+                table: RaffleTable(entries: [
+                    RaffleTable.Entry(person: alice, tickets: tickets(40, 15, 10, 5), excluded: false),
+                    RaffleTable.Entry(person: chatter, tickets: tickets(0, 30, 0, 0), excluded: true),
+                ]), beaconRound: 5_784_497),
             .ticketsGranted(alice, amount: 15, source: .giftedSub, reason: "1 gifted sub"),
             .ticketsRemoved(alice, amount: 15, source: .giftedSub, reason: "payment failed"),
             .raffleExclusionChanged(chatter, excluded: true),
             .raffleWinnerDrawn(
                 RaffleDraw(
                     period: PeriodID(2), number: 1, seed: seed, totalTickets: 1200, winningTicket: 731, winner: alice,
-                    winnerTickets: 40, participants: 57, participantsDigest: Array(repeating: 0xCD, count: 32))),
+                    winnerTickets: 40, participants: 57, participantsDigest: Array(repeating: 0xCD, count: 32),
+                    beaconRound: 5_784_497, beacon: Array(repeating: 0xEF, count: 32), replaces: 1,
+                    reason: "winner did not answer within 48 h")),
             .raffleSeedRevealed(PeriodID(2), seed: seed),
-            .giftedSubsRecorded(gifter: KickUserID(4_242_001), count: 5),
+            .giftedSubsRecorded(
+                gifter: KickUserID(4_242_001), count: 2, giftees: [KickUserID(7_001), KickUserID(7_002)],
+                createdAt: Timestamp(milliseconds: 1_796_169_600_000)),
             .linkRequested(UserID(1_095_300_612_093_640_704), expiresAt: Timestamp(milliseconds: 1_796_083_800_000)),
             .accountLinked(UserID(1_095_300_612_093_640_704), KickUserID(4_242_001), kickUsername: "mizuro"),
             .linkRejected(
@@ -84,6 +102,9 @@ extension DomainEvent {
             .kickAuthorizationFinished(state: "1234567890123456789.q8Jw5fX2mYbT0cVzR4uLkA"),
             .deliveryRecorded(
                 DeliveryID(3), outcome: .failedPermanently, detail: "401 unauthorized: the bot token was revoked"),
+            .streamStatusReported(live: true, at: Timestamp(milliseconds: 1_796_169_600_000)),
+            .raffleBeaconRecorded(
+                PeriodID(2), RaffleBeacon(round: 5_784_497, value: Array(0..<32).map { UInt8($0 * 11 % 256) })),
         ]
     }()
 }

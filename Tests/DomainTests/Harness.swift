@@ -79,4 +79,15 @@ struct Harness {
 
     static let seed: [UInt8] = Array(repeating: 7, count: 32)
     static var commitment: [UInt8] { RaffleDrawing.commitment(for: seed) }
+    /// A stand-in for a drand round's value.
+    static let beacon: [UInt8] = Array(repeating: 0x5A, count: 32)
+
+    /// Closes the open period with the harness seed, waits for its drand round and records `beacon`.
+    mutating func closeAndRecordBeacon(_ beacon: [UInt8] = Harness.beacon) {
+        guard let open = state.raffle.current else { preconditionFailure("no open period") }
+        accept(.closeRafflePeriod(seed: Harness.seed))
+        let round = state.raffle.periods[open.id]!.beaconRound
+        clock = max(clock, DrandChain.mainnet.time(of: round)!.rawValue)
+        accept(.recordBeacon(period: open.id, round: round, value: beacon))
+    }
 }

@@ -123,12 +123,14 @@ import Testing
         h.accept(.grantTickets(.discord(Self.bob), amount: 10, reason: "y"))
         var chosen = Harness.seed
         chosen[0] ^= 1
-        #expect(h.rejection(h.run(.drawRaffle(seed: chosen, winners: 1))) == "seed_mismatch")
         #expect(h.rejection(h.run(.closeRafflePeriod(seed: chosen))) == "seed_mismatch")
+        // Draws are only of closed periods with their beacon recorded (issue 10).
+        h.closeAndRecordBeacon()
+        #expect(h.rejection(h.run(.drawRaffle(seed: chosen, winners: 1))) == "seed_mismatch")
         let events = h.accept(.drawRaffle(seed: Harness.seed, winners: 1))
         guard case .raffleWinnerDrawn(let draw) = events.first else { Issue.record("no draw"); return }
         #expect(draw.seed == Harness.seed)
-        #expect(RaffleDrawing.commitment(for: draw.seed) == h.state.raffle.current?.seedCommitment)
+        #expect(RaffleDrawing.commitment(for: draw.seed) == h.state.raffle.periods[PeriodID(1)]?.seedCommitment)
     }
 
     // MARK: Watch time
@@ -226,12 +228,13 @@ import Testing
         #expect(h.rejection(h.run(.cancelOrder(OrderID(2), reason: "late"))) == "order_not_pending")
     }
 
-    @Test func drawsAreRecomputableAndSkipEarlierWinners() {
+    @Test func drawsAreRecomputableAndSkipEarlierWinners() throws {
         var h = Harness()
         h.accept(.openRafflePeriod(startsAt: nil, endsAt: nil, seedCommitment: Harness.commitment))
         for i in 1...5 { h.accept(.grantTickets(.discord(UserID(UInt64(i))), amount: Int64(i * 10), reason: "r")) }
         h.accept(.setRaffleExclusion(.discord(UserID(5)), excluded: true))
         let before = h.state
+        h.closeAndRecordBeacon()
         let events = h.accept(.drawRaffle(seed: Harness.seed, winners: 3))
         let draws = events.compactMap { e -> RaffleDraw? in if case .raffleWinnerDrawn(let d) = e { d } else { nil } }
         #expect(draws.count == 3)
@@ -241,8 +244,10 @@ import Testing
         let participants = RaffleDrawing.participants(in: before, excludingWinners: [])
         #expect(participants.map(\.tickets) == [10, 20, 30, 40])
         let again = RaffleDrawing.draw(
-            guild: before.guild, period: PeriodID(1), number: 1, seed: Harness.seed, participants: participants)
-        #expect(again == draws[0])
+            guild: before.guild, period: PeriodID(1), number: 1, serverSeed: Harness.seed,
+            beacon: RaffleBeacon(round: draws[0].beaconRound, value: Harness.beacon),
+            table: RaffleDrawing.table(of: before), earlierWinners: [])
+        #expect(try again.get() == draws[0])
     }
 
     @Test func rolesAreGrantedAtThresholdsAndRevokedWhenRemovalIsEnabled() {

@@ -1,6 +1,7 @@
 import Domain
 import EventLog
 import Foundation
+import GRDB
 import Partition
 import TallyTesting
 import Testing
@@ -116,6 +117,42 @@ import Testing
         let swapped = try ReadModelStore(path: live, catalog: v2)
         #expect(try swapped.versions()["people"] == 2)
         #expect(throws: ProjectionsError.self) { try ReadModelStore(path: live) }
+        await fixture.log.close()
+    }
+
+    /// Issue 10 bumped the raffle projection to version 2 (new columns): a database written by the
+    /// previous release refuses to open until `tally rebuild`, which names the guilds whose raffle rows
+    /// changed and leaves the people untouched.
+    @Test func rebuildingTheRaffleProjectionFromVersion1NamesTheGuildsWithRaffles() async throws {
+        let dir = TemporaryDirectory()
+        var fixture = try LogFixture(dir.path + "/log")
+        let simulator = try await fixture.simulate(6_000, guilds: 3, seed: 12)
+        let live = dir.path + "/live.sqlite"
+        var projector = Projector(log: fixture.log, store: try ReadModelStore(path: live))
+        try projector.catchUp()
+        // Turn it into what the previous release wrote: version 1 raffle tables.
+        let queue = try DatabaseQueue(path: live)
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE old_periods AS SELECT guild, period, starts_at, ends_at, commitment, open, seed FROM raffle_periods;
+                    DROP TABLE raffle_periods; ALTER TABLE old_periods RENAME TO raffle_periods;
+                    CREATE TABLE old_draws AS SELECT guild, period, number, winner, winning_ticket, total_tickets,
+                        winner_tickets, participants, participants_digest, seed FROM raffle_draws;
+                    DROP TABLE raffle_draws; ALTER TABLE old_draws RENAME TO raffle_draws;
+                    UPDATE projection_versions SET version = 1 WHERE name = 'raffle';
+                    """)
+        }
+        try queue.close()
+        #expect(throws: ProjectionsError.self) { try ReadModelStore(path: live) }
+        let report = try Rebuilder(log: fixture.log, livePath: live).rebuild(only: ["raffle"])
+        #expect(report.diff.people.isEmpty)
+        #expect(Set(report.diff.otherRows.keys) == Set(simulator.guilds))
+        #expect(report.diff.otherRows.values.allSatisfy { $0["raffle_periods"] ?? 0 > 0 })
+        let store = try ReadModelStore(path: live)
+        #expect(try store.versions()["raffle"] == 2)
+        let raffle = try store.raffle(guild: simulator.guilds[0])
+        #expect(raffle.periods.allSatisfy { $0.beaconRound > 0 })
         await fixture.log.close()
     }
 

@@ -189,6 +189,15 @@ import Testing
                 client, ["type": "grant_tickets", "key": "t1", "person": Self.alice, "amount": 30, "reason": "r"])
             try await Self.post(
                 client, ["type": "grant_tickets", "key": "t2", "person": "kick:77", "amount": 10, "reason": "r"])
+            // Draws are of closed periods whose drand round is recorded (issue 10).
+            try await Self.post(client, ["type": "close_raffle_period", "key": "c"])
+            let guild = GuildID(5_033_164_800_000_000_000)
+            let state = try await f.node.owner(for: guild).state(of: guild)
+            let round = try #require(state?.raffle.periods[PeriodID(1)]?.beaconRound)
+            f.clock.ms = try #require(DrandChain.mainnet.time(of: round)).rawValue
+            try await Self.post(
+                client,
+                ["type": "record_beacon", "key": "b", "round": round, "randomness": String(repeating: "ab", count: 32)])
             let draw = try await Self.post(client, ["type": "draw_raffle", "key": "d"])
             #expect(draw.status == .ok)
 

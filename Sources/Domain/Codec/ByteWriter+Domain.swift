@@ -22,6 +22,11 @@ extension ByteWriter {
 
     mutating func writeSnowflake(_ v: UInt64) { write(v) }
 
+    mutating func writeOptionalTime(_ t: Timestamp?) {
+        writeBool(t != nil)
+        if let t { writeTime(t) }
+    }
+
     mutating func writePerson(_ p: PersonID) {
         switch p {
         case .discord(let u):
@@ -63,6 +68,8 @@ extension ByteReader {
     mutating func readTime() throws(Overrun) -> Timestamp { Timestamp(rawValue: try readSignedVarint()) }
 
     mutating func readSnowflake() throws(Overrun) -> UInt64 { try read(UInt64.self) }
+
+    mutating func readOptionalTime() throws(Overrun) -> Timestamp? { try readBool() ? try readTime() : nil }
 
     mutating func readPerson() throws(Overrun) -> PersonID {
         guard let p = try readOptionalPerson() else { throw Overrun() }

@@ -54,9 +54,10 @@ extension EventCodec {
             w.writeInt(delta)
             w.writeString(reason)
             w.writeSnowflake(by.rawValue)
-        case .subscriptionRecorded(let chatter, let expiresAt):
+        case .subscriptionRecorded(let chatter, let expiresAt, let createdAt):
             w.writeVarint(chatter.rawValue)
             w.writeTime(expiresAt)
+            w.writeOptionalTime(createdAt)
         case .shopItemCreated(let item), .shopItemEdited(let item):
             encodeItem(item, into: &w)
         case .shopItemRestocked(let item, let stock):
@@ -76,11 +77,12 @@ extension EventCodec {
         case .orderFulfilled(let order, let by):
             w.writeVarint(order.rawValue)
             w.writeSnowflake(by.rawValue)
-        case .orderCancelled(let order, let refund, let by, let reason):
+        case .orderCancelled(let order, let refund, let by, let reason, let refundTo):
             w.writeVarint(order.rawValue)
             w.writeInt(refund)
             w.writeSnowflake(by.rawValue)
             w.writeString(reason)
+            w.writeOptionalPerson(refundTo)
         case .purchaseLimitReset(let item, let person):
             w.writeVarint(UInt64(item.rawValue))
             w.writeOptionalPerson(person)
@@ -89,8 +91,12 @@ extension EventCodec {
             w.writeTime(period.startsAt)
             w.writeTime(period.endsAt)
             w.writeData(period.seedCommitment)
-        case .rafflePeriodClosed(let period):
+            w.writeVarint(period.beaconRound)
+        case .rafflePeriodClosed(let period, let table, let round):
             w.writeVarint(UInt64(period.rawValue))
+            w.writeVarint(round)
+            w.writeBool(table != nil)
+            if let table { encodeTable(table, into: &w) }
         case .ticketsGranted(let person, let amount, let source, let reason),
             .ticketsRemoved(let person, let amount, let source, let reason):
             w.writePerson(person)
@@ -110,12 +116,26 @@ extension EventCodec {
             w.writeInt(d.winnerTickets)
             w.writeVarint(UInt64(d.participants))
             w.writeData(d.participantsDigest)
+            w.writeVarint(d.beaconRound)
+            w.writeData(d.beacon)
+            w.writeVarint(UInt64(d.replaces))
+            w.writeString(d.reason)
+        case .raffleBeaconRecorded(let period, let beacon):
+            w.writeVarint(UInt64(period.rawValue))
+            w.writeVarint(beacon.round)
+            w.writeData(beacon.value)
         case .raffleSeedRevealed(let period, let seed):
             w.writeVarint(UInt64(period.rawValue))
             w.writeData(seed)
-        case .giftedSubsRecorded(let gifter, let count):
+        case .giftedSubsRecorded(let gifter, let count, let giftees, let createdAt):
             w.writeVarint(gifter.rawValue)
             w.writeInt(count)
+            w.writeVarint(UInt64(giftees.count))
+            for g in giftees { w.writeVarint(g.rawValue) }
+            w.writeOptionalTime(createdAt)
+        case .streamStatusReported(let live, let at):
+            w.writeBool(live)
+            w.writeTime(at)
         case .linkRequested(let user, let expiresAt):
             w.writeSnowflake(user.rawValue)
             w.writeTime(expiresAt)
@@ -202,6 +222,29 @@ extension EventCodec {
             throw ByteReader.Overrun()
         }
         return Delivery(id: id, destination: destination, requestedAt: requestedAt)
+    }
+
+    static func encodeTable(_ table: RaffleTable, into w: inout ByteWriter) {
+        w.writeVarint(UInt64(table.entries.count))
+        for e in table.entries {
+            w.writePerson(e.person)
+            for i in 0..<4 { w.writeInt(e.tickets[i]) }
+            w.writeBool(e.excluded)
+        }
+    }
+
+    static func decodeTable(_ r: inout ByteReader) throws(ByteReader.Overrun) -> RaffleTable {
+        let n = try r.readVarint()
+        guard n <= UInt64(r.remaining) else { throw ByteReader.Overrun() }
+        var entries: [RaffleTable.Entry] = []
+        entries.reserveCapacity(Int(n))
+        for _ in 0..<n {
+            let person = try r.readPerson()
+            var tickets = TicketCounts()
+            for i in 0..<4 { tickets[i] = try r.readInt() }
+            entries.append(RaffleTable.Entry(person: person, tickets: tickets, excluded: try r.readBool()))
+        }
+        return RaffleTable(entries: entries)
     }
 
     static func encodeItem(_ item: ShopItem, into w: inout ByteWriter) {
@@ -303,7 +346,10 @@ extension EventCodec {
         case (16, 2):
             return .pointsAdjusted(
                 try r.readPerson(), delta: try r.readInt(), reason: try r.readString(), by: try user())
-        case (17, 1): return .subscriptionRecorded(try chatter(), expiresAt: try r.readTime())
+        case (17, 1): return .subscriptionRecorded(try chatter(), expiresAt: try r.readTime(), createdAt: nil)
+        case (17, 2):
+            return .subscriptionRecorded(
+                try chatter(), expiresAt: try r.readTime(), createdAt: try r.readOptionalTime())
         case (18, 1): return .shopItemCreated(try decodeItem(&r))
         case (19, 1): return .shopItemEdited(try decodeItem(&r))
         case (20, 1): return .shopItemRestocked(try item(), stock: try r.readInt())
@@ -323,16 +369,34 @@ extension EventCodec {
                     requirement: requirement, status: status))
         case (23, 1): return .orderFulfilled(OrderID(try r.readVarint()), by: try user())
         case (24, 1):
+            // Version 1 named no recipient: the refund went to the order's person.
             return .orderCancelled(
                 OrderID(try r.readVarint()), refund: try r.readInt(), by: try user(),
-                reason: try r.readString())
+                reason: try r.readString(), refundTo: nil)
+        case (24, 2):
+            return .orderCancelled(
+                OrderID(try r.readVarint()), refund: try r.readInt(), by: try user(),
+                reason: try r.readString(), refundTo: try r.readOptionalPerson())
         case (25, 1): return .purchaseLimitReset(try item(), person: try r.readOptionalPerson())
         case (26, 1):
+            // Version 1 committed to no beacon round: upcast with round 0.
             return .rafflePeriodOpened(
                 RafflePeriod(
                     id: try period(), startsAt: try r.readTime(), endsAt: try r.readTime(),
                     seedCommitment: try r.readData()))
-        case (27, 1): return .rafflePeriodClosed(try period())
+        case (26, 2):
+            return .rafflePeriodOpened(
+                RafflePeriod(
+                    id: try period(), startsAt: try r.readTime(), endsAt: try r.readTime(),
+                    seedCommitment: try r.readData(), beaconRound: try r.readVarint()))
+        case (27, 1):
+            // Version 1 froze no table: upcast with none (the period cannot be drawn under version 2 rules).
+            return .rafflePeriodClosed(try period(), table: nil, beaconRound: 0)
+        case (27, 2):
+            let p = try period()
+            let round = try r.readVarint()
+            let table = try r.readBool() ? try decodeTable(&r) : nil
+            return .rafflePeriodClosed(p, table: table, beaconRound: round)
         case (28, 1):
             return .ticketsGranted(
                 try r.readPerson(), amount: try r.readInt(), source: try source(), reason: try r.readString())
@@ -340,15 +404,33 @@ extension EventCodec {
             return .ticketsRemoved(
                 try r.readPerson(), amount: try r.readInt(), source: try source(), reason: try r.readString())
         case (30, 1): return .raffleExclusionChanged(try r.readPerson(), excluded: try r.readBool())
-        case (31, 1):
-            let draw = RaffleDraw(
+        case (31, 1), (31, 2):
+            var draw = RaffleDraw(
                 period: try period(), number: UInt32(truncatingIfNeeded: try r.readVarint()), seed: try r.readData(),
                 totalTickets: try r.readInt(), winningTicket: try r.readInt(), winner: try r.readPerson(),
                 winnerTickets: try r.readInt(), participants: UInt32(truncatingIfNeeded: try r.readVarint()),
                 participantsDigest: try r.readData())
+            // Version 1 draws used no beacon and replaced nothing: upcast with the empty values.
+            if version == 2 {
+                draw.beaconRound = try r.readVarint()
+                draw.beacon = try r.readData()
+                draw.replaces = UInt32(truncatingIfNeeded: try r.readVarint())
+                draw.reason = try r.readString()
+            }
             return .raffleWinnerDrawn(draw)
         case (32, 1): return .raffleSeedRevealed(try period(), seed: try r.readData())
-        case (33, 1): return .giftedSubsRecorded(gifter: try chatter(), count: try r.readInt())
+        case (33, 1):
+            return .giftedSubsRecorded(gifter: try chatter(), count: try r.readInt(), giftees: [], createdAt: nil)
+        case (33, 2):
+            let gifter = try chatter()
+            let count = try r.readInt()
+            let n = try r.readVarint()
+            guard n <= UInt64(r.remaining) else { throw ByteReader.Overrun() }
+            var giftees: [KickUserID] = []
+            for _ in 0..<n { giftees.append(try chatter()) }
+            return .giftedSubsRecorded(
+                gifter: gifter, count: count, giftees: giftees, createdAt: try r.readOptionalTime())
+        case (41, 1): return .streamStatusReported(live: try r.readBool(), at: try r.readTime())
         case (34, 1): return .linkRequested(try user(), expiresAt: try r.readTime())
         case (35, 1): return .accountLinked(try user(), try chatter(), kickUsername: try r.readString())
         case (36, 1): return .linkRejected(try user(), try chatter(), reason: try r.readString())
@@ -372,6 +454,9 @@ extension EventCodec {
                     state: try r.readString(), user: try user(), verifier: try r.readString(),
                     expiresAt: try r.readTime()))
         case (69, 1): return .kickAuthorizationFinished(state: try r.readString())
+        case (40, 1):
+            let p = try period()
+            return .raffleBeaconRecorded(p, RaffleBeacon(round: try r.readVarint(), value: try r.readData()))
         default: return nil
         }
     }

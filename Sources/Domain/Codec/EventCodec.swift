@@ -2,9 +2,12 @@ public import EventLog
 
 /// The compact binary encoding of ``DomainEvent``s, versioned per event type.
 ///
-/// A record's payload is an envelope — the command's idempotency key (a varint length, 0 for none,
-/// then UTF-8 bytes) and, when a key is present, the number of events the command produced
-/// (varint) — followed by the event's fields in declaration order. Integers are zigzag or plain
+/// A record's payload is an envelope — optionally the byte 0xFF then the command's ``Actor`` (kind
+/// byte, id varint), then the command's idempotency key (a varint length, 0 for none, then UTF-8
+/// bytes) and, when a key is present, the number of events the command produced (varint) — followed
+/// by the event's fields in declaration order. 0xFF can never begin an envelope without an actor
+/// (keys are at most 200 bytes, so their length's first varint byte is at most 0xC8), so envelopes
+/// written before actors were recorded read as ever, with the unknown actor. Integers are zigzag or plain
 /// LEB128 varints, Discord snowflakes fixed 8 bytes little-endian, strings and byte strings
 /// length-prefixed, and a ``PersonID`` a kind byte (0 Discord, 1 Kick) then the id.
 ///
@@ -74,9 +77,18 @@ public enum EventCodec {
             case .deliveryRecorded: 67
             case .kickAuthorizationStarted: 68
             case .kickAuthorizationFinished: 69
+            case .raffleBeaconRecorded: 40
+            case .streamStatusReported: 41
             }
-        let version: UInt8 = if case .pointsAdjusted = event { 2 } else { 1 }
-        return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: version)
+        return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: currentVersion(of: tag))
+    }
+
+    /// The version ``encode(_:key:commandEvents:)`` writes for a type tag (snapshots hold fields in it).
+    static func currentVersion(of tag: UInt16) -> UInt8 {
+        switch tag {
+        case 16, 17, 24, 26, 27, 31, 33: 2
+        default: 1
+        }
     }
 
     /// The name of a type tag, for listings.
@@ -131,13 +143,20 @@ public enum EventCodec {
         67: "delivery_recorded",
         68: "kick_authorization_started",
         69: "kick_authorization_finished",
+        40: "raffle_beacon_recorded",
+        41: "stream_status_reported",
     ]
 
     /// Encodes an event as a log record payload with its envelope.
-    public static func encode(_ event: DomainEvent, key: String? = nil, commandEvents: Int = 1) -> (
-        EventTypeTag, UInt8, [UInt8]
-    ) {
+    public static func encode(
+        _ event: DomainEvent, key: String? = nil, commandEvents: Int = 1, origin: Actor = .unknown
+    ) -> (EventTypeTag, UInt8, [UInt8]) {
         var w = ByteWriter(capacity: 32)
+        if let key, !key.isEmpty, origin != .unknown {
+            w.write(actorMarker)
+            w.write(origin.kind.rawValue)
+            w.writeVarint(origin.id)
+        }
         if let key, !key.isEmpty {
             w.writeString(key)
             w.writeVarint(UInt64(commandEvents))
@@ -149,32 +168,36 @@ public enum EventCodec {
         return (i.tag, i.version, w.bytes)
     }
 
+    /// The envelope byte that says an actor follows.
+    static let actorMarker: UInt8 = 0xFF
+
     /// A log record for an event.
     public static func record(
         _ event: DomainEvent, guild: GuildID, sequence: UInt64, timestamp: Timestamp, key: String? = nil,
-        commandEvents: Int = 1
+        commandEvents: Int = 1, origin: Actor = .unknown
     ) -> Record {
-        let (tag, version, payload) = encode(event, key: key, commandEvents: commandEvents)
+        let (tag, version, payload) = encode(event, key: key, commandEvents: commandEvents, origin: origin)
         return Record(
             guild: guild, sequence: sequence, timestamp: timestamp, type: tag, typeVersion: version, payload: payload)
     }
 
     /// Decodes a record read from the log.
     public static func decode(_ record: RecordView) throws -> StoredEvent {
-        let (key, count, event) = try decode(type: record.type, version: record.typeVersion, payload: record.payload)
+        let (key, count, origin, event) = try decodeWithOrigin(
+            type: record.type, version: record.typeVersion, payload: record.payload)
         return StoredEvent(
             offset: record.offset, guild: record.guild, sequence: record.sequence, timestamp: record.timestamp,
             key: key,
-            commandEvents: count, event: event)
+            commandEvents: count, origin: origin, event: event)
     }
 
     public static func decode(_ record: StoredRecord) throws -> StoredEvent {
         try record.record.payload.withUnsafeBytes { raw in
-            let (key, count, event) = try decode(
+            let (key, count, origin, event) = try decodeWithOrigin(
                 type: record.record.type, version: record.record.typeVersion, payload: raw)
             return StoredEvent(
                 offset: record.offset, guild: record.record.guild, sequence: record.record.sequence,
-                timestamp: record.record.timestamp, key: key, commandEvents: count, event: event)
+                timestamp: record.record.timestamp, key: key, commandEvents: count, origin: origin, event: event)
         }
     }
 
@@ -182,15 +205,29 @@ public enum EventCodec {
     public static func decode(type: EventTypeTag, version: UInt8, payload: UnsafeRawBufferPointer) throws
         -> (key: String?, commandEvents: Int, event: DomainEvent)
     {
+        let (key, count, _, event) = try decodeWithOrigin(type: type, version: version, payload: payload)
+        return (key, count, event)
+    }
+
+    /// Decodes a payload with the actor its envelope records (`.unknown` when none).
+    public static func decodeWithOrigin(type: EventTypeTag, version: UInt8, payload: UnsafeRawBufferPointer) throws
+        -> (key: String?, commandEvents: Int, origin: Actor, event: DomainEvent)
+    {
         var r = ByteReader(payload)
         func fail(_ reason: String) -> DecodeError { DecodeError(type: type, version: version, reason: reason) }
         do {
+            var origin = Actor.unknown
+            if payload.first == actorMarker {
+                _ = try r.read(UInt8.self)
+                origin = Actor(kind: Actor.Kind(try r.read(UInt8.self)), id: try r.readVarint())
+            }
             let key = try r.readString()
             let count = key.isEmpty ? 0 : Int(try r.readVarint())
             let event = try decodeFields(tag: type.rawValue, version: version, &r)
             guard let event else { throw fail("unknown type or version") }
             guard r.isAtEnd else { throw fail("\(r.remaining) bytes left over") }
-            return (key.isEmpty ? nil : key, count, event)
+            guard origin == .unknown || !key.isEmpty else { throw fail("an actor without a key") }
+            return (key.isEmpty ? nil : key, count, origin, event)
         } catch is ByteReader.Overrun {
             throw fail("payload ends early or holds a malformed field")
         }

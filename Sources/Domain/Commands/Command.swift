@@ -7,7 +7,9 @@ public import EventLog
 public enum Command: Hashable, Sendable {
     // Settings and stream (admin or Kick webhooks)
     case setSetting(SettingKey, Int64?)
-    case setStreamStatus(live: Bool)
+    /// The stream's status; `at` is the report's own time (Kick's `started_at`/`ended_at`), so a late
+    /// report older than the newest applied one is ignored. Nil for an admin's toggle.
+    case setStreamStatus(live: Bool, at: Timestamp? = nil)
     case overrideTracking(TrackingMode)
     /// A chat message (key: the Kick message id).
     case recordChatActivity(KickUserID, username: String)
@@ -22,7 +24,9 @@ public enum Command: Hashable, Sendable {
     // Points
     case spendPoints(PersonID, amount: Int64, reason: String)
     case adjustPoints(PersonID, delta: Int64, reason: String)
-    case recordSubscription(KickUserID, expiresAt: Timestamp)
+    /// A subscription from Kick; `createdAt` (Kick's `created_at`) dedups a redelivery under a new
+    /// message id by content.
+    case recordSubscription(KickUserID, expiresAt: Timestamp, createdAt: Timestamp? = nil)
 
     // Shop
     case createShopItem(ShopItem)
@@ -36,17 +40,26 @@ public enum Command: Hashable, Sendable {
 
     // Raffle
     /// Opens a period (the current UTC calendar month when no span is given), committing to
-    /// `seedCommitment` = SHA-256 of a secret seed.
+    /// `seedCommitment` = SHA-256 of a secret seed and to the first drand round after its end.
     case openRafflePeriod(startsAt: Timestamp?, endsAt: Timestamp?, seedCommitment: [UInt8])
-    /// Closes the open period, revealing its seed.
+    /// Closes the open period, revealing its seed and freezing its ticket table.
     case closeRafflePeriod(seed: [UInt8])
     case grantTickets(PersonID, amount: Int64, reason: String)
     case removeTickets(PersonID, amount: Int64, source: TicketSource?, reason: String)
     case setRaffleExclusion(PersonID, excluded: Bool)
-    /// Draws `winners` winners with the period's seed (which must match the commitment).
-    case drawRaffle(seed: [UInt8], winners: Int)
-    /// Gifted subs from Kick (key: the Kick event id); nil gifter is anonymous.
-    case recordGiftedSubs(gifter: KickUserID?, username: String, count: Int64)
+    /// Draws `winners` extra winners of a closed period (default: the newest closed one) from its
+    /// frozen table, with its revealed seed and recorded beacon. A `seed`, when given, must match the
+    /// period's commitment.
+    case drawRaffle(seed: [UInt8]?, winners: Int, period: PeriodID? = nil)
+    /// Draws one winner in place of draw `replaces` of a closed period, saying why.
+    case rerollRaffle(period: PeriodID?, replaces: UInt32, reason: String)
+    /// Records the public randomness beacon's value for a closed period's committed round.
+    case recordBeacon(period: PeriodID?, round: UInt64, value: [UInt8])
+    /// Gifted subs from Kick (key: the Kick event id); nil gifter is anonymous. With `createdAt` (and
+    /// the giftees, whose number must then be `count`), a redelivery under a new message id is
+    /// recognised by content.
+    case recordGiftedSubs(
+        gifter: KickUserID?, username: String, count: Int64, giftees: [KickUserID] = [], createdAt: Timestamp? = nil)
 
     // Account links
     case requestLink(UserID, expiresAt: Timestamp)
@@ -81,11 +94,34 @@ public struct CommandContext: Sendable {
     public var time: Timestamp
     /// The admin (or Discord user) who issued it; `.unknown` for timers and webhooks.
     public var actor: UserID
+    /// Who issued it, as the audit trail shows it (recorded in the first event's envelope). Defaults
+    /// to the Discord user `actor` when one is given.
+    public var origin: Actor
+    /// Whether the service itself issued it (a timer): only such commands may use keys in the
+    /// ``internalKeyPrefix`` namespace, so no client key can collide with a timer's.
+    public var isInternal: Bool
+
+    /// Keys of commands the service issues itself begin with this; clients cannot use it.
+    public static let internalKeyPrefix = "internal:"
 
     public init(key: String, time: Timestamp, actor: UserID = .unknown) {
         self.key = key
         self.time = time
         self.actor = actor
+        self.origin = actor == .unknown ? .unknown : .discord(actor)
+        self.isInternal = false
+    }
+
+    public init(key: String, time: Timestamp, actor: UserID = .unknown, origin: Actor) {
+        self.init(key: key, time: time, actor: actor)
+        self.origin = origin
+    }
+
+    /// A command the service issues itself (timers), keyed `internal:<name>`.
+    public static func `internal`(_ name: String, time: Timestamp) -> CommandContext {
+        var context = CommandContext(key: internalKeyPrefix + name, time: time, origin: .timer)
+        context.isInternal = true
+        return context
     }
 }
 
@@ -149,8 +185,32 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         public static let noOpenPeriod = Code("no_open_period", .conflict)
         /// The period has no tickets to draw from.
         public static let noParticipants = Code("no_participants", .conflict)
-        /// The guild has never had a raffle period.
+        /// The guild has never had a raffle period (or none is closed, for a draw).
         public static let noPeriod = Code("no_period", .conflict)
+        /// A tick came sooner than the tick interval after the last one that credited watch time.
+        public static let tickTooEarly = Code("tick_too_early", .conflict)
+        /// The raffle period has no recorded beacon value yet: draws wait for it.
+        public static let noBeacon = Code("no_beacon", .conflict)
+        /// A beacon value is not 32 bytes.
+        public static let invalidBeacon = Code("invalid_beacon", .invalid)
+        /// The beacon round is not the one the period committed to.
+        public static let beaconRoundMismatch = Code("beacon_round_mismatch", .conflict)
+        /// The beacon round is not published yet.
+        public static let beaconNotDue = Code("beacon_not_due", .conflict)
+        /// Another value was recorded for the period's beacon already.
+        public static let beaconRecorded = Code("beacon_recorded", .conflict)
+        /// The raffle period is still open: only closed periods are drawn.
+        public static let periodNotClosed = Code("period_not_closed", .conflict)
+        /// The open period has reached its end and waits for its close: its tickets no longer change.
+        public static let periodEnded = Code("period_ended", .conflict)
+        /// The period was closed before tables were frozen (version 1), so it cannot be drawn.
+        public static let periodNotFrozen = Code("period_not_frozen", .conflict)
+        /// No raffle period has that id.
+        public static let unknownPeriod = Code("unknown_period", .conflict)
+        /// No draw of the period has that number.
+        public static let unknownDraw = Code("unknown_draw", .conflict)
+        /// The draw was rerolled already.
+        public static let drawReplaced = Code("draw_replaced", .conflict)
         /// The Discord user has no linked Kick account.
         public static let notLinked = Code("not_linked", .conflict)
         /// No grant or removal of that role is pending for that user.

@@ -32,7 +32,8 @@ public enum DomainEvent: Hashable, Sendable {
     case pointsRefunded(PersonID, amount: Int64, order: OrderID)
     /// An admin adjustment. Version 2 added `by`; version 1 payloads read with `by` = unknown.
     case pointsAdjusted(PersonID, delta: Int64, reason: String, by: UserID)
-    case subscriptionRecorded(KickUserID, expiresAt: Timestamp)
+    /// Version 2 added the report's `createdAt` (nil in version 1), which dedups redeliveries by content.
+    case subscriptionRecorded(KickUserID, expiresAt: Timestamp, createdAt: Timestamp?)
 
     // Point shop
     case shopItemCreated(ShopItem)
@@ -42,19 +43,33 @@ public enum DomainEvent: Hashable, Sendable {
     /// A purchase: the points, the stock and the person's limit change together with it.
     case itemPurchased(Order)
     case orderFulfilled(OrderID, by: UserID)
-    case orderCancelled(OrderID, refund: Int64, by: UserID, reason: String)
+    /// Version 2 added `refundTo`: the person the refund and the freed limit slot go to (the buyer's
+    /// owner after a link). Version 1 reads with nil: the refund went to the order's person.
+    case orderCancelled(OrderID, refund: Int64, by: UserID, reason: String, refundTo: PersonID?)
     case purchaseLimitReset(ItemID, person: PersonID?)
 
     // Raffle
+    /// Version 2 added the beacon round; version 1 reads with round 0.
     case rafflePeriodOpened(RafflePeriod)
-    case rafflePeriodClosed(PeriodID)
+    /// The period closed: its ticket table is frozen here and the draws use the beacon `round`.
+    /// Version 2 added `table` and `beaconRound`; version 1 reads with nil and 0 (a period closed
+    /// before tables were frozen cannot be drawn anymore).
+    case rafflePeriodClosed(PeriodID, table: RaffleTable?, beaconRound: UInt64)
     case ticketsGranted(PersonID, amount: Int64, source: TicketSource, reason: String)
     case ticketsRemoved(PersonID, amount: Int64, source: TicketSource, reason: String)
     case raffleExclusionChanged(PersonID, excluded: Bool)
+    /// Version 2 added the beacon, the replaced draw and the reason.
     case raffleWinnerDrawn(RaffleDraw)
+    /// The public randomness beacon's value for the period's round (from `record_beacon`).
+    case raffleBeaconRecorded(PeriodID, RaffleBeacon)
     case raffleSeedRevealed(PeriodID, seed: [UInt8])
     /// Gifted subs from a Kick event (its id is the command's key).
-    case giftedSubsRecorded(gifter: KickUserID, count: Int64)
+    /// Version 2 added the giftees and the report's `createdAt` (empty and nil in version 1), which
+    /// dedup redeliveries under new message ids by content.
+    case giftedSubsRecorded(gifter: KickUserID, count: Int64, giftees: [KickUserID], createdAt: Timestamp?)
+    /// Kick reported the stream status as of `at` (its `started_at`/`ended_at`); reports older than
+    /// the newest applied one are ignored.
+    case streamStatusReported(live: Bool, at: Timestamp)
 
     // Account links
     case linkRequested(UserID, expiresAt: Timestamp)
@@ -89,11 +104,13 @@ public struct StoredEvent: Hashable, Sendable {
     public var key: String?
     /// How many events the command produced, on the first event only.
     public var commandEvents: Int
+    /// Who issued the command, on the first event only (`.unknown` before actors were recorded).
+    public var origin: Actor
     public var event: DomainEvent
 
     public init(
         offset: Offset, guild: GuildID, sequence: UInt64, timestamp: Timestamp, key: String?, commandEvents: Int,
-        event: DomainEvent
+        origin: Actor = .unknown, event: DomainEvent
     ) {
         self.offset = offset
         self.guild = guild
@@ -101,6 +118,7 @@ public struct StoredEvent: Hashable, Sendable {
         self.timestamp = timestamp
         self.key = key
         self.commandEvents = commandEvents
+        self.origin = origin
         self.event = event
     }
 }

@@ -131,28 +131,80 @@ public struct Order: Hashable, Sendable, Codable {
     }
 }
 
-/// A raffle period as opened: its span and the commitment to its secret seed.
+/// A raffle period as opened: its span and its two commitments — to its secret server seed and to
+/// a future round of the public randomness beacon (see ``RaffleDrawing``).
 public struct RafflePeriod: Hashable, Sendable, Codable {
     public var id: PeriodID
     public var startsAt: Timestamp
     public var endsAt: Timestamp
-    /// SHA-256 of the seed, published when the period opens.
+    /// SHA-256 of the server seed, published when the period opens.
     public var seedCommitment: [UInt8]
+    /// The drand round whose randomness the draws mix in: the first round published after `endsAt`
+    /// (``DrandChain/round(after:)``). 0 for periods opened before beacons existed (version 1 events);
+    /// their close commits to a round instead.
+    public var beaconRound: UInt64
 
-    public init(id: PeriodID, startsAt: Timestamp, endsAt: Timestamp, seedCommitment: [UInt8]) {
+    public init(id: PeriodID, startsAt: Timestamp, endsAt: Timestamp, seedCommitment: [UInt8], beaconRound: UInt64 = 0)
+    {
         self.id = id
         self.startsAt = startsAt
         self.endsAt = endsAt
         self.seedCommitment = seedCommitment
+        self.beaconRound = beaconRound
+    }
+}
+
+/// A period's ticket table as frozen by its close: every person holding tickets, in the fixed order of
+/// ticket ranges (``PersonID`` order), with tickets by source and whether they are excluded. Every
+/// draw of the period uses this table, whatever changes after the close.
+public struct RaffleTable: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable {
+        public var person: PersonID
+        public var tickets: TicketCounts
+        public var excluded: Bool
+
+        public init(person: PersonID, tickets: TicketCounts, excluded: Bool) {
+            self.person = person
+            self.tickets = tickets
+            self.excluded = excluded
+        }
+
+        /// The entry's tickets; nil if they overflow.
+        public var total: Int64? {
+            var sum: Int64 = 0
+            for i in 0..<4 {
+                let (s, overflow) = sum.addingReportingOverflow(tickets[i])
+                if overflow { return nil }
+                sum = s
+            }
+            return sum
+        }
+    }
+
+    public var entries: [Entry]
+
+    public init(entries: [Entry]) { self.entries = entries }
+}
+
+/// A public randomness beacon's value for a round, as recorded in the log.
+public struct RaffleBeacon: Hashable, Sendable {
+    public var round: UInt64
+    /// drand's `randomness` (SHA-256 of the round's signature), 32 bytes.
+    public var value: [UInt8]
+
+    public init(round: UInt64, value: [UInt8]) {
+        self.round = round
+        self.value = value
     }
 }
 
 /// A drawn winner with everything needed to recompute the draw.
 public struct RaffleDraw: Hashable, Sendable, Codable {
     public var period: PeriodID
-    /// 1 for the first winner of the period, then 2, 3 … (multi-winner draws and rerolls).
+    /// The draw's index in the period's seed stream: 1 for the first winner, then 2, 3 … for extra
+    /// winners and rerolls alike.
     public var number: UInt32
-    /// The revealed seed; SHA-256 of it equals the period's commitment.
+    /// The revealed server seed; SHA-256 of it equals the period's commitment.
     public var seed: [UInt8]
     public var totalTickets: Int64
     /// 0-based index of the winning ticket in the ordered ticket ranges.
@@ -160,12 +212,22 @@ public struct RaffleDraw: Hashable, Sendable, Codable {
     public var winner: PersonID
     public var winnerTickets: Int64
     public var participants: UInt32
-    /// SHA-256 over the ordered (person, tickets) list the draw used.
+    /// Version 1: SHA-256 over the ordered (person, tickets) list the draw used. Version 2: the
+    /// frozen table's digest (``RaffleDrawing/digest(of:)``).
     public var participantsDigest: [UInt8]
+    /// The beacon round and value mixed into the seed; round 0 and an empty value for version 1 draws
+    /// (made before beacons, with the seed alone).
+    public var beaconRound: UInt64
+    public var beacon: [UInt8]
+    /// The draw this one replaces (a reroll), or 0 for an extra winner.
+    public var replaces: UInt32
+    /// Why the replaced winner was rerolled (empty for an extra winner).
+    public var reason: String
 
     public init(
         period: PeriodID, number: UInt32, seed: [UInt8], totalTickets: Int64, winningTicket: Int64,
-        winner: PersonID, winnerTickets: Int64, participants: UInt32, participantsDigest: [UInt8]
+        winner: PersonID, winnerTickets: Int64, participants: UInt32, participantsDigest: [UInt8],
+        beaconRound: UInt64 = 0, beacon: [UInt8] = [], replaces: UInt32 = 0, reason: String = ""
     ) {
         self.period = period
         self.number = number
@@ -176,5 +238,12 @@ public struct RaffleDraw: Hashable, Sendable, Codable {
         self.winnerTickets = winnerTickets
         self.participants = participants
         self.participantsDigest = participantsDigest
+        self.beaconRound = beaconRound
+        self.beacon = beacon
+        self.replaces = replaces
+        self.reason = reason
     }
+
+    /// Whether this draw was made with a beacon (version 2) rather than the seed alone.
+    public var usesBeacon: Bool { !beacon.isEmpty }
 }

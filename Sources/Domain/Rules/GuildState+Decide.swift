@@ -12,9 +12,16 @@ extension GuildState {
         guard !context.key.isEmpty, context.key.utf8.count <= 200 else {
             return .rejected(Rejection(.invalidKey, "an idempotency key of 1 to 200 bytes is required"))
         }
+        if !context.isInternal, context.key.hasPrefix(CommandContext.internalKeyPrefix) {
+            return .rejected(
+                Rejection(
+                    .invalidKey, "keys beginning \(CommandContext.internalKeyPrefix) are reserved for the service"))
+        }
         if let outcome = keys[context.key] { return .duplicate(outcome) }
         do {
             return .accepted(try rules(command, context))
+        } catch let duplicate as ContentDuplicate {
+            return .duplicate(duplicate.outcome)
         } catch let rejection as Rejection {
             return .rejected(rejection)
         } catch {
@@ -35,8 +42,14 @@ extension GuildState {
             }
             return settings.overrides[key] == value ? [] : [.settingChanged(key, value)]
 
-        case .setStreamStatus(let isLive):
-            return isLive == live ? [] : [isLive ? .streamWentLive : .streamWentOffline]
+        case .setStreamStatus(let isLive, let at):
+            guard let at else {
+                return isLive == live && liveKnown ? [] : [isLive ? .streamWentLive : .streamWentOffline]
+            }
+            // A report older than the newest applied one is stale (a late `is_live: true` must not
+            // reopen accrual after the stream ended); the same report again changes nothing.
+            if let last = streamStatusAt, at < last || (at == last && isLive == live) { return [] }
+            return [.streamStatusReported(live: isLive, at: at)]
 
         case .overrideTracking(let mode):
             return mode == tracking ? [] : [.trackingOverridden(mode)]
@@ -51,7 +64,7 @@ extension GuildState {
             return events
 
         case .tick:
-            return tickEvents(now)
+            return try tickEvents(now)
 
         case .setRoleThreshold(let t):
             try validateName(t.name, "role name", max: 100)
@@ -90,7 +103,8 @@ extension GuildState {
                     user, role, granted: granted, outcome: outcome, detail: String(detail.prefix(500)))
             ]
 
-        case .spendPoints(let p, let amount, let reason):
+        case .spendPoints(let named, let amount, let reason):
+            let p = resolve(named)
             try validateAmount(amount)
             try validateName(reason, "reason", max: 200)
             let balance = person(p).points
@@ -99,7 +113,8 @@ extension GuildState {
             }
             return [.pointsSpent(p, amount: amount, reason: reason)]
 
-        case .adjustPoints(let p, let delta, let reason):
+        case .adjustPoints(let named, let delta, let reason):
+            let p = resolve(named)
             guard delta != 0, delta.magnitude <= GuildState.maxAmount.magnitude else {
                 throw Rejection(.invalidAmount, "an adjustment is between 1 and \(GuildState.maxAmount) in size")
             }
@@ -110,8 +125,13 @@ extension GuildState {
             }
             return [.pointsAdjusted(p, delta: delta, reason: reason, by: c.actor)]
 
-        case .recordSubscription(let chatter, let expiresAt):
-            return [.subscriptionRecorded(chatter, expiresAt: expiresAt)]
+        case .recordSubscription(let chatter, let expiresAt, let createdAt):
+            if let createdAt,
+                let first = keys[GuildState.contentKey(subscriber: chatter, expiresAt: expiresAt, createdAt: createdAt)]
+            {
+                throw ContentDuplicate(outcome: first)
+            }
+            return [.subscriptionRecorded(chatter, expiresAt: expiresAt, createdAt: createdAt)]
 
         case .createShopItem(var item):
             try validateItem(item)
@@ -140,7 +160,7 @@ extension GuildState {
             return item.active ? [.shopItemDeactivated(id)] : []
 
         case .purchase(let id, let p, let requirement):
-            return [.itemPurchased(try purchaseOrder(id, p, requirement, now))]
+            return [.itemPurchased(try purchaseOrder(id, resolve(p), requirement, now))]
 
         case .fulfilOrder(let id):
             guard let order = orders[id] else { throw Rejection(.unknownOrder, "no order \(id)") }
@@ -150,15 +170,22 @@ extension GuildState {
             return [.orderFulfilled(id, by: c.actor)]
 
         case .cancelOrder(let id, let reason):
+            // A cancellation refunds points: like every change to points or tickets, it says why.
+            try validateName(reason, "reason", max: 200)
             guard let order = orders[id] else { throw Rejection(.unknownOrder, "no order \(id)") }
             guard order.status == .pending else {
                 throw Rejection(.orderNotPending, "order \(id) is \(order.status)")
             }
-            return [.orderCancelled(id, refund: order.price, by: c.actor, reason: String(reason.prefix(200)))]
+            // The refund and the freed slot reach whoever the buyer is now (a chatter who linked since).
+            return [
+                .orderCancelled(
+                    id, refund: order.price, by: c.actor, reason: reason,
+                    refundTo: resolve(order.person))
+            ]
 
         case .resetPurchaseLimit(let id, let p):
             guard items[id] != nil else { throw Rejection(.unknownItem, "no item \(id)") }
-            return [.purchaseLimitReset(id, person: p)]
+            return [.purchaseLimitReset(id, person: p.map(resolve))]
 
         case .openRafflePeriod(let startsAt, let endsAt, let commitment):
             if let open = raffle.current { throw Rejection(.periodOpen, "period \(open.id) is still open") }
@@ -168,11 +195,16 @@ extension GuildState {
             let (start, end) =
                 startsAt.flatMap { s in endsAt.map { (s, $0) } } ?? GuildState.calendarMonth(containing: now)
             guard start < end else { throw Rejection(.invalidPeriod, "a period must end after it starts") }
+            // A period ending in the past would commit to a beacon round already published.
+            guard end > now else { throw Rejection(.invalidPeriod, "a period must end in the future") }
+            guard let round = DrandChain.mainnet.round(after: end) else {
+                throw Rejection(.invalidPeriod, "the period's end is out of range")
+            }
             return [
                 .rafflePeriodOpened(
                     RafflePeriod(
                         id: PeriodID(raffle.lastPeriod.rawValue + 1), startsAt: start, endsAt: end,
-                        seedCommitment: commitment))
+                        seedCommitment: commitment, beaconRound: round))
             ]
 
         case .closeRafflePeriod(let seed):
@@ -181,18 +213,26 @@ extension GuildState {
                 throw Rejection(
                     .seedMismatch, "the seed does not match the commitment published when period \(open.id) opened")
             }
-            var events: [DomainEvent] = [.rafflePeriodClosed(open.id)]
+            // A period opened before beacons (round 0) commits to the first round after its close.
+            let round =
+                open.beaconRound != 0 ? open.beaconRound : DrandChain.mainnet.round(after: max(now, open.endsAt))
+            guard let round else { throw Rejection(.invalidPeriod, "the period's end is out of range") }
+            var events: [DomainEvent] = [
+                .rafflePeriodClosed(open.id, table: RaffleDrawing.table(of: self), beaconRound: round)
+            ]
             if raffle.revealedSeeds[open.id] == nil { events.append(.raffleSeedRevealed(open.id, seed: seed)) }
             return events
 
-        case .grantTickets(let p, let amount, let reason):
-            guard raffle.current != nil else { throw Rejection(.noOpenPeriod, "no raffle period is open") }
+        case .grantTickets(let named, let amount, let reason):
+            let p = resolve(named)
+            _ = try periodTakingTickets(now)
             try validateAmount(amount)
             try validateName(reason, "reason", max: 200)
             return [.ticketsGranted(p, amount: amount, source: .admin, reason: reason)]
 
-        case .removeTickets(let p, let amount, let source, let reason):
-            guard raffle.current != nil else { throw Rejection(.noOpenPeriod, "no raffle period is open") }
+        case .removeTickets(let named, let amount, let source, let reason):
+            let p = resolve(named)
+            _ = try periodTakingTickets(now)
             try validateAmount(amount)
             try validateName(reason, "reason", max: 200)
             let holder = person(p)
@@ -210,21 +250,49 @@ extension GuildState {
             }
             return events
 
-        case .setRaffleExclusion(let p, let excluded):
+        case .setRaffleExclusion(let named, let excluded):
+            let p = resolve(named)
+            // Between the open period's end and its close the table is about to freeze: no changes.
+            if let open = raffle.current, now >= open.endsAt {
+                throw Rejection(.periodEnded, "period \(open.id) has ended; exclusions apply to the next period")
+            }
             return person(p).excluded == excluded ? [] : [.raffleExclusionChanged(p, excluded: excluded)]
 
-        case .drawRaffle(let seed, let winners):
-            return try drawEvents(seed: seed, winners: winners)
+        case .drawRaffle(let seed, let winners, let period):
+            guard (1...10).contains(winners) else {
+                throw Rejection(.invalidAmount, "draw 1 to 10 winners at a time")
+            }
+            return try drawEvents(period: period, seed: seed, count: winners, replacing: nil)
 
-        case .recordGiftedSubs(let gifter, _, let count):
+        case .rerollRaffle(let period, let replaces, let reason):
+            try validateName(reason, "reason", max: 200)
+            return try drawEvents(period: period, seed: nil, count: 1, replacing: (replaces, reason))
+
+        case .recordBeacon(let period, let round, let value):
+            return try beaconEvents(period: period, round: round, value: value, now: now)
+
+        case .recordGiftedSubs(let gifter, _, let count, let giftees, let createdAt):
             guard count >= 1, count <= 10_000 else {
                 throw Rejection(.invalidAmount, "gift count must be 1 to 10000")
             }
+            guard giftees.isEmpty || giftees.count == count else {
+                throw Rejection(
+                    .invalidAmount, "the gift count is the number of giftees (\(giftees.count)), not \(count)")
+            }
             // An anonymous gifter cannot be credited: nothing to record.
             guard let gifter else { return [] }
-            var events: [DomainEvent] = [.giftedSubsRecorded(gifter: gifter, count: count)]
+            // Kick redelivers under a new message id: the same content is the same gift.
+            if let createdAt,
+                let first = keys[
+                    GuildState.contentKey(gifter: gifter, count: count, giftees: giftees, createdAt: createdAt)]
+            {
+                throw ContentDuplicate(outcome: first)
+            }
+            var events: [DomainEvent] = [
+                .giftedSubsRecorded(gifter: gifter, count: count, giftees: giftees, createdAt: createdAt)
+            ]
             let perSub = settings[.giftedSubTickets]
-            if raffle.current != nil, perSub > 0 {
+            if let open = raffle.current, now < open.endsAt, perSub > 0 {
                 events.append(
                     .ticketsGranted(
                         owner(of: gifter), amount: count * perSub, source: .giftedSub,
@@ -255,6 +323,10 @@ extension GuildState {
             if let existing = links[user] {
                 throw Rejection(.alreadyLinked, "already linked to Kick user \(existing.rawValue)")
             }
+            // A merge moves tickets and reorders the ticket ranges: not while the table is about to freeze.
+            if let open = raffle.current, now >= open.endsAt, people[.kick(chatter)] != nil {
+                throw Rejection(.periodEnded, "period \(open.id) has ended; link again once it has closed")
+            }
             return linkEvents(user, chatter, username)
 
         case .rejectLink(let user, let chatter, let reason):
@@ -278,11 +350,22 @@ extension GuildState {
         }
     }
 
+    /// A command that repeats an earlier one by content (a Kick redelivery under a new message id).
+    private struct ContentDuplicate: Error {
+        var outcome: IdempotencyKeys.Outcome
+    }
+
     // MARK: Watch time
 
     /// Who a tick credits, and what follows: points for every full 5 unconverted minutes, watch-time
     /// tickets for every full hour in the period (linked people only), roles whose threshold is reached.
-    private func tickEvents(_ now: Timestamp) -> [DomainEvent] {
+    private func tickEvents(_ now: Timestamp) throws -> [DomainEvent] {
+        let intervalMs = max(60, settings[.tickIntervalSeconds]) * 1000
+        if let last = lastTickAt, now.rawValue - last.rawValue < intervalMs {
+            throw Rejection(
+                .tickTooEarly,
+                "the last tick was \((now.rawValue - last.rawValue) / 1000) s ago; one per \(intervalMs / 1000) s")
+        }
         let activitySince = now.rawValue - 1000 * settings[.activityWindowSeconds]
         let creditSince = now.rawValue - 1000 * settings[.chatterWindowSeconds]
         let counts: Bool
@@ -291,7 +374,7 @@ extension GuildState {
         case .forcedOn: counts = true
         case .automatic:
             let active = lastSpoke.values.lazy.filter { $0.rawValue >= activitySince && $0 <= now }.count
-            counts = live && active >= Int(settings[.minActiveChatters])
+            counts = isLive && active >= Int(settings[.minActiveChatters])
         }
         guard counts else { return [] }
         let credited = lastSpoke.filter { $0.value.rawValue >= creditSince && $0.value <= now }.keys
@@ -313,8 +396,8 @@ extension GuildState {
                 }
             }
             guard case .discord(let user) = p else { continue }
-            if raffle.current != nil, perHour > 0 {
-                let hours = (before.periodMinutes + minutes) / 60 - before.periodMinutes / 60
+            if let open = raffle.current, now < open.endsAt, perHour > 0 {
+                let hours = (before.periodMinutes + minutes) / 60 - before.periodHoursPaid
                 if hours > 0 {
                     events.append(
                         .ticketsGranted(
@@ -375,7 +458,7 @@ extension GuildState {
         }
         if item.perPersonLimit >= 0 {
             let since = item.limitWindowSeconds > 0 ? now.rawValue - item.limitWindowSeconds * 1000 : Int64.min
-            let used = (purchases[id]?[p] ?? []).filter { $0.rawValue > since }.count
+            let used = (purchases[id]?[p] ?? []).filter { $0.time.rawValue > since }.count
             guard used < item.perPersonLimit else {
                 throw Rejection(.limitReached, "\(p) has bought \(item.name) \(used) time(s), the limit")
             }
@@ -386,6 +469,9 @@ extension GuildState {
             // Checked before any points move: the old bot took the points and silently gave nothing.
             guard let open = raffle.current else {
                 throw Rejection(.noOpenPeriod, "\(item.name) gives raffle tickets, but no raffle period is open")
+            }
+            guard now < open.endsAt else {
+                throw Rejection(.periodEnded, "\(item.name) gives raffle tickets, but period \(open.id) has ended")
             }
             tickets = n
             period = open.id
@@ -417,32 +503,98 @@ extension GuildState {
 
     // MARK: Raffle
 
-    private func drawEvents(seed: [UInt8], winners: Int) throws -> [DomainEvent] {
-        guard (1...10).contains(winners) else { throw Rejection(.invalidAmount, "draw 1 to 10 winners at a time") }
-        guard let period = raffle.current ?? raffle.periods[raffle.lastPeriod] else {
+    /// The open period, if it still takes tickets (it has not reached its end).
+    private func periodTakingTickets(_ now: Timestamp) throws -> RafflePeriod {
+        guard let open = raffle.current else { throw Rejection(.noOpenPeriod, "no raffle period is open") }
+        guard now < open.endsAt else {
+            throw Rejection(.periodEnded, "period \(open.id) has ended; its tickets no longer change")
+        }
+        return open
+    }
+
+    /// The closed period a draw or beacon names, or the newest closed one.
+    private func closedPeriod(_ id: PeriodID?) throws -> RafflePeriod {
+        guard let id = id ?? raffle.newestClosed ?? raffle.current?.id else {
             throw Rejection(.noPeriod, "no raffle period to draw from")
         }
-        guard RaffleDrawing.commitment(for: seed) == period.seedCommitment else {
+        guard let period = raffle.periods[id] else { throw Rejection(.unknownPeriod, "no raffle period \(id)") }
+        guard raffle.isClosed(id) else {
+            throw Rejection(.periodNotClosed, "period \(id) is still open; only closed periods are drawn")
+        }
+        return period
+    }
+
+    private func drawEvents(
+        period id: PeriodID?, seed: [UInt8]?, count: Int, replacing: (draw: UInt32, reason: String)?
+    ) throws -> [DomainEvent] {
+        let period = try closedPeriod(id)
+        if let seed, RaffleDrawing.commitment(for: seed) != period.seedCommitment {
             throw Rejection(
                 .seedMismatch, "the seed does not match the commitment published when period \(period.id) opened")
         }
-        var earlier = Set((raffle.history[period.id] ?? []).map(\.winner))
-        var number = UInt32((raffle.history[period.id] ?? []).count)
+        guard let table = raffle.tables[period.id], let serverSeed = raffle.revealedSeeds[period.id] else {
+            throw Rejection(
+                .periodNotFrozen, "period \(period.id) was closed before ticket tables were frozen; it cannot be drawn")
+        }
+        guard let beacon = raffle.beacons[period.id] else {
+            throw Rejection(
+                .noBeacon,
+                "period \(period.id) waits for drand round \(period.beaconRound); record the beacon first")
+        }
+        let earlier = raffle.history[period.id] ?? []
+        if let replacing {
+            guard earlier.contains(where: { $0.number == replacing.draw }) else {
+                throw Rejection(.unknownDraw, "period \(period.id) has no draw \(replacing.draw)")
+            }
+            if let later = earlier.first(where: { $0.replaces == replacing.draw }) {
+                throw Rejection(.drawReplaced, "draw \(replacing.draw) was rerolled already by draw \(later.number)")
+            }
+        }
+        var winners = Set(earlier.map(\.winner))
+        var number = UInt32(earlier.count)
         var events: [DomainEvent] = []
-        for _ in 0..<winners {
+        for _ in 0..<count {
             number += 1
-            let participants = RaffleDrawing.participants(in: self, excludingWinners: earlier)
-            guard
-                let draw = RaffleDrawing.draw(
-                    guild: guild, period: period.id, number: number, seed: seed, participants: participants)
-            else { break }
-            events.append(.raffleWinnerDrawn(draw))
-            earlier.insert(draw.winner)
+            let result = RaffleDrawing.draw(
+                guild: guild, period: period.id, number: number, serverSeed: serverSeed, beacon: beacon, table: table,
+                earlierWinners: winners, replaces: replacing?.draw ?? 0, reason: replacing?.reason ?? "")
+            switch result {
+            case .success(let draw):
+                events.append(.raffleWinnerDrawn(draw))
+                winners.insert(draw.winner)
+            case .failure(.overflow):
+                throw Rejection(.invalidAmount, "period \(period.id)'s tickets add up beyond the countable")
+            case .failure(.noParticipants):
+                break
+            }
+            if case .failure = result { break }
         }
         guard !events.isEmpty else {
-            throw Rejection(.noParticipants, "nobody holds a ticket in period \(period.id)")
+            throw Rejection(.noParticipants, "nobody is left to draw in period \(period.id)")
         }
         return events
+    }
+
+    private func beaconEvents(period id: PeriodID?, round: UInt64, value: [UInt8], now: Timestamp) throws
+        -> [DomainEvent]
+    {
+        guard value.count == 32 else { throw Rejection(.invalidBeacon, "a drand randomness value is 32 bytes") }
+        let period = try closedPeriod(id)
+        guard round == period.beaconRound else {
+            throw Rejection(
+                .beaconRoundMismatch, "period \(period.id) committed to drand round \(period.beaconRound), not \(round)"
+            )
+        }
+        guard let due = DrandChain.mainnet.time(of: round), now >= due else {
+            throw Rejection(.beaconNotDue, "drand round \(round) is not published yet")
+        }
+        if let recorded = raffle.beacons[period.id] {
+            guard recorded.value == value else {
+                throw Rejection(.beaconRecorded, "period \(period.id)'s beacon was recorded with another value")
+            }
+            return []
+        }
+        return [.raffleBeaconRecorded(period.id, RaffleBeacon(round: round, value: value))]
     }
 
     /// The UTC calendar month containing `t`: [first day 00:00, first day of next month 00:00).

@@ -7,6 +7,7 @@ public struct GuildSettings: Hashable, Sendable, Codable {
         .activityWindowSeconds: 300, .minActiveChatters: 2, .watchtimeTicketsPerHour: 10, .giftedSubTickets: 15,
         .leaderboardDefault: 10, .leaderboardMax: 25, .roleRemovalEnabled: 0, .raffleAutoRenew: 0, .linkedRoleID: 0,
         .chatCommandsEnabled: 63, .chatCommandCooldownSeconds: 30,
+        .raffleAutoDraw: 0, .liveWhenUnknown: 0,
     ]
 
     /// Deployment-wide defaults (a single-server deployment sets only these).

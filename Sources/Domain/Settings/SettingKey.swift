@@ -22,11 +22,17 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let chatCommandsEnabled = SettingKey(rawValue: 32)
     /// Seconds before a chatter's next chat command is answered.
     public static let chatCommandCooldownSeconds = SettingKey(rawValue: 33)
+    /// Winners the timer draws from an ended period once its beacon is recorded (0: draws are manual).
+    public static let raffleAutoDraw = SettingKey(rawValue: 14)
+    /// 1: a guild whose stream status Kick never reported counts as live (a missed webhook must not
+    /// stop accrual); 0: it counts as offline.
+    public static let liveWhenUnknown = SettingKey(rawValue: 15)
 
     public static let allCases: [SettingKey] = [
         .pointsPer5Min, .subscriberPointsPer5Min, .tickIntervalSeconds, .chatterWindowSeconds, .activityWindowSeconds,
         .minActiveChatters, .watchtimeTicketsPerHour, .giftedSubTickets, .leaderboardDefault, .leaderboardMax,
-        .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID, .chatCommandsEnabled, .chatCommandCooldownSeconds,
+        .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID, .raffleAutoDraw, .liveWhenUnknown,
+        .chatCommandsEnabled, .chatCommandCooldownSeconds,
     ]
 
     static let names: [SettingKey: String] = [
@@ -36,8 +42,8 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         .watchtimeTicketsPerHour: "watchtime_tickets_per_hour", .giftedSubTickets: "gifted_sub_tickets",
         .leaderboardDefault: "leaderboard_default", .leaderboardMax: "leaderboard_max",
         .roleRemovalEnabled: "role_removal_enabled", .raffleAutoRenew: "raffle_auto_renew",
-        .linkedRoleID: "linked_role_id", .chatCommandsEnabled: "chat_commands_enabled",
-        .chatCommandCooldownSeconds: "chat_command_cooldown_seconds",
+        .linkedRoleID: "linked_role_id", .raffleAutoDraw: "raffle_auto_draw", .liveWhenUnknown: "live_when_unknown",
+        .chatCommandsEnabled: "chat_commands_enabled", .chatCommandCooldownSeconds: "chat_command_cooldown_seconds",
     ]
 
     /// Looks a setting up by its name as the API and CLI spell it.
@@ -55,7 +61,8 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .minActiveChatters: 1...1000
         case .watchtimeTicketsPerHour, .giftedSubTickets: 0...1_000_000
         case .leaderboardDefault, .leaderboardMax: 1...25
-        case .roleRemovalEnabled, .raffleAutoRenew: 0...1
+        case .roleRemovalEnabled, .raffleAutoRenew, .liveWhenUnknown: 0...1
+        case .raffleAutoDraw: 0...10
         case .chatCommandsEnabled: 0...63
         case .chatCommandCooldownSeconds: 0...86_400
         default: 0...Int64.max

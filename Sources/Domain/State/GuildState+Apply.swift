@@ -16,8 +16,12 @@ extension GuildState {
         switch event {
         case .settingChanged(let k, let v): settings.overrides[k] = v
         case .settingCleared(let k): settings.overrides.removeValue(forKey: k)
-        case .streamWentLive: live = true
-        case .streamWentOffline: live = false
+        case .streamWentLive:
+            live = true
+            liveKnown = true
+        case .streamWentOffline:
+            live = false
+            liveKnown = true
         case .trackingOverridden(let mode): tracking = mode
         case .chatterSeen(let chatter, let username):
             lastSpoke[chatter] = timestamp
@@ -27,12 +31,17 @@ extension GuildState {
                 chatters[chatter]!.username = username
             }
         case .watchTimeAccrued(let credited, let minutes):
+            lastTickAt = timestamp
             let inPeriod = raffle.current != nil
             for p in credited {
                 modifyPerson(p) { person in
                     person.minutes += minutes
                     person.unconvertedMinutes += minutes
-                    if inPeriod { person.periodMinutes += minutes }
+                    if inPeriod {
+                        person.periodMinutes += minutes
+                        // The tick that made these minutes paid their full hours (linked people only).
+                        if case .discord = p { person.periodHoursPaid = person.periodMinutes / 60 }
+                    }
                 }
             }
             // Forget chatters who fell out of every window, amortised: only when the map has doubled
@@ -68,8 +77,17 @@ extension GuildState {
             people[p, default: PersonState()].points += amount
         case .pointsAdjusted(let p, let delta, _, _):
             people[p, default: PersonState()].points += delta
-        case .subscriptionRecorded(let chatter, let expiresAt):
+        case .subscriptionRecorded(let chatter, let expiresAt, let createdAt):
             chatters[chatter, default: ChatterState(username: "")].subscriberUntil = expiresAt
+            if remembersKeys, let createdAt {
+                keys.record(
+                    GuildState.contentKey(subscriber: chatter, expiresAt: expiresAt, createdAt: createdAt),
+                    IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
+            }
+        case .streamStatusReported(let isLive, let at):
+            live = isLive
+            liveKnown = true
+            streamStatusAt = at
         case .shopItemCreated(let item), .shopItemEdited(let item):
             items[item.id] = item
         case .shopItemRestocked(let id, let stock): items[id]?.stock = stock
@@ -80,16 +98,30 @@ extension GuildState {
             people[order.person, default: PersonState()].points -= order.price
             if order.tickets > 0 { people[order.person]!.tickets[Int(TicketSource.shop.rawValue)] += order.tickets }
             if let stock = items[order.item]?.stock, stock > 0 { items[order.item]!.stock = stock - 1 }
-            purchases[order.item, default: [:]][order.person, default: []].append(timestamp)
+            purchases[order.item, default: [:]][order.person, default: []].append(
+                PurchaseSlot(order: order.id, time: timestamp))
         case .orderFulfilled(let id, _): orders[id]?.status = .completed
-        case .orderCancelled(let id, let refund, _, _):
+        case .orderCancelled(let id, let refund, _, _, let refundTo):
             guard let order = orders[id] else { break }
             orders[id]!.status = .cancelled
-            people[order.person, default: PersonState()].points += refund
             if let stock = items[order.item]?.stock, stock >= 0 { items[order.item]!.stock = stock + 1 }
-            if var times = purchases[order.item]?[order.person], !times.isEmpty {
-                times.removeLast()
-                purchases[order.item]![order.person] = times
+            if let to = refundTo {
+                // Version 2: the named person (the buyer's owner) gets the refund and the cancelled
+                // order's own slot is freed, wherever a merge moved it.
+                people[to, default: PersonState()].points += refund
+                for holder in [to, order.person] {
+                    if let i = purchases[order.item]?[holder]?.firstIndex(where: { $0.order == id }) {
+                        purchases[order.item]![holder]!.remove(at: i)
+                        break
+                    }
+                }
+            } else {
+                // Version 1, replayed as it was decided: the order's person, the newest slot.
+                people[order.person, default: PersonState()].points += refund
+                if var slots = purchases[order.item]?[order.person], !slots.isEmpty {
+                    slots.removeLast()
+                    purchases[order.item]![order.person] = slots
+                }
             }
         case .purchaseLimitReset(let item, let person):
             if let person { purchases[item]?[person] = nil } else { purchases[item] = nil }
@@ -101,9 +133,14 @@ extension GuildState {
             for key in people.keys {
                 people[key]!.tickets = TicketCounts()
                 people[key]!.periodMinutes = 0
+                people[key]!.periodHoursPaid = 0
             }
-        case .rafflePeriodClosed(let id):
+        case .rafflePeriodClosed(let id, let table, let round):
             if raffle.current?.id == id { raffle.current = nil }
+            if let table { raffle.tables[id] = table }
+            if round != 0 { raffle.periods[id]?.beaconRound = round }
+        case .raffleBeaconRecorded(let id, let beacon):
+            raffle.beacons[id] = beacon
         case .ticketsGranted(let p, let amount, let source, _):
             people[p, default: PersonState()].tickets[Int(source.rawValue)] += amount
         case .ticketsRemoved(let p, let amount, let source, _):
@@ -115,7 +152,12 @@ extension GuildState {
             raffle.history[draw.period, default: []].append(draw)
             raffle.revealedSeeds[draw.period] = draw.seed
         case .raffleSeedRevealed(let id, let seed): raffle.revealedSeeds[id] = seed
-        case .giftedSubsRecorded: break
+        case .giftedSubsRecorded(let gifter, let count, let giftees, let createdAt):
+            if remembersKeys, let createdAt {
+                keys.record(
+                    GuildState.contentKey(gifter: gifter, count: count, giftees: giftees, createdAt: createdAt),
+                    IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
+            }
         case .linkRequested(let user, let expiresAt): pendingLinks[user] = expiresAt
         case .accountLinked(let user, let chatter, let username):
             links[user] = chatter
@@ -167,6 +209,7 @@ extension GuildState {
         target.points += source.points
         target.pointsEarned += source.pointsEarned
         target.periodMinutes += source.periodMinutes
+        target.periodHoursPaid += source.periodHoursPaid
         for i in 0..<4 { target.tickets[i] += source.tickets[i] }
         target.excluded = target.excluded || source.excluded
         people[to] = target

@@ -2,7 +2,7 @@ package import EventLog
 
 extension GuildState {
     /// The snapshot format's version; a snapshot of another version is ignored (the log is replayed).
-    public static let snapshotVersion: UInt8 = 2
+    public static let snapshotVersion: UInt8 = 3
 
     /// Appends the whole state in a compact binary form (see `PartitionSnapshot`). Global defaults
     /// are not included: they are configuration, supplied again when the snapshot is loaded.
@@ -73,10 +73,13 @@ extension GuildState {
         for (item, byPerson) in purchases {
             w.writeVarint(UInt64(item.rawValue))
             w.writeVarint(UInt64(byPerson.count))
-            for (p, times) in byPerson {
+            for (p, slots) in byPerson {
                 w.writePerson(p)
-                w.writeVarint(UInt64(times.count))
-                for t in times { w.writeTime(t) }
+                w.writeVarint(UInt64(slots.count))
+                for slot in slots {
+                    w.writeVarint(slot.order.rawValue)
+                    w.writeTime(slot.time)
+                }
             }
         }
         w.writeVarint(lastOrder.rawValue)
@@ -99,7 +102,7 @@ extension GuildState {
             w.writeVarint(UInt64(period.rawValue))
             w.writeData(seed)
         }
-        // Kick and the outbox (version 2)
+        // Kick and the outbox (version 3)
         w.writeBool(kickChannel != nil)
         if let kickChannel { EventCodec.encodeFields(.kickChannelConnected(kickChannel), into: &w) }
         w.writeVarint(UInt64(lastChatCommand.count))
@@ -112,6 +115,23 @@ extension GuildState {
         w.writeVarint(lastDelivery.rawValue)
         w.writeVarint(UInt64(kickAuthorizations.count))
         for a in kickAuthorizations.values { EventCodec.encodeFields(.kickAuthorizationStarted(a), into: &w) }
+        w.writeVarint(UInt64(raffle.tables.count))
+        for (period, table) in raffle.tables {
+            w.writeVarint(UInt64(period.rawValue))
+            EventCodec.encodeTable(table, into: &w)
+        }
+        w.writeVarint(UInt64(raffle.beacons.count))
+        for (period, beacon) in raffle.beacons {
+            EventCodec.encodeFields(.raffleBeaconRecorded(period, beacon), into: &w)
+        }
+        w.writeBool(liveKnown)
+        w.writeOptionalTime(streamStatusAt)
+        w.writeOptionalTime(lastTickAt)
+        w.writeVarint(UInt64(people.count))
+        for (id, p) in people {
+            w.writePerson(id)
+            w.writeInt(p.periodHoursPaid)
+        }
         // Idempotency keys, in expiry order.
         let live = keys.liveOrder
         w.writeVarint(UInt64(live.count))
@@ -135,7 +155,9 @@ extension GuildState {
             return Int(n)
         }
         func event(_ tag: UInt16) throws(ByteReader.Overrun) -> DomainEvent {
-            guard let e = try EventCodec.decodeFields(tag: tag, version: 1, &r) else { throw ByteReader.Overrun() }
+            guard let e = try EventCodec.decodeFields(tag: tag, version: EventCodec.currentVersion(of: tag), &r) else {
+                throw ByteReader.Overrun()
+            }
             return e
         }
         var s = GuildState(guild: GuildID(try r.read(UInt64.self)), globalDefaults: globalDefaults)
@@ -199,12 +221,14 @@ extension GuildState {
         }
         for _ in 0..<(try count()) {
             let item = ItemID(UInt32(truncatingIfNeeded: try r.readVarint()))
-            var byPerson: [PersonID: [Timestamp]] = [:]
+            var byPerson: [PersonID: [PurchaseSlot]] = [:]
             for _ in 0..<(try count()) {
                 let p = try r.readPerson()
-                var times: [Timestamp] = []
-                for _ in 0..<(try count()) { times.append(try r.readTime()) }
-                byPerson[p] = times
+                var slots: [PurchaseSlot] = []
+                for _ in 0..<(try count()) {
+                    slots.append(PurchaseSlot(order: OrderID(try r.readVarint()), time: try r.readTime()))
+                }
+                byPerson[p] = slots
             }
             s.purchases[item] = byPerson
         }
@@ -247,6 +271,23 @@ extension GuildState {
         for _ in 0..<(try count()) {
             guard case .kickAuthorizationStarted(let a) = try event(68) else { throw ByteReader.Overrun() }
             s.kickAuthorizations[a.state] = a
+        }
+        for _ in 0..<(try count()) {
+            let period = PeriodID(UInt32(truncatingIfNeeded: try r.readVarint()))
+            s.raffle.tables[period] = try EventCodec.decodeTable(&r)
+        }
+        for _ in 0..<(try count()) {
+            guard case .raffleBeaconRecorded(let period, let beacon) = try event(40) else { throw ByteReader.Overrun() }
+            s.raffle.beacons[period] = beacon
+        }
+        s.liveKnown = try r.readBool()
+        s.streamStatusAt = try r.readOptionalTime()
+        s.lastTickAt = try r.readOptionalTime()
+        for _ in 0..<(try count()) {
+            let id = try r.readPerson()
+            let paid = try r.readInt()
+            guard s.people[id] != nil else { throw ByteReader.Overrun() }
+            s.people[id]!.periodHoursPaid = paid
         }
         let keyCount = try count()
         s.keys.outcomes.reserveCapacity(keyCount)

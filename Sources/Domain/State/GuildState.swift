@@ -13,7 +13,14 @@ public struct GuildState: Sendable, Equatable {
 
     // Stream and watch time
     public internal(set) var live = false
+    /// Whether Kick (or an admin) ever reported the stream status; until then ``isLive`` follows the
+    /// `live_when_unknown` setting.
+    public internal(set) var liveKnown = false
+    /// The time of the newest stream status report applied (`created_at`-style, from the report).
+    public internal(set) var streamStatusAt: Timestamp?
     public internal(set) var tracking = TrackingMode.automatic
+    /// When the last tick that credited watch time ran: the next is due an interval later.
+    public internal(set) var lastTickAt: Timestamp?
     /// When each chatter last spoke (entries older than the activity window are dropped on ticks).
     public internal(set) var lastSpoke: [KickUserID: Timestamp] = [:]
     /// `lastSpoke` is pruned when it reaches this size.
@@ -36,7 +43,7 @@ public struct GuildState: Sendable, Equatable {
     public internal(set) var items: [ItemID: ShopItem] = [:]
     public internal(set) var orders: [OrderID: Order] = [:]
     /// Purchase times that count toward each item's per-person limit.
-    public internal(set) var purchases: [ItemID: [PersonID: [Timestamp]]] = [:]
+    public internal(set) var purchases: [ItemID: [PersonID: [PurchaseSlot]]] = [:]
     public internal(set) var lastOrder = OrderID(0)
 
     // Raffle
@@ -65,10 +72,57 @@ public struct GuildState: Sendable, Equatable {
 
     public func person(_ id: PersonID) -> PersonState { people[id] ?? PersonState() }
 
+    /// Whether the stream counts as live: as last reported, or by `live_when_unknown` when never
+    /// reported.
+    public var isLive: Bool { liveKnown ? live : settings[.liveWhenUnknown] == 1 }
+
+    /// Where the live state that watch time follows comes from: `forced_on` / `forced_off` (an admin's
+    /// override), `reported` (Kick's or an admin's status report), or `unknown_assumed_live` /
+    /// `unknown_assumed_offline` (never reported; the `live_when_unknown` setting decides).
+    public var liveSource: String {
+        switch tracking {
+        case .forcedOn: "forced_on"
+        case .forcedOff: "forced_off"
+        case .automatic:
+            liveKnown
+                ? "reported" : settings[.liveWhenUnknown] == 1 ? "unknown_assumed_live" : "unknown_assumed_offline"
+        }
+    }
+
+    /// The key under which a Kick gift report's content is remembered (internal namespace).
+    static func contentKey(gifter: KickUserID, count: Int64, giftees: [KickUserID], createdAt: Timestamp) -> String {
+        let ids = giftees.map(\.rawValue).sorted().map(String.init).joined(separator: ",")
+        return CommandContext.internalKeyPrefix
+            + "content:gift:\(gifter.rawValue):\(createdAt.rawValue):\(count):\(ids)"
+    }
+
+    /// The key under which a Kick subscription report's content is remembered (internal namespace).
+    static func contentKey(subscriber: KickUserID, expiresAt: Timestamp, createdAt: Timestamp) -> String {
+        CommandContext.internalKeyPrefix
+            + "content:sub:\(subscriber.rawValue):\(createdAt.rawValue):\(expiresAt.rawValue)"
+    }
+
+    /// The person a command or effect naming `p` reaches: a linked chatter's Discord user.
+    public func resolve(_ p: PersonID) -> PersonID {
+        if case .kick(let k) = p { return owner(of: k) }
+        return p
+    }
+
     /// The person a chatter's earnings belong to: the linked Discord user, or the chatter itself.
     public func owner(of chatter: KickUserID) -> PersonID {
         if let user = chatters[chatter]?.linkedUser { return .discord(user) }
         return .kick(chatter)
+    }
+}
+
+/// One purchase counting toward an item's per-person limit.
+public struct PurchaseSlot: Hashable, Sendable {
+    public var order: OrderID
+    public var time: Timestamp
+
+    public init(order: OrderID, time: Timestamp) {
+        self.order = order
+        self.time = time
     }
 }
 
@@ -96,8 +150,24 @@ public struct RaffleState: Hashable, Sendable {
     public internal(set) var history: [PeriodID: [RaffleDraw]] = [:]
     public internal(set) var periods: [PeriodID: RafflePeriod] = [:]
     public internal(set) var revealedSeeds: [PeriodID: [UInt8]] = [:]
+    /// Each closed period's ticket table as its close froze it (periods closed by version 1 events
+    /// have none).
+    public internal(set) var tables: [PeriodID: RaffleTable] = [:]
+    /// The beacon values recorded for closed periods.
+    public internal(set) var beacons: [PeriodID: RaffleBeacon] = [:]
 
     public init() {}
+
+    /// The newest closed period, if any (periods close in order: at most one is open).
+    public var newestClosed: PeriodID? {
+        let id = current == nil ? lastPeriod.rawValue : lastPeriod.rawValue - 1
+        return id == 0 ? nil : PeriodID(id)
+    }
+
+    /// Whether `period` has been opened and closed.
+    public func isClosed(_ period: PeriodID) -> Bool {
+        periods[period] != nil && current?.id != period
+    }
 }
 
 /// The idempotency keys a guild has seen, with the events each produced; forgotten after

@@ -12,6 +12,9 @@ public struct PersonState: Hashable, Sendable, Codable {
     public var pointsEarned: Int64 = 0
     /// Watch minutes credited during the current raffle period.
     public var periodMinutes: Int64 = 0
+    /// Full hours of `periodMinutes` that watch-time tickets were paid for: the next tick pays every
+    /// hour crossed since, whatever crossed it (a tick or a merge).
+    public var periodHoursPaid: Int64 = 0
     /// Tickets in the current raffle period, by ``TicketSource`` raw value.
     public var tickets = TicketCounts()
     public var excluded = false

@@ -9,6 +9,8 @@ public struct AuditEntry: Sendable, Hashable, Encodable {
     public var timestamp: Timestamp
     public var person: PersonID
     public var event: String
+    /// Who issued the command that made the change (``Domain/Actor``'s description).
+    public var actor: String
     public var reason: String
     public var pointsDelta: Int64
     public var ticketsDelta: Int64
@@ -19,7 +21,7 @@ public struct AuditEntry: Sendable, Hashable, Encodable {
     public var minutes: Int64
 
     enum CodingKeys: String, CodingKey {
-        case offset, timestamp, person, event, reason, points, tickets, minutes
+        case offset, timestamp, person, event, actor, reason, points, tickets, minutes
         case pointsDelta = "points_delta", ticketsDelta = "tickets_delta", minutesDelta = "minutes_delta"
     }
 
@@ -29,6 +31,7 @@ public struct AuditEntry: Sendable, Hashable, Encodable {
         try c.encode(timestamp.rawValue, forKey: .timestamp)
         try c.encode(person.description, forKey: .person)
         try c.encode(event, forKey: .event)
+        try c.encode(actor, forKey: .actor)
         try c.encode(reason, forKey: .reason)
         try c.encode(pointsDelta, forKey: .pointsDelta)
         try c.encode(ticketsDelta, forKey: .ticketsDelta)
@@ -49,7 +52,10 @@ extension GuildHistory {
     {
         var state = GuildState(guild: guild)
         var entries: [AuditEntry] = []
+        // The actor is recorded on a command's first event; its other events share it.
+        var origin = Actor.unknown
         try forEachEvent(guild: guild, until: until) { event in
+            if event.key != nil { origin = event.origin }
             let touched = Self.people(of: event.event, in: state)
             let before = touched.map { state.person($0) }
             state.apply(event)
@@ -60,7 +66,7 @@ extension GuildHistory {
                 let new = state.person(person)
                 let entry = AuditEntry(
                     offset: event.offset, timestamp: event.timestamp, person: person,
-                    event: EventCodec.info(event.event).name,
+                    event: EventCodec.info(event.event).name, actor: origin.description,
                     reason: Self.reason(of: event.event), pointsDelta: new.points - old.points,
                     ticketsDelta: new.totalTickets - old.totalTickets, minutesDelta: new.minutes - old.minutes,
                     points: new.points, tickets: new.totalTickets, minutes: new.minutes)
@@ -88,7 +94,7 @@ extension GuildHistory {
             .pointsAdjusted(let p, _, _, _), .ticketsGranted(let p, _, _, _), .ticketsRemoved(let p, _, _, _):
             [p]
         case .itemPurchased(let order): [order.person]
-        case .orderCancelled(let id, _, _, _): state.orders[id].map { [$0.person] } ?? []
+        case .orderCancelled(let id, _, _, _, let to): to.map { [$0] } ?? state.orders[id].map { [$0.person] } ?? []
         case .chatterEarningsMerged(let chatter, let user, _, _, _): [.kick(chatter), .discord(user)]
         case .rafflePeriodOpened: state.people.filter { $0.value.totalTickets != 0 }.map(\.key).sorted()
         default: []
@@ -105,7 +111,7 @@ extension GuildHistory {
             reason
         case .pointsRefunded(_, _, let order): "refund of order \(order)"
         case .itemPurchased(let order): "order \(order.id): item \(order.item)"
-        case .orderCancelled(let id, _, _, let reason): "order \(id) cancelled: \(reason)"
+        case .orderCancelled(let id, _, _, let reason, _): "order \(id) cancelled: \(reason)"
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             "kick:\(chatter.rawValue) linked to discord:\(user)"
         case .rafflePeriodOpened(let p): "period \(p.id) opened: tickets reset"

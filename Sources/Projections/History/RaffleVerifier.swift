@@ -5,7 +5,8 @@ import Partition
 /// Recomputes an announced draw from the log: `tally raffle verify`.
 public struct RaffleVerification: Sendable {
     public var announced: RaffleDraw
-    /// The draw recomputed from the period's events and the revealed seed.
+    /// The draw recomputed from the period's frozen table, the revealed seed and the recorded beacon
+    /// (version 1 draws: from the live tickets at the draw and the seed alone).
     public var recomputed: RaffleDraw?
     /// SHA-256 of the revealed seed equals the commitment published when the period opened.
     public var seedMatchesCommitment: Bool
@@ -26,9 +27,23 @@ extension GuildHistory {
             guard result == nil else { return }
             if case .raffleWinnerDrawn(let draw) = event.event, draw.period == period, draw.number == number {
                 let earlier = Set((state.raffle.history[period] ?? []).map(\.winner))
-                let participants = RaffleDrawing.participants(in: state, excludingWinners: earlier)
-                let recomputed = RaffleDrawing.draw(
-                    guild: guild, period: period, number: number, seed: draw.seed, participants: participants)
+                let recomputed: RaffleDraw?
+                if draw.usesBeacon {
+                    if let table = state.raffle.tables[period], let beacon = state.raffle.beacons[period],
+                        let seed = state.raffle.revealedSeeds[period],
+                        case .success(let d) = RaffleDrawing.draw(
+                            guild: guild, period: period, number: number, serverSeed: seed, beacon: beacon,
+                            table: table, earlierWinners: earlier, replaces: draw.replaces, reason: draw.reason)
+                    {
+                        recomputed = d
+                    } else {
+                        recomputed = nil
+                    }
+                } else {
+                    let participants = RaffleDrawing.participants(in: state, excludingWinners: earlier)
+                    recomputed = RaffleDrawing.draw(
+                        guild: guild, period: period, number: number, seed: draw.seed, participants: participants)
+                }
                 let commitment = state.raffle.periods[period]?.seedCommitment ?? []
                 result = RaffleVerification(
                     announced: draw, recomputed: recomputed,

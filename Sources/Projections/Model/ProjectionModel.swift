@@ -59,8 +59,9 @@ public struct ProjectionModel: Sendable {
         case .itemPurchased(let order):
             person(order.person)
             dirtyGuilds.insert(guild)
-        case .orderCancelled(let id, _, _, _):
+        case .orderCancelled(let id, _, _, _, let to):
             if let order = guilds[guild]?.orders[id] { person(order.person) }
+            if let to { person(to) }
             dirtyGuilds.insert(guild)
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             person(.kick(chatter))

@@ -67,11 +67,22 @@ public struct ReadModelDiff: Sendable {
                         guild: GuildID(UInt64(bitPattern: row["g"] as Int64)), person: row["p"], changes: changes))
             }
             for table in otherTables {
+                // A new projection version may add columns: compare the columns both have, and count
+                // every row of a table that gained columns as changed (its new columns are new data).
+                func columns(_ schema: String) throws -> [String] {
+                    try Row.fetchAll(db, sql: "PRAGMA \(schema).table_info(\(table))").map { $0["name"] as String }
+                }
+                let old = try columns("main")
+                let new = try columns("rebuilt")
+                let common = new.filter(old.contains).joined(separator: ", ")
+                let widened = Set(new) != Set(old)
                 for (a, b) in [("main", "rebuilt"), ("rebuilt", "main")] {
                     let counts = try Row.fetchAll(
                         db,
-                        sql: """
-                            SELECT guild, COUNT(*) AS n FROM (SELECT * FROM \(a).\(table) EXCEPT SELECT * FROM \(b).\(table)) GROUP BY guild
+                        sql: widened && a == "rebuilt"
+                            ? "SELECT guild, COUNT(*) AS n FROM rebuilt.\(table) GROUP BY guild"
+                            : """
+                            SELECT guild, COUNT(*) AS n FROM (SELECT \(common) FROM \(a).\(table) EXCEPT SELECT \(common) FROM \(b).\(table)) GROUP BY guild
                             """)
                     for row in counts {
                         let guild = GuildID(UInt64(bitPattern: row["guild"] as Int64))

@@ -48,8 +48,9 @@ public struct Rebuilder {
             let copy = try DatabaseQueue(path: newPath)
             try live.backup(to: copy)
             try live.close()
+            // Drop the selected projections' tables: a new version may have changed their columns.
             try copy.write { db in
-                for p in selected { for table in p.tables { try db.execute(sql: "DELETE FROM \(table)") } }
+                for p in selected { for table in p.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") } }
             }
             try copy.close()
         }

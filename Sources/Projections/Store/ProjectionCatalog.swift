@@ -18,7 +18,9 @@ public struct ProjectionCatalog: Sendable {
     }
 
     public var people: Projection
-    public var raffle = Projection(name: "raffle", version: 1, tables: ["raffle_periods", "raffle_draws"])
+    /// Version 2 (issue 10): periods show their beacon round, recorded beacon and frozen table's digest;
+    /// draws their beacon, the draw a reroll replaces and why.
+    public var raffle = Projection(name: "raffle", version: 2, tables: ["raffle_periods", "raffle_draws"])
     public var roles = Projection(
         name: "roles", version: 1, tables: ["role_thresholds", "role_targets", "role_outbox"])
     public var links = Projection(name: "links", version: 1, tables: ["links"])

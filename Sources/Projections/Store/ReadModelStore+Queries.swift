@@ -55,10 +55,15 @@ public struct RaffleSummary: Sendable, Hashable, Codable {
         public var seedCommitment: String
         /// Revealed when the period closes; null before.
         public var seed: String?
+        /// The drand round the draws mix in (0 for periods opened before beacons, until they close).
+        public var beaconRound: Int64
+        /// The round's recorded value; null before `record_beacon`.
+        public var beacon: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, open, seed
+            case id, open, seed, beacon
             case startsAt = "starts_at", endsAt = "ends_at", seedCommitment = "seed_commitment"
+            case beaconRound = "beacon_round"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -69,6 +74,8 @@ public struct RaffleSummary: Sendable, Hashable, Codable {
             try c.encode(open, forKey: .open)
             try c.encode(seedCommitment, forKey: .seedCommitment)
             try c.encode(seed, forKey: .seed)
+            try c.encode(beaconRound, forKey: .beaconRound)
+            try c.encode(beacon, forKey: .beacon)
         }
     }
 
@@ -82,11 +89,32 @@ public struct RaffleSummary: Sendable, Hashable, Codable {
         public var participants: Int64
         public var participantsDigest: String
         public var seed: String
+        /// The beacon mixed into the seed (empty for draws made before beacons).
+        public var beacon: String
+        /// The draw this one rerolled, or null for an extra winner.
+        public var replaces: Int64?
+        public var reason: String
 
         enum CodingKeys: String, CodingKey {
-            case period, number, winner, participants, seed
+            case period, number, winner, participants, seed, beacon, replaces, reason
             case winningTicket = "winning_ticket", totalTickets = "total_tickets", winnerTickets = "winner_tickets"
             case participantsDigest = "participants_digest"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(period, forKey: .period)
+            try c.encode(number, forKey: .number)
+            try c.encode(winner, forKey: .winner)
+            try c.encode(winningTicket, forKey: .winningTicket)
+            try c.encode(totalTickets, forKey: .totalTickets)
+            try c.encode(winnerTickets, forKey: .winnerTickets)
+            try c.encode(participants, forKey: .participants)
+            try c.encode(participantsDigest, forKey: .participantsDigest)
+            try c.encode(seed, forKey: .seed)
+            try c.encode(beacon, forKey: .beacon)
+            try c.encode(replaces, forKey: .replaces)
+            try c.encode(reason, forKey: .reason)
         }
     }
 
@@ -177,7 +205,8 @@ extension ReadModelStore {
                 let seed: [UInt8]? = (row["seed"] as Data?).map { Array($0) }
                 return RaffleSummary.Period(
                     id: row["period"], startsAt: row["starts_at"], endsAt: row["ends_at"], open: row["open"],
-                    seedCommitment: hex(commitment), seed: seed.map(hex))
+                    seedCommitment: hex(commitment), seed: seed.map(hex), beaconRound: row["beacon_round"],
+                    beacon: (row["beacon"] as Data?).map { hex(Array($0)) })
             }
             let draws = try Row.fetchAll(
                 db, sql: "SELECT * FROM raffle_draws WHERE guild = ? ORDER BY period, number", arguments: [guild.sql]
@@ -188,7 +217,8 @@ extension ReadModelStore {
                     totalTickets: row["total_tickets"], winnerTickets: row["winner_tickets"],
                     participants: row["participants"],
                     participantsDigest: hex(Array(row["participants_digest"] as Data)),
-                    seed: hex(Array(row["seed"] as Data)))
+                    seed: hex(Array(row["seed"] as Data)), beacon: hex(Array(row["beacon"] as Data)),
+                    replaces: row["replaces"], reason: row["reason"])
             }
             let totals = try Row.fetchOne(
                 db,

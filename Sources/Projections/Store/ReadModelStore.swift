@@ -65,11 +65,13 @@ public final class ReadModelStore: Sendable {
                     guild INTEGER PRIMARY KEY, live INTEGER NOT NULL, tracking TEXT NOT NULL, settings TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS raffle_periods (
                     guild INTEGER NOT NULL, period INTEGER NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
-                    commitment BLOB NOT NULL, open INTEGER NOT NULL, seed BLOB, PRIMARY KEY (guild, period));
+                    commitment BLOB NOT NULL, open INTEGER NOT NULL, seed BLOB, beacon_round INTEGER NOT NULL,
+                    beacon BLOB, table_digest BLOB, PRIMARY KEY (guild, period));
                 CREATE TABLE IF NOT EXISTS raffle_draws (
                     guild INTEGER NOT NULL, period INTEGER NOT NULL, number INTEGER NOT NULL, winner TEXT NOT NULL,
                     winning_ticket INTEGER NOT NULL, total_tickets INTEGER NOT NULL, winner_tickets INTEGER NOT NULL,
                     participants INTEGER NOT NULL, participants_digest BLOB NOT NULL, seed BLOB NOT NULL,
+                    beacon_round INTEGER NOT NULL, beacon BLOB NOT NULL, replaces INTEGER, reason TEXT NOT NULL,
                     PRIMARY KEY (guild, period, number));
                 CREATE TABLE IF NOT EXISTS role_thresholds (
                     guild INTEGER NOT NULL, role INTEGER NOT NULL, name TEXT NOT NULL, minutes INTEGER NOT NULL,

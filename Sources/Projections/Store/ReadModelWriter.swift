@@ -88,20 +88,24 @@ struct ReadModelWriter {
         try replace("raffle_draws", g)
         for (id, p) in s.raffle.periods {
             try db.execute(
-                sql: "INSERT INTO raffle_periods VALUES (?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO raffle_periods VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     g, Int64(id.rawValue), p.startsAt.rawValue, p.endsAt.rawValue, Data(p.seedCommitment),
                     s.raffle.current?.id == id, s.raffle.revealedSeeds[id].map { Data($0) },
+                    Int64(bitPattern: p.beaconRound), s.raffle.beacons[id].map { Data($0.value) },
+                    s.raffle.tables[id].map { Data(RaffleDrawing.digest(of: $0)) },
                 ])
         }
         for (_, draws) in s.raffle.history {
             for d in draws {
                 try db.execute(
-                    sql: "INSERT INTO raffle_draws VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO raffle_draws VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
                         g, Int64(d.period.rawValue), Int64(d.number), d.winner.description, d.winningTicket,
                         d.totalTickets,
                         d.winnerTickets, Int64(d.participants), Data(d.participantsDigest), Data(d.seed),
+                        Int64(bitPattern: d.beaconRound), Data(d.beacon), d.replaces == 0 ? nil : Int64(d.replaces),
+                        d.reason,
                     ])
             }
         }

@@ -53,6 +53,10 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let unknownLeaderboard = Code("unknown_leaderboard", .notFound)
         /// The guild has no such draw.
         public static let unknownDraw = Code("unknown_draw", .notFound)
+        /// A raffle period in a path is not a positive integer.
+        public static let invalidPeriodID = Code("invalid_period", .badRequest)
+        /// The guild has no raffle period with that number.
+        public static let unknownPeriod = Code("unknown_period", .notFound)
         /// The body is larger than the API takes.
         public static let bodyTooLarge = Code("body_too_large", .contentTooLarge)
         /// The guild's partition has no owner yet (it is moving): retry.

@@ -46,10 +46,19 @@ struct CommandRequest: Decodable, Sendable {
     var kickUsername: String?
     var broadcasterUserId: UInt64?
     var slug: String?
+    var period: UInt32?
+    var replaces: UInt32?
+    var round: UInt64?
+    var randomness: String?
+    var at: Int64?
+    var createdAt: Int64?
+    var gifteeKickUserIds: [UInt64]?
 
     enum CodingKeys: String, CodingKey {
         case type, key, setting, value, live, mode, username, name, minutes, position, enabled, granted, outcome, detail
         case person, amount, delta, reason, price, stock, requirement, source, excluded, winners, count
+        case period, replaces, round, randomness, at
+        case createdAt = "created_at", gifteeKickUserIds = "giftee_kick_user_ids"
         case kickUserId = "kick_user_id", roleId = "role_id", userId = "user_id", expiresAt = "expires_at"
         case itemId = "item_id", perPersonLimit = "per_person_limit", limitWindowSeconds = "limit_window_seconds"
         case requirementPrompt = "requirement_prompt", raffleTickets = "raffle_tickets", orderId = "order_id"
@@ -59,7 +68,7 @@ struct CommandRequest: Decodable, Sendable {
     }
 
     /// Whether the command needs the guild's raffle seeds (which only the node derives).
-    var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period", "draw_raffle"].contains(type) }
+    var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period"].contains(type) }
 
     /// Every command type the API takes.
     static let types = [
@@ -67,8 +76,8 @@ struct CommandRequest: Decodable, Sendable {
         "remove_role_threshold", "record_role_delivery", "spend_points", "adjust_points", "record_subscription",
         "create_shop_item", "edit_shop_item", "restock_shop_item", "deactivate_shop_item", "purchase", "fulfil_order",
         "cancel_order", "reset_purchase_limit", "open_raffle_period", "close_raffle_period", "grant_tickets",
-        "remove_tickets", "set_raffle_exclusion", "draw_raffle", "record_gifted_subs", "request_link", "confirm_link",
-        "reject_link", "unlink", "connect_kick_channel", "subscribe_kick_events",
+        "remove_tickets", "set_raffle_exclusion", "draw_raffle", "reroll_raffle", "record_beacon", "record_gifted_subs",
+        "request_link", "confirm_link", "reject_link", "unlink", "connect_kick_channel", "subscribe_kick_events",
     ]
 
     /// The domain command, given the time and the raffle seeds the server derives.
@@ -99,7 +108,8 @@ struct CommandRequest: Decodable, Sendable {
                 throw APIError(.unknownSetting, "no setting named \(name)")
             }
             return .setSetting(key, value)
-        case "set_stream_status": return .setStreamStatus(live: try need(live, "live"))
+        case "set_stream_status":
+            return .setStreamStatus(live: try need(live, "live"), at: at.map(Timestamp.init(milliseconds:)))
         case "override_tracking":
             let modes = ["automatic": TrackingMode.automatic, "forced_on": .forcedOn, "forced_off": .forcedOff]
             guard let m = modes[try need(mode, "mode")] else {
@@ -132,7 +142,8 @@ struct CommandRequest: Decodable, Sendable {
         case "record_subscription":
             return .recordSubscription(
                 KickUserID(try need(kickUserId, "kick_user_id")),
-                expiresAt: Timestamp(milliseconds: try need(expiresAt, "expires_at")))
+                expiresAt: Timestamp(milliseconds: try need(expiresAt, "expires_at")),
+                createdAt: createdAt.map(Timestamp.init(milliseconds:)))
         case "create_shop_item": return .createShopItem(try item(id: ItemID(itemId ?? 0)))
         case "edit_shop_item": return .editShopItem(try item(id: ItemID(try need(itemId, "item_id"))))
         case "restock_shop_item":
@@ -141,7 +152,8 @@ struct CommandRequest: Decodable, Sendable {
         case "purchase":
             return .purchase(ItemID(try need(itemId, "item_id")), try personID(), requirement: requirement ?? "")
         case "fulfil_order": return .fulfilOrder(OrderID(try need(orderId, "order_id")))
-        case "cancel_order": return .cancelOrder(OrderID(try need(orderId, "order_id")), reason: reason ?? "")
+        case "cancel_order":
+            return .cancelOrder(OrderID(try need(orderId, "order_id")), reason: try need(reason, "reason"))
         case "reset_purchase_limit":
             return .resetPurchaseLimit(
                 ItemID(try need(itemId, "item_id")), person: person == nil ? nil : try personID())
@@ -164,11 +176,26 @@ struct CommandRequest: Decodable, Sendable {
                 try personID(), amount: try need(amount, "amount"), source: s, reason: try need(reason, "reason"))
         case "set_raffle_exclusion":
             return .setRaffleExclusion(try personID(), excluded: try need(excluded, "excluded"))
-        case "draw_raffle": return .drawRaffle(seed: seeds.current, winners: winners ?? 1)
+        case "draw_raffle":
+            // The close revealed the period's seed into the log; the draw uses it from there.
+            return .drawRaffle(seed: nil, winners: winners ?? 1, period: period.map(PeriodID.init(rawValue:)))
+        case "reroll_raffle":
+            return .rerollRaffle(
+                period: period.map(PeriodID.init(rawValue:)), replaces: try need(replaces, "replaces"),
+                reason: try need(reason, "reason"))
+        case "record_beacon":
+            let hex = try need(randomness, "randomness")
+            guard let value = DrandHTTPBeacon.bytes(hex: hex) else {
+                throw APIError(.invalidValue, "randomness is the round's value in hex (64 digits)")
+            }
+            return .recordBeacon(
+                period: period.map(PeriodID.init(rawValue:)), round: try need(round, "round"), value: value)
         case "record_gifted_subs":
             return .recordGiftedSubs(
                 gifter: gifterKickUserId.map(KickUserID.init(rawValue:)), username: username ?? "",
-                count: try need(count, "count"))
+                count: try count ?? gifteeKickUserIds.map { Int64($0.count) } ?? need(count, "count"),
+                giftees: (gifteeKickUserIds ?? []).map(KickUserID.init(rawValue:)),
+                createdAt: createdAt.map(Timestamp.init(milliseconds:)))
         case "request_link":
             return .requestLink(
                 UserID(try snowflake(userId, "user_id")),

@@ -59,6 +59,7 @@ public struct ShardAPI: Sendable {
         guilds.get("/people/:person") { _, context in try await person(context) }
         guilds.get("/raffle") { _, context in try await raffle(context) }
         guilds.get("/raffle/draws/:draw") { _, context in try await draw(context) }
+        guilds.get("/raffle/periods/:period") { _, context in try await rafflePeriod(context) }
         guilds.get("/audit") { request, context in try await audit(request, context) }
         guilds.get("/settings") { _, context in try await settings(context) }
         guilds.put("/settings") { request, context in try await putSettings(request, context) }
@@ -86,7 +87,8 @@ public struct ShardAPI: Sendable {
             // Only raffle commands need the period's seeds (and so a look at the guild's state).
             let seeds = parsed.needsRaffleSeeds ? try await node.raffleSeeds(for: guild) : .none
             let command = try parsed.command(now: time, seeds: seeds)
-            outcome = try await node.handle(command, guild: guild, context: CommandContext(key: parsed.key, time: time))
+            outcome = try await node.handle(
+                command, guild: guild, context: CommandContext(key: parsed.key, time: time, origin: .operator))
         } catch let rejection as Rejection {
             metrics.rejected.increment()
             throw APIError(rejection)
@@ -170,7 +172,9 @@ public struct ShardAPI: Sendable {
             period: period, number: number, winner: v.announced.winner.description,
             winningTicket: v.announced.winningTicket, totalTickets: v.announced.totalTickets,
             participants: v.announced.participants, seed: hex(v.announced.seed), seedCommitment: hex(v.commitment),
-            participantsDigest: hex(v.announced.participantsDigest), verified: v.matches)
+            participantsDigest: hex(v.announced.participantsDigest), verified: v.matches,
+            beaconRound: v.announced.beaconRound, beacon: hex(v.announced.beacon),
+            replaces: v.announced.replaces == 0 ? nil : v.announced.replaces, reason: v.announced.reason)
     }
 
     func audit(_ request: Request, _ context: BasicRequestContext) async throws -> AuditResponse {
@@ -200,7 +204,11 @@ public struct ShardAPI: Sendable {
         guard let state else { throw APIError(.unknownGuild, "guild \(guild) has no history") }
         var values: [String: Int64] = [:]
         for key in SettingKey.allCases { values[key.description] = state.settings[key] }
-        return SettingsResponse(settings: values, overrides: state.settings.overrides.keys.map(\.description).sorted())
+        return SettingsResponse(
+            settings: values, overrides: state.settings.overrides.keys.map(\.description).sorted(),
+            live: .init(
+                live: state.tracking == .forcedOn || (state.tracking == .automatic && state.isLive),
+                source: state.liveSource))
     }
 
     /// `PUT /settings`: `{"key": "...", "settings": {"name": value or null}}`; null clears an override.
@@ -238,7 +246,7 @@ public struct ShardAPI: Sendable {
             do {
                 _ = try await node(guild).handle(
                     .setSetting(setting, value), guild: guild,
-                    context: CommandContext(key: "\(key):\(setting)", time: time))
+                    context: CommandContext(key: "\(key):\(setting)", time: time, origin: .operator))
             } catch let rejection as Rejection {
                 throw APIError(rejection)
             }

@@ -115,10 +115,10 @@ public struct KickIngress: Sendable {
         }
         var allDuplicates = true
         for guild in guilds {
-            for (command, key) in Self.commands(for: event, messageID: messageID, now: now()) {
+            for (command, context) in Self.commands(for: event, messageID: messageID, now: now()) {
+                let key = context.key
                 do {
-                    let outcome = try await nodes.node(for: guild).handle(
-                        command, guild: guild, context: CommandContext(key: key, time: now()))
+                    let outcome = try await nodes.node(for: guild).handle(command, guild: guild, context: context)
                     allDuplicates = allDuplicates && outcome.duplicate
                 } catch let rejection as Rejection {
                     // Acknowledged all the same: Kick retrying a refused event would be refused forever.
@@ -138,43 +138,59 @@ public struct KickIngress: Sendable {
         return WebhookResponse(duplicate: allDuplicates, guilds: guilds.map(\.description))
     }
 
-    /// The commands a verified event becomes, each with its idempotency key (Kick's message id, or
-    /// one derived from it for a second command).
-    static func commands(for event: KickWebhookEvent, messageID: String, now: Timestamp) -> [(Command, String)] {
+    /// The commands a verified event becomes, each with its context: Kick's message id as the key
+    /// (a second command of the same delivery gets an internal key derived from it), Kick as the actor,
+    /// and the content the rules recognise a redelivery under a new id by (sender, giftees, times).
+    static func commands(for event: KickWebhookEvent, messageID: String, now: Timestamp)
+        -> [(Command, CommandContext)]
+    {
+        let context = CommandContext(key: messageID, time: now, origin: .kick)
         switch event {
         case .chatMessage(_, let sender, let chatMessageID, let content, _):
             guard let id = sender.userID, let name = sender.username, !name.isEmpty else { return [] }
-            var commands: [(Command, String)] = [(.recordChatActivity(KickUserID(id), username: name), messageID)]
+            var commands: [(Command, CommandContext)] = [(.recordChatActivity(KickUserID(id), username: name), context)]
             if content.hasPrefix("!") {
+                var second = CommandContext.internal("kick-chat-command:" + messageID, time: now)
+                second.origin = .kick
                 commands.append(
                     (
                         .answerChatCommand(KickUserID(id), username: name, message: content, messageID: chatMessageID),
-                        "kick-chat-command:" + messageID
+                        second
                     ))
             }
             return commands
-        case .streamStatus(_, let isLive, _):
-            return [(.setStreamStatus(live: isLive), messageID)]
+        case .streamStatus(_, let isLive, let at):
+            return [(.setStreamStatus(live: isLive, at: at.map(Timestamp.init(milliseconds:))), context)]
         case .subscription(_, let subscriber, _, let createdAt, let expiresAt):
             guard let id = subscriber.userID else { return [] }
             let expiry = expiresAt ?? (createdAt ?? now.rawValue) + 30 * 86_400_000
-            return [(.recordSubscription(KickUserID(id), expiresAt: Timestamp(milliseconds: expiry)), messageID)]
-        case .gifts(_, let gifter, let giftees, _, _):
+            let command = Command.recordSubscription(
+                KickUserID(id), expiresAt: Timestamp(milliseconds: expiry),
+                createdAt: createdAt.map(Timestamp.init(milliseconds:)))
+            return [(command, context)]
+        case .gifts(_, let gifter, let giftees, let createdAt, _):
             guard !giftees.isEmpty else { return [] }
-            // An anonymous gifter earns nothing; the rules record why.
+            // An anonymous gifter earns nothing (the rules say so).
             let from = gifter.isAnonymous ? nil : gifter.userID.map(KickUserID.init(rawValue:))
-            return [
-                (
-                    .recordGiftedSubs(gifter: from, username: gifter.username ?? "", count: Int64(giftees.count)),
-                    messageID
-                )
-            ]
+            let ids = giftees.compactMap { $0.userID.map(KickUserID.init(rawValue:)) }
+            let command = Command.recordGiftedSubs(
+                gifter: from, username: gifter.username ?? "", count: Int64(giftees.count),
+                giftees: ids.count == giftees.count ? ids : [], createdAt: createdAt.map(Timestamp.init(milliseconds:)))
+            return [(command, context)]
         case .other:
             return []
         }
     }
 
     static func header(_ name: String) -> HTTPField.Name { HTTPField.Name(name)! }
+
+    /// A context for a link step: an internal key (the state is the service's own), the viewer as actor.
+    static func linkStep(_ name: String, time: Timestamp, user: UserID) -> CommandContext {
+        var context = CommandContext.internal(name, time: time)
+        context.actor = user
+        context.origin = .discord(user)
+        return context
+    }
 
     // MARK: Account links
 
@@ -197,7 +213,7 @@ public struct KickIngress: Sendable {
                     UserID(token.user), state: state, verifier: verifier,
                     expiresAt: Timestamp(milliseconds: min(token.expiresAt, time.rawValue + 600_000))),
                 guild: guild,
-                context: CommandContext(key: "kick-link-start:" + state, time: time, actor: UserID(token.user)))
+                context: Self.linkStep("kick-link-start:" + state, time: time, user: UserID(token.user)))
         } catch let rejection as Rejection {
             return LinkPage.answer(.badRequest, title: "This link does not work", text: rejection.message)
         }
@@ -227,7 +243,7 @@ public struct KickIngress: Sendable {
         do {
             let finished = try await node.handle(
                 .finishKickAuthorization(state: state), guild: guild,
-                context: CommandContext(key: "kick-link-finish:" + state, time: time, actor: authorization.user))
+                context: Self.linkStep("kick-link-finish:" + state, time: time, user: authorization.user))
             guard !finished.duplicate else {
                 return LinkPage.answer(
                     .badRequest, title: "Nothing was linked",
@@ -255,7 +271,7 @@ public struct KickIngress: Sendable {
         do {
             let outcome = try await node.handle(
                 .confirmLink(authorization.user, KickUserID(kickUser.id), kickUsername: kickUser.name), guild: guild,
-                context: CommandContext(key: "kick-link-confirm:" + state, time: now(), actor: authorization.user))
+                context: Self.linkStep("kick-link-confirm:" + state, time: now(), user: authorization.user))
             if outcome.events.contains(where: { if case .linkRejected = $0.event { true } else { false } }) {
                 return LinkPage.answer(
                     .conflict, title: "Already linked",

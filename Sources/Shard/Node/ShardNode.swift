@@ -19,6 +19,9 @@ public actor ShardNode {
         /// The deployment secret raffle seeds derive from. Default: 32 random bytes, which suits only
         /// a node whose periods never outlive it (tests); a deployment passes its saved secret.
         public var raffleSecret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        /// Where the timers fetch the drand value of an ended period's round. Default nil: the value
+        /// comes only from a `record_beacon` command.
+        public var beacon: (any RandomnessBeacon)?
 
         public init(data: DataDirectory) { self.data = data }
     }

@@ -127,7 +127,7 @@ public struct DeliveryService<C: Clock>: Service where C.Duration == Duration {
         do {
             _ = try await owner.handle(
                 .recordDelivery(delivery.id, outcome: outcome, detail: detail), guild: guild,
-                context: CommandContext(key: "outbox:\(delivery.id):outcome", time: now()))
+                context: .internal("outbox:\(delivery.id):outcome", time: now()))
         } catch {
             // The outcome is not durable: the delivery stays waiting and is sent again.
             logger.error(

@@ -55,11 +55,11 @@ struct AuditCommand: ParsableCommand {
             return
         }
         if let last, entries.count > last { entries = Array(entries.suffix(last)) }
-        print("offset\ttime\tperson\tevent\tpoints\ttickets\tminutes\treason")
+        print("offset\ttime\tperson\tevent\tactor\tpoints\ttickets\tminutes\treason")
         func signed(_ v: Int64, _ total: Int64) -> String { v == 0 ? "\(total)" : "\(total) (\(v > 0 ? "+" : "")\(v))" }
         for e in entries {
             print(
-                "\(e.offset)\t\(e.timestamp)\t\(e.person)\t\(e.event)\t\(signed(e.pointsDelta, e.points))\t"
+                "\(e.offset)\t\(e.timestamp)\t\(e.person)\t\(e.event)\t\(e.actor)\t\(signed(e.pointsDelta, e.points))\t"
                     + "\(signed(e.ticketsDelta, e.tickets))\t\(signed(e.minutesDelta, e.minutes))\t\(e.reason)")
         }
         if let person {
@@ -115,6 +115,14 @@ struct RaffleCommand: ParsableCommand {
             print("  commitment (published at open): \(hexString(v.commitment))")
             print("  revealed seed:                  \(hexString(v.announced.seed))")
             print("  SHA-256(seed) matches commitment: \(v.seedMatchesCommitment ? "yes" : "NO")")
+            if v.announced.usesBeacon {
+                let label = "  drand round \(v.announced.beaconRound):"
+                print(label.padding(toLength: 34, withPad: " ", startingAt: 0) + hexString(v.announced.beacon))
+                print("  frozen table digest:            \(hexString(v.announced.participantsDigest))")
+            }
+            if v.announced.replaces != 0 {
+                print("  rerolls draw \(v.announced.replaces): \(v.announced.reason)")
+            }
             print(
                 "  announced:  winner \(v.announced.winner), ticket \(v.announced.winningTicket) of \(v.announced.totalTickets), "
                     + "\(v.announced.participants) participants")

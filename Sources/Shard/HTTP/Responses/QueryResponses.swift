@@ -33,11 +33,35 @@ public struct DrawResponse: ResponseEncodable, Sendable {
     public var seedCommitment: String
     public var participantsDigest: String
     public var verified: Bool
+    /// The drand round and value mixed into the seed (0 and empty for draws made before beacons).
+    public var beaconRound: UInt64 = 0
+    public var beacon: String = ""
+    /// The draw this one rerolled (null for an extra winner), and why.
+    public var replaces: UInt32?
+    public var reason: String = ""
 
     enum CodingKeys: String, CodingKey {
-        case period, number, winner, participants, seed, verified
+        case period, number, winner, participants, seed, verified, beacon, replaces, reason
         case winningTicket = "winning_ticket", totalTickets = "total_tickets", seedCommitment = "seed_commitment"
-        case participantsDigest = "participants_digest"
+        case participantsDigest = "participants_digest", beaconRound = "beacon_round"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(period, forKey: .period)
+        try c.encode(number, forKey: .number)
+        try c.encode(winner, forKey: .winner)
+        try c.encode(winningTicket, forKey: .winningTicket)
+        try c.encode(totalTickets, forKey: .totalTickets)
+        try c.encode(participants, forKey: .participants)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(seedCommitment, forKey: .seedCommitment)
+        try c.encode(participantsDigest, forKey: .participantsDigest)
+        try c.encode(verified, forKey: .verified)
+        try c.encode(beaconRound, forKey: .beaconRound)
+        try c.encode(beacon, forKey: .beacon)
+        try c.encode(replaces, forKey: .replaces)
+        try c.encode(reason, forKey: .reason)
     }
 }
 
@@ -49,8 +73,16 @@ public struct AuditResponse: ResponseEncodable, Sendable {
 /// `GET` and `PUT /v1/guilds/{guild}/settings`: every setting's effective value, and the names the
 /// guild overrides.
 public struct SettingsResponse: ResponseEncodable, Sendable {
+    /// Whether the stream counts as live for watch time, and where that comes from.
+    public struct Live: Encodable, Sendable {
+        public var live: Bool
+        /// `reported`, `unknown_assumed_live`, `unknown_assumed_offline`, `forced_on` or `forced_off`.
+        public var source: String
+    }
+
     public var settings: [String: Int64]
     public var overrides: [String]
+    public var live: Live?
 }
 
 /// `GET /health`.
