@@ -100,6 +100,7 @@ extension DomainEvent {
                     verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
                     expiresAt: Timestamp(milliseconds: 1_796_083_800_000))),
             .kickAuthorizationFinished(state: "1234567890123456789.q8Jw5fX2mYbT0cVzR4uLkA"),
+            .giftedSubsUnattributed(count: 5, reason: "an anonymous gifter cannot be credited"),
             .deliveryRecorded(
                 DeliveryID(3), outcome: .failedPermanently, detail: "401 unauthorized: the bot token was revoked"),
             .streamStatusReported(live: true, at: Timestamp(milliseconds: 1_796_169_600_000)),

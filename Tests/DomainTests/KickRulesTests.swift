@@ -134,4 +134,11 @@ import Testing
             "at most 10 minutes")
         #expect(h.rebuilt() == h.state)
     }
+
+    @Test func anAnonymousGiftIsRecordedWithItsReasonAndCreditsNobody() {
+        var h = Harness()
+        let events = h.accept(.recordGiftedSubs(gifter: nil, username: "", count: 3))
+        #expect(events == [.giftedSubsUnattributed(count: 3, reason: "an anonymous gifter cannot be credited")])
+        #expect(h.state.people.isEmpty)
+    }
 }

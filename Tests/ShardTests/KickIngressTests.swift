@@ -285,4 +285,48 @@ import Testing
             #expect(person.contains("\"name\":\"mizuro\"") && person.contains("\"points\":70"), "\(person)")
         }
     }
+
+    @Test func redeliveriesUnderNewIdsAreDuplicatesAndAnonymousGiftsEarnNothing() async throws {
+        try await withService { s in
+            try await connect(s)
+            try await s.post("/v1/guilds/\(Self.guild)/commands", json: #"{"type":"open_raffle_period","key":"open"}"#)
+            let created = FakeKick.rfc3339(Timestamp.now.rawValue - 1_000)
+            let gift: [String: Any] = [
+                "broadcaster": Self.user(Self.broadcaster, "streamer"), "gifter": Self.user(77, "generous"),
+                "giftees": [Self.user(1, "a"), Self.user(2, "b")], "created_at": created,
+            ]
+            // Kick's duplicated subscription: the same gift under two message ids.
+            for id in ["gift-a", "gift-b"] {
+                let hook = try s.webhook("channel.subscription.gifts", gift, id: id)
+                #expect(try await s.deliver(headers: hook.headers, body: hook.body).0 == 200)
+            }
+            let (_, person, _) = try await s.get(s.base + "/v1/guilds/\(Self.guild)/people/kick:77")
+            #expect(person.contains("\"total_tickets\":30"), "credited once: \(person)")
+            // An anonymous gifter earns nothing, and the gift is recorded with the reason.
+            var anonymous = gift
+            anonymous["gifter"] = ["is_anonymous": true, "user_id": NSNull(), "username": NSNull()]
+            let hook = try s.webhook("channel.subscription.gifts", anonymous, id: "gift-c")
+            #expect(try await s.deliver(headers: hook.headers, body: hook.body).0 == 200)
+            let (_, raffle, _) = try await s.get(s.base + "/v1/guilds/\(Self.guild)/raffle")
+            #expect(raffle.contains("\"total_tickets\":30"), "the anonymous gift credited nobody: \(raffle)")
+            // A late "live" report older than the newest one does not reopen the stream.
+            let ended =
+                [
+                    "broadcaster": Self.user(Self.broadcaster, "streamer"), "is_live": false,
+                    "started_at": FakeKick.rfc3339(Timestamp.now.rawValue - 60_000),
+                    "ended_at": FakeKick.rfc3339(Timestamp.now.rawValue - 1_000),
+                ] as [String: Any]
+            let late =
+                [
+                    "broadcaster": Self.user(Self.broadcaster, "streamer"), "is_live": true,
+                    "started_at": FakeKick.rfc3339(Timestamp.now.rawValue - 60_000),
+                ] as [String: Any]
+            for (id, body) in [("end", ended), ("late", late)] {
+                let status = try s.webhook("livestream.status.updated", body, id: id)
+                #expect(try await s.deliver(headers: status.headers, body: status.body).0 == 200)
+            }
+            let (_, settings, _) = try await s.get(s.base + "/v1/guilds/\(Self.guild)/settings")
+            #expect(settings.contains("\"live\":false"), "\(settings)")
+        }
+    }
 }

@@ -179,6 +179,9 @@ extension EventCodec {
             w.writeTime(a.expiresAt)
         case .kickAuthorizationFinished(let state):
             w.writeString(state)
+        case .giftedSubsUnattributed(let count, let reason):
+            w.writeInt(count)
+            w.writeString(reason)
         }
     }
 
@@ -454,6 +457,7 @@ extension EventCodec {
                     state: try r.readString(), user: try user(), verifier: try r.readString(),
                     expiresAt: try r.readTime()))
         case (69, 1): return .kickAuthorizationFinished(state: try r.readString())
+        case (70, 1): return .giftedSubsUnattributed(count: try r.readInt(), reason: try r.readString())
         case (40, 1):
             let p = try period()
             return .raffleBeaconRecorded(p, RaffleBeacon(round: try r.readVarint(), value: try r.readData()))

@@ -77,6 +77,7 @@ public enum EventCodec {
             case .deliveryRecorded: 67
             case .kickAuthorizationStarted: 68
             case .kickAuthorizationFinished: 69
+            case .giftedSubsUnattributed: 70
             case .raffleBeaconRecorded: 40
             case .streamStatusReported: 41
             }
@@ -143,6 +144,7 @@ public enum EventCodec {
         67: "delivery_recorded",
         68: "kick_authorization_started",
         69: "kick_authorization_finished",
+        70: "gifted_subs_unattributed",
         40: "raffle_beacon_recorded",
         41: "stream_status_reported",
     ]

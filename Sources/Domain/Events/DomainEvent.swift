@@ -92,6 +92,8 @@ public enum DomainEvent: Hashable, Sendable {
     case kickAuthorizationStarted(KickAuthorization)
     /// The authorization bound to `state` came back and is used up.
     case kickAuthorizationFinished(state: String)
+    /// Gifted subs nobody can be credited for (an anonymous gifter), and why.
+    case giftedSubsUnattributed(count: Int64, reason: String)
 }
 
 /// A decoded event with where and when the log put it.

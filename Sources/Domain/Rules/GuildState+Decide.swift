@@ -279,8 +279,10 @@ extension GuildState {
                 throw Rejection(
                     .invalidAmount, "the gift count is the number of giftees (\(giftees.count)), not \(count)")
             }
-            // An anonymous gifter cannot be credited: nothing to record.
-            guard let gifter else { return [] }
+            // An anonymous gifter cannot be credited: the gift is recorded with the reason.
+            guard let gifter else {
+                return [.giftedSubsUnattributed(count: count, reason: "an anonymous gifter cannot be credited")]
+            }
             // Kick redelivers under a new message id: the same content is the same gift.
             if let createdAt,
                 let first = keys[

@@ -184,6 +184,7 @@ extension GuildState {
             kickAuthorizations = kickAuthorizations.filter { $0.value.expiresAt > timestamp }
             kickAuthorizations[authorization.state] = authorization
         case .kickAuthorizationFinished(let state): kickAuthorizations.removeValue(forKey: state)
+        case .giftedSubsUnattributed: break
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             mergePerson(.kick(chatter), into: .discord(user))
         }
