@@ -68,6 +68,7 @@ import Testing
         var rng = SplitMix64(seed: 20_261_130)
         var expectedTickets: [UInt64: Int64] = [:]
         var repliesExpected = Set<UInt64>()
+        var chatted = Set<UInt64>()
         var sent: [FakeKick.Webhook] = []
         var refused = 0
         let total = 240
@@ -109,6 +110,7 @@ import Testing
                 let chatter = 200 + rng.next() % 12
                 let isCommand = rng.next() % 4 == 0
                 if isCommand { repliesExpected.insert(chatter) }
+                chatted.insert(chatter)
                 hook = try webhook(
                     fake, "chat.message.sent",
                     chat(chatter, "viewer\(chatter)", isCommand ? "!points" : "hi \(i)", "c\(i)"),
@@ -131,10 +133,31 @@ import Testing
         }
         #expect(refused > 10)
 
+        // The stream goes live: the next timer round ticks once and credits every chatter who spoke in
+        // the last 2 minutes (the chat above) one minute; 1 minute converts to no points yet; the next
+        // tick is a minute away. So: exactly 1 minute and 0 points each, and nothing for anyone else.
+        let live = try webhook(
+            fake, "livestream.status.updated",
+            [
+                "broadcaster": user(Self.broadcaster, "streamer"), "is_live": true,
+                "started_at": FakeKick.rfc3339(Timestamp.now.rawValue),
+            ],
+            "live-1", Timestamp.now.rawValue)
+        #expect(try await deliverUntilAnswered(live, base, client) == 200)
+        let probe = chatted.min()!
+        for _ in 0..<100
+        where number(try await get("\(base)/v1/guilds/\(Self.guild)/people/kick:\(probe)", client), "minutes") != 1 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        for chatter in chatted {
+            let body = try await get("\(base)/v1/guilds/\(Self.guild)/people/kick:\(chatter)", client)
+            #expect(number(body, "minutes") == 1 && number(body, "points") == 0, "chatter \(chatter): \(body)")
+        }
         // Every gifter has exactly the tickets the accepted gifts give; the forgers and late ones nothing.
         for (gifter, tickets) in expectedTickets {
             let body = try await get("\(base)/v1/guilds/\(Self.guild)/people/kick:\(gifter)", client)
-            #expect(body.contains("\"total_tickets\":\(tickets)"), "gifter \(gifter): \(body)")
+            #expect(
+                number(body, "total_tickets") == tickets && number(body, "minutes") == 0, "gifter \(gifter): \(body)")
         }
         #expect(try await get("\(base)/v1/guilds/\(Self.guild)/people/kick:1", client).contains("unknown_person"))
         // Every chat command answered once (cooldown 30 s), at most one resent by the kill.
@@ -151,6 +174,14 @@ import Testing
         let verify = try startTally(["log", "verify", temporary.path], token: token)
         verify.waitUntilExit()
         #expect(verify.terminationStatus == 0, "the log is damaged")
+    }
+
+    /// A number field of a JSON object.
+    func number(_ body: String, _ field: String) -> Int64? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+            return nil
+        }
+        return (object[field] as? NSNumber)?.int64Value
     }
 
     func user(_ id: UInt64, _ name: String) -> [String: Any] {
