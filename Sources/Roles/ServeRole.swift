@@ -31,6 +31,8 @@ public struct ServeRole: Sendable {
         public var metricsText: (@Sendable () -> String)?
         /// Wall-clock time commands are stamped with. Default: the system clock.
         public var now: @Sendable () -> Timestamp = { Timestamp.now }
+        /// Where the timers fetch a closed period's drand value (nil: only `record_beacon` brings it). Default nil.
+        public var beacon: (any RandomnessBeacon)?
         /// The deployment's Kick app (nil: no Kick ingress, no Kick deliveries). Default nil.
         public var kick: KickConfiguration?
         /// The service's public base URL, for links Kick redirects back to. Default `http://127.0.0.1:8080`.
@@ -58,6 +60,7 @@ public struct ServeRole: Sendable {
     ) throws {
         var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
         nodeConfiguration.raffleSecret = configuration.raffleSecret
+        nodeConfiguration.beacon = configuration.beacon
         let cluster = try LocalCluster(
             configuration: nodeConfiguration, shards: configuration.shards,
             store: try AssignmentStore(path: configuration.data.path + "/coordinator.sqlite"), logger: logger)

@@ -30,6 +30,8 @@ public struct ShardRole: Sendable {
         public var metricsText: (@Sendable () -> String)?
         /// Wall-clock time commands are stamped with. Default: the system clock.
         public var now: @Sendable () -> Timestamp = { Timestamp.now }
+        /// Where the timers fetch a closed period's drand value (nil: only `record_beacon` brings it). Default nil.
+        public var beacon: (any RandomnessBeacon)?
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -55,6 +57,7 @@ public struct ShardRole: Sendable {
     public init(configuration: Configuration, logger: Logger) async {
         var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
         nodeConfiguration.raffleSecret = configuration.raffleSecret
+        nodeConfiguration.beacon = configuration.beacon
         let node = ShardNode(configuration: nodeConfiguration, logger: logger)
         await node.apply(hold: [:])  // serve nothing until the coordinator says what
         let client = HTTPClient.forwarding()

@@ -49,6 +49,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: "The service's public base URL, where Kick sends viewers back after linking (default http://HOST:PORT).")
     var publicURL: String?
+    @Option(
+        help: """
+            A drand relay (e.g. https://api.drand.sh) the timers fetch each closed raffle period's beacon round from; \
+            without it the value comes in by the record_beacon command.
+            """)
+    var drandRelay: String?
 
     @OptionGroup var logging: LoggingOptions
 
@@ -71,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.metricsText = { registry.emitToString() }
         configuration.publicBaseURL = publicURL ?? "http://\(host):\(port)"
         configuration.kick = try KickConfiguration.fromEnvironment()
+        configuration.beacon = drandRelay.map { DrandHTTPBeacon(relay: $0) }
         var fakeKick: FakeKick?
         if demo, configuration.kick == nil {
             let fake = try FakeKick()

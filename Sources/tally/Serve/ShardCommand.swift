@@ -25,6 +25,12 @@ struct ShardCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "The port to listen on.") var port: Int = 8080
     @Option(help: "This shard's name (default: host:port).") var name: String?
+    @Option(
+        help: """
+            A drand relay (e.g. https://api.drand.sh) the timers fetch each closed raffle period's beacon round from; \
+            without it the value comes in by the record_beacon command.
+            """)
+    var drandRelay: String?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -41,6 +47,7 @@ struct ShardCommand: AsyncParsableCommand {
             url: "http://\(host):\(port)", operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret)
         configuration.address = .hostname(host, port: port)
         configuration.metricsText = { registry.emitToString() }
+        configuration.beacon = drandRelay.map { DrandHTTPBeacon(relay: $0) }
         try await ShardRole(configuration: configuration, logger: logger).run()
         logger.info("stopped: every partition released")
     }
