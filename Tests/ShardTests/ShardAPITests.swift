@@ -79,6 +79,27 @@ import Testing
         #expect(try await f.node.owner(for: GuildID(5_033_164_800_000_000_000)).endOffset == .zero)
     }
 
+    @Test func theBearerSchemeIsCaseInsensitiveAndTokensCompareExactly() async throws {
+        #expect(ShardAPI.bearer("bearer \(Self.token)", matches: Self.token))
+        #expect(ShardAPI.bearer("BEARER \(Self.token)", matches: Self.token))
+        #expect(!ShardAPI.bearer("Bearer \(Self.token)x", matches: Self.token))
+        #expect(!ShardAPI.bearer("Bearer " + String(Self.token.dropLast()), matches: Self.token))
+        #expect(!ShardAPI.bearer("Basic \(Self.token)", matches: Self.token))
+        #expect(!ShardAPI.bearer("Bearer ", matches: ""))
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let lower = try await client.execute(
+                uri: "/v1/guilds/\(Self.g1)/commands", method: .post, headers: [.authorization: "bearer \(Self.token)"],
+                body: Self.json([
+                    "type": "adjust_points", "key": "k1", "person": "kick:4242001", "delta": 5, "reason": "r",
+                ]))
+            #expect(lower.status == .ok)
+            // A percent-encoded person in the path is the same person.
+            let person = try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/kick%3A4242001", method: .get)
+            #expect(person.status == .ok && Self.decode(person)["points"] as? Int == 5)
+        }
+    }
+
     @Test func anAcceptedCommandReturnsItsEventsAndARepeatedKeyIsADuplicate() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in

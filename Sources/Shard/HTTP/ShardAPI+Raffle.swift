@@ -6,12 +6,8 @@ extension ShardAPI {
     /// `GET /v1/guilds/{guild}/raffle/periods/{period}`: the period as anyone verifying its draws needs
     /// it (see ``RafflePeriodResponse``), from the owner's state.
     func rafflePeriod(_ context: BasicRequestContext) async throws -> RafflePeriodResponse {
-        let text = try context.parameters.require("guild")
-        guard let g = Snowflake.parse(text) else {
-            throw APIError(.invalidSnowflake, "the guild must be a Discord snowflake, not \(text)")
-        }
-        let guild = GuildID(g)
-        let periodText = try context.parameters.require("period")
+        let guild = try guildID(context)
+        let periodText = try Self.parameter(context, "period")
         guard let n = UInt32(periodText), n > 0 else {
             throw APIError(.invalidPeriodID, "a period is a positive integer, not \(periodText)")
         }

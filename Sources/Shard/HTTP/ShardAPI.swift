@@ -109,16 +109,38 @@ public struct ShardAPI: Sendable {
     }
 
     private func authorize(_ request: Request) throws {
-        guard let header = request.headers[.authorization], header == "Bearer \(operatorToken)" else {
+        guard let header = request.headers[.authorization], Self.bearer(header, matches: operatorToken) else {
             throw APIError(.unauthorized, "commands need Authorization: Bearer <operator token>")
         }
+    }
+
+    /// Whether `header` is `Bearer <token>` (the scheme in any case, RFC 9110), compared in constant
+    /// time so the answer's timing says nothing about how much of a guess was right.
+    static func bearer(_ header: String, matches token: String) -> Bool {
+        let bytes = Array(header.utf8)
+        guard bytes.count > 7, String(decoding: bytes[0..<7], as: UTF8.self).lowercased() == "bearer " else {
+            return false
+        }
+        let given = Array(bytes[7...])
+        let expected = Array(token.utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for i in 0..<max(given.count, expected.count) {
+            difference |= (i < given.count ? given[i] : 0) ^ (i < expected.count ? expected[i] : 0)
+        }
+        return difference == 0 && !expected.isEmpty
+    }
+
+    /// A path parameter, percent-decoded (`kick%3A4242001` is `kick:4242001`).
+    static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
     }
 
     // MARK: Queries
 
     func leaderboard(_ request: Request, _ context: BasicRequestContext) async throws -> LeaderboardResponse {
         let guild = try guildID(context)
-        guard let kind = LeaderboardKind(rawValue: try context.parameters.require("kind")) else {
+        guard let kind = LeaderboardKind(rawValue: try Self.parameter(context, "kind")) else {
             throw APIError(.unknownLeaderboard, "leaderboards are points, watchtime and tickets")
         }
         let store = try await knownGuild(guild)
@@ -138,7 +160,7 @@ public struct ShardAPI: Sendable {
 
     func person(_ context: BasicRequestContext) async throws -> PersonResponse {
         let guild = try guildID(context)
-        let id = try Self.person(try context.parameters.require("person"))
+        let id = try Self.person(try Self.parameter(context, "person"))
         let store = try await knownGuild(guild)
         guard let summary = try store.person(id, guild: guild) else {
             throw APIError(.unknownPerson, "\(id) has nothing in guild \(guild)")
@@ -153,7 +175,7 @@ public struct ShardAPI: Sendable {
 
     func draw(_ context: BasicRequestContext) async throws -> DrawResponse {
         let guild = try guildID(context)
-        let text = try context.parameters.require("draw")
+        let text = try Self.parameter(context, "draw")
         let parts = text.split(separator: ":")
         guard parts.count == 2, let period = UInt32(parts[0]), let number = UInt32(parts[1]) else {
             throw APIError(.invalidDraw, "a draw is PERIOD:NUMBER, for example 1:1")
@@ -258,8 +280,8 @@ public struct ShardAPI: Sendable {
 
     private func node(_ guild: GuildID) async -> ShardNode { await nodes.node(for: guild) }
 
-    private func guildID(_ context: BasicRequestContext) throws -> GuildID {
-        let text = try context.parameters.require("guild")
+    func guildID(_ context: BasicRequestContext) throws -> GuildID {
+        let text = try Self.parameter(context, "guild")
         guard let v = Snowflake.parse(text) else {
             throw APIError(.invalidSnowflake, "the guild must be a Discord snowflake, not \(text)")
         }
