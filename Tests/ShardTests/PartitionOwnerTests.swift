@@ -15,6 +15,36 @@ import Testing
         CommandContext(key: key, time: Timestamp(milliseconds: 1_796_083_200_000 + seconds * 1000), actor: UserID(7))
     }
 
+    @Test func aDuplicateIsAnsweredWithItsFirstEventsByOffsetAlsoAfterASnapshotRestore() async throws {
+        let dir = TemporaryDirectory()
+        let data = try DataDirectory.open(path: dir.path, creatingWith: 1)
+        let owner = try await PartitionOwner.acquire(
+            data: data, partition: PartitionID(0), epoch: Epoch(1), logger: testLogger)
+        let person = PersonID.discord(UserID(99))
+        let first = try await owner.handle(
+            .adjustPoints(person, delta: 7, reason: "first"), guild: Self.guild, context: Self.context("the-key"))
+        #expect(first.events.count == 1 && !first.duplicate)
+        for i in 0..<300 {
+            _ = try await owner.handle(
+                .adjustPoints(person, delta: 1, reason: "later \(i)"), guild: Self.guild, context: Self.context("k\(i)")
+            )
+        }
+        #expect(await owner.state(of: Self.guild)?.keys["the-key"]?.firstOffset == first.events[0].offset)
+        let again = try await owner.handle(
+            .adjustPoints(person, delta: 7, reason: "first"), guild: Self.guild, context: Self.context("the-key"))
+        #expect(again.duplicate && again.events == first.events)
+        // The remembered offset survives a snapshot and a new owner.
+        try await owner.snapshot()
+        await owner.release()
+        let next = try await PartitionOwner.acquire(
+            data: data, partition: PartitionID(0), epoch: Epoch(2), logger: testLogger)
+        #expect(next.replayedEvents == 0, "restored from the snapshot")
+        let afterRestore = try await next.handle(
+            .adjustPoints(person, delta: 7, reason: "first"), guild: Self.guild, context: Self.context("the-key"))
+        #expect(afterRestore.duplicate && afterRestore.events == first.events)
+        await next.release()
+    }
+
     @Test func concurrentCommandsAreDurableInDecisionOrderAndSurviveReacquire() async throws {
         let dir = TemporaryDirectory()
         let data = try DataDirectory.open(path: dir.path, creatingWith: 1)

@@ -6,12 +6,14 @@ extension GuildState {
     public mutating func apply(_ stored: StoredEvent) {
         precondition(stored.guild == guild, "event of guild \(stored.guild) applied to guild \(guild)")
         apply(
-            stored.event, sequence: stored.sequence, timestamp: stored.timestamp, key: stored.key,
+            stored.event, sequence: stored.sequence, timestamp: stored.timestamp, offset: stored.offset,
+            key: stored.key,
             commandEvents: stored.commandEvents)
     }
 
     public mutating func apply(
-        _ event: DomainEvent, sequence: UInt64, timestamp: Timestamp, key: String? = nil, commandEvents: Int = 1
+        _ event: DomainEvent, sequence: UInt64, timestamp: Timestamp, offset: Offset? = nil, key: String? = nil,
+        commandEvents: Int = 1
     ) {
         switch event {
         case .settingChanged(let k, let v): settings.overrides[k] = v
@@ -82,7 +84,8 @@ extension GuildState {
             if remembersKeys, let createdAt {
                 keys.record(
                     GuildState.contentKey(subscriber: chatter, expiresAt: expiresAt, createdAt: createdAt),
-                    IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
+                    IdempotencyKeys.Outcome(
+                        firstSequence: sequence, events: commandEvents, timestamp: timestamp, firstOffset: offset))
             }
         case .streamStatusReported(let isLive, let at):
             live = isLive
@@ -156,7 +159,8 @@ extension GuildState {
             if remembersKeys, let createdAt {
                 keys.record(
                     GuildState.contentKey(gifter: gifter, count: count, giftees: giftees, createdAt: createdAt),
-                    IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
+                    IdempotencyKeys.Outcome(
+                        firstSequence: sequence, events: commandEvents, timestamp: timestamp, firstOffset: offset))
             }
         case .linkRequested(let user, let expiresAt): pendingLinks[user] = expiresAt
         case .accountLinked(let user, let chatter, let username):
@@ -192,7 +196,9 @@ extension GuildState {
         lastTimestamp = timestamp
         if remembersKeys, let key, !key.isEmpty {
             keys.record(
-                key, IdempotencyKeys.Outcome(firstSequence: sequence, events: commandEvents, timestamp: timestamp))
+                key,
+                IdempotencyKeys.Outcome(
+                    firstSequence: sequence, events: commandEvents, timestamp: timestamp, firstOffset: offset))
         }
     }
 

@@ -2,7 +2,7 @@ package import EventLog
 
 extension GuildState {
     /// The snapshot format's version; a snapshot of another version is ignored (the log is replayed).
-    public static let snapshotVersion: UInt8 = 3
+    public static let snapshotVersion: UInt8 = 4
 
     /// Appends the whole state in a compact binary form (see `PartitionSnapshot`). Global defaults
     /// are not included: they are configuration, supplied again when the snapshot is loaded.
@@ -142,6 +142,7 @@ extension GuildState {
             w.writeVarint(o.firstSequence)
             w.writeVarint(UInt64(o.events))
             w.writeTime(o.timestamp)
+            w.writeVarint(o.firstOffset.map { $0.rawValue + 1 } ?? 0)
         }
     }
 
@@ -294,8 +295,13 @@ extension GuildState {
         s.keys.order.reserveCapacity(keyCount)
         for _ in 0..<keyCount {
             let hash = IdempotencyKeys.KeyHash(high: try r.read(UInt64.self), low: try r.read(UInt64.self))
+            let firstSequence = try r.readVarint()
+            let events = Int(truncatingIfNeeded: try r.readVarint())
+            let timestamp = try r.readTime()
+            let offset = try r.readVarint()
             let outcome = IdempotencyKeys.Outcome(
-                firstSequence: try r.readVarint(), events: Int(try r.readVarint()), timestamp: try r.readTime())
+                firstSequence: firstSequence, events: events, timestamp: timestamp,
+                firstOffset: offset == 0 ? nil : Offset(offset - 1))
             s.keys.outcomes[hash] = outcome
             s.keys.order.append(hash)
         }

@@ -184,6 +184,16 @@ public struct IdempotencyKeys: Hashable, Sendable {
         public var firstSequence: UInt64
         public var events: Int
         public var timestamp: Timestamp
+        /// The log offset of the command's first event (its events are contiguous there), so a
+        /// duplicate is answered by reading just those; nil when the state was folded without offsets.
+        public var firstOffset: Offset?
+
+        public init(firstSequence: UInt64, events: Int, timestamp: Timestamp, firstOffset: Offset? = nil) {
+            self.firstSequence = firstSequence
+            self.events = events
+            self.timestamp = timestamp
+            self.firstOffset = firstOffset
+        }
     }
 
     /// A key's 128-bit hash.

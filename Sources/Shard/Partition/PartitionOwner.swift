@@ -160,14 +160,22 @@ public actor PartitionOwner {
         }
     }
 
-    /// The events a command first produced, read back from the log through the guild index.
+    /// The events a command first produced, read back from the log: by their offsets (they are
+    /// contiguous, so this reads one batch or two whatever the guild's history), or, for a key
+    /// remembered without offsets, through the guild index.
     private func originalEvents(guild: GuildID, first: IdempotencyKeys.Outcome) async throws -> [StoredEvent] {
         let log = self.log
         let range = first.firstSequence..<(first.firstSequence + UInt64(first.events))
+        let query: LogQuery
+        if let offset = first.firstOffset {
+            query = LogQuery(from: offset, to: offset.advanced(by: Int64(max(first.events, 1))))
+        } else {
+            query = LogQuery(guild: guild)
+        }
         return try await BlockingIOPool.shared.run {
             var events: [StoredEvent] = []
-            try log.forEachEvent(LogQuery(guild: guild)) { event in
-                if range.contains(event.sequence) { events.append(event) }
+            try log.forEachEvent(query) { event in
+                if event.guild == guild, range.contains(event.sequence) { events.append(event) }
             }
             return events
         }
