@@ -100,6 +100,18 @@ import Testing
         }
     }
 
+    @Test func undeclaredMethodsAre405WithAllow() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let delete = try await client.execute(uri: "/v1/guilds/\(Self.g1)/settings", method: .delete)
+            #expect(delete.status == .methodNotAllowed && delete.headers[.allow] == "GET, PUT")
+            #expect((Self.decode(delete)["error"] as? [String: Any])?["code"] as? String == "method_not_allowed")
+            let get = try await client.execute(uri: "/v1/guilds/\(Self.g1)/commands", method: .get)
+            #expect(get.status == .methodNotAllowed && get.headers[.allow] == "POST")
+            #expect(try await client.execute(uri: "/nowhere", method: .get).status == .notFound)
+        }
+    }
+
     @Test func anAcceptedCommandReturnsItsEventsAndARepeatedKeyIsADuplicate() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in

@@ -57,6 +57,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let invalidPeriodID = Code("invalid_period", .badRequest)
         /// The guild has no raffle period with that number.
         public static let unknownPeriod = Code("unknown_period", .notFound)
+        /// The route does not take this method (the answer's `Allow` header lists those it takes).
+        public static let methodNotAllowed = Code("method_not_allowed", .methodNotAllowed)
         /// The body is larger than the API takes.
         public static let bodyTooLarge = Code("body_too_large", .contentTooLarge)
         /// The guild's partition has no owner yet (it is moving): retry.

@@ -63,6 +63,19 @@ public struct ShardAPI: Sendable {
         guilds.get("/audit") { request, context in try await audit(request, context) }
         guilds.get("/settings") { _, context in try await settings(context) }
         guilds.put("/settings") { request, context in try await putSettings(request, context) }
+        var routes: [(String, [HTTPRequest.Method])] = [
+            ("/health", [.get]), ("/v1/guilds/:guild/commands", [.post]),
+            ("/v1/guilds/:guild/leaderboards/:kind", [.get]),
+            ("/v1/guilds/:guild/people/:person", [.get]), ("/v1/guilds/:guild/raffle", [.get]),
+            ("/v1/guilds/:guild/raffle/draws/:draw", [.get]), ("/v1/guilds/:guild/raffle/periods/:period", [.get]),
+            ("/v1/guilds/:guild/audit", [.get]), ("/v1/guilds/:guild/settings", [.get, .put]),
+        ]
+        if metricsText != nil { routes.append(("/metrics", [.get])) }
+        if clusterView != nil { routes.append(("/v1/cluster", [.get])) }
+        if kick != nil {
+            routes += [("/v1/kick/webhook", [.post]), ("/v1/link/start", [.get]), ("/v1/link/callback", [.get])]
+        }
+        MethodNotAllowed.register(routes, on: router)
         return router
     }
 
