@@ -417,4 +417,23 @@ import Testing
             #expect(refused.status == 401)
         }
     }
+
+    @Test func aRemovalNeverOvertakesARetriedGrant() async throws {
+        try await withService { s in
+            let user = UserID(90_000_000_000_000_600)
+            let role = RoleID(70_000_000_000_000_600)
+            try await s.handle(
+                .requestLink(user, expiresAt: Timestamp(milliseconds: Timestamp.now.rawValue + 600_000)), key: "r")
+            try await s.handle(.confirmLink(user, KickUserID(6), kickUsername: "six"), key: "c")
+            try await s.handle(.setSetting(.roleRemovalEnabled, 1), key: "removal")
+            // The grant fails twice and is retried with backoff; the removal right behind it must wait.
+            s.fake.inject(.status(503, code: 0), on: "roles", count: 2)
+            try await s.handle(.setRoleThreshold(RoleThreshold(role: role, name: "T", minutes: 0, position: 1)), key: "t")
+            try await s.handle(.removeRoleThreshold(role), key: "x")
+            try await s.eventually("both delivered") { try await s.state()?.deliveries.isEmpty == true }
+            let calls = s.fake.calls.filter { $0.path.contains("/roles/") }.map { "\($0.method) \($0.status)" }
+            #expect(calls == ["PUT 503", "PUT 503", "PUT 204", "DELETE 204"])
+            #expect(s.fake.roles(guild: Self.guild.rawValue, user: user.rawValue).isEmpty)
+        }
+    }
 }
