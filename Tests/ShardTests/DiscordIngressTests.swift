@@ -428,7 +428,8 @@ import Testing
             try await s.handle(.setSetting(.roleRemovalEnabled, 1), key: "removal")
             // The grant fails twice and is retried with backoff; the removal right behind it must wait.
             s.fake.inject(.status(503, code: 0), on: "roles", count: 2)
-            try await s.handle(.setRoleThreshold(RoleThreshold(role: role, name: "T", minutes: 0, position: 1)), key: "t")
+            try await s.handle(
+                .setRoleThreshold(RoleThreshold(role: role, name: "T", minutes: 0, position: 1)), key: "t")
             try await s.handle(.removeRoleThreshold(role), key: "x")
             try await s.eventually("both delivered") { try await s.state()?.deliveries.isEmpty == true }
             let calls = s.fake.calls.filter { $0.path.contains("/roles/") }.map { "\($0.method) \($0.status)" }
