@@ -22,7 +22,8 @@ import Testing
             ]))
         #expect(configuration.botToken == "secret-bot-token")
         #expect(configuration.apiBase == "http://127.0.0.1:9")
-        #expect(!configuration.description.contains("secret-bot-token") && !configuration.description.contains(Self.key))
+        #expect(
+            !configuration.description.contains("secret-bot-token") && !configuration.description.contains(Self.key))
     }
 
     @Test func anIncompleteOrInvalidAppIsAClearError() {
