@@ -7,13 +7,16 @@ var tallyExecutable: String {
         .path
 }
 
-/// Starts `tally` with `arguments` and the operator token in its environment.
-func startTally(_ arguments: [String], token: String, output: FileHandle? = nil) throws -> Process {
+/// Starts `tally` with `arguments` and the operator token (and `environment`) in its environment.
+func startTally(
+    _ arguments: [String], token: String, output: FileHandle? = nil, environment extra: [String: String] = [:]
+) throws -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: tallyExecutable)
     p.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["TALLY_OPERATOR_TOKEN"] = token
+    environment.merge(extra) { _, new in new }
     p.environment = environment
     p.standardOutput = output ?? FileHandle.nullDevice
     p.standardError = output ?? FileHandle.nullDevice
