@@ -57,4 +57,18 @@ import Testing
         #expect(interaction.invoker?.id == "7")
         #expect(throws: DiscordError.self) { try Interaction(json: Data("[1]".utf8)) }
     }
+
+    @Test func optionValuesKeepTheirTypes() throws {
+        let json = #"""
+            {"id":"1","type":2,"guild_id":"5","member":{"user":{"id":"7"},"permissions":"0"},
+             "data":{"name":"x","options":[{"name":"a","type":4,"value":1},{"name":"b","type":5,"value":true},
+             {"name":"c","type":10,"value":2.5},{"name":"d","type":6,"value":"80000000000000001"},
+             {"name":"e","type":4,"value":0}]}}
+            """#
+        let options = try Interaction(json: Data(json.utf8)).commandPath.options
+        #expect(options["a"] == .integer(1) && options["e"] == .integer(0))
+        #expect(options["b"] == .bool(true))
+        #expect(options["c"] == .number(2.5))
+        #expect(options["d"] == .string("80000000000000001"))
+    }
 }

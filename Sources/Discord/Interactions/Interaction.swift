@@ -44,12 +44,13 @@ public struct Interaction: Decodable, Sendable {
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let b = try? container.decode(Bool.self) {
-                self = .bool(b)
-            } else if let i = try? container.decode(Int64.self) {
+            // Numbers first: a decoder that read 1 as `true` would turn an amount of 1 into a flag.
+            if let i = try? container.decode(Int64.self) {
                 self = .integer(i)
             } else if let d = try? container.decode(Double.self) {
                 self = .number(d)
+            } else if let b = try? container.decode(Bool.self) {
+                self = .bool(b)
             } else {
                 self = .string(try container.decode(String.self))
             }
