@@ -93,6 +93,7 @@ let package = Package(
                 "Projections",
                 "Coordinator",
                 "Kick",
+                "Discord",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,9 +117,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Discord",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Fakes",
             dependencies: [
                 "Kick",
+                "Discord",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,6 +146,7 @@ let package = Package(
                 "Shard",
                 "Coordinator",
                 "Kick",
+                "Discord",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -156,6 +169,7 @@ let package = Package(
                 "Coordinator",
                 "Roles",
                 "Kick",
+                "Discord",
                 "Fakes",
                 "CLZ4",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -197,7 +211,7 @@ let package = Package(
             name: "ShardTests",
             dependencies: [
                 "Shard", "Domain", "EventLog", "Partition", "Projections", "Simulation", "TallyTesting", "Roles",
-                "Coordinator", "Kick", "Fakes",
+                "Coordinator", "Kick", "Discord", "Fakes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -207,6 +221,11 @@ let package = Package(
         .testTarget(
             name: "KickTests",
             dependencies: ["Kick", .product(name: "_CryptoExtras", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DiscordTests",
+            dependencies: ["Discord", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Coordinator
+public import Discord
 public import EventLog
 import Foundation
 public import Hummingbird
@@ -35,6 +36,8 @@ public struct ServeRole: Sendable {
         public var beacon: (any RandomnessBeacon)?
         /// The deployment's Kick app (nil: no Kick ingress, no Kick deliveries). Default nil.
         public var kick: KickConfiguration?
+        /// The deployment's Discord app (nil: no interactions endpoint, no Discord deliveries). Default nil.
+        public var discord: DiscordConfiguration?
         /// The service's public base URL, for links Kick redirects back to. Default `http://127.0.0.1:8080`.
         public var publicBaseURL = "http://127.0.0.1:8080"
         /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
@@ -75,6 +78,14 @@ public struct ServeRole: Sendable {
                 publicBaseURL: configuration.publicBaseURL,
                 nodes: cluster, client: client, now: configuration.now, logger: logger)
             api.kick = setup.ingress
+            senders.append(setup.sender)
+        }
+        if let discord = configuration.discord {
+            let setup = try DiscordSetup(
+                configuration: discord, raffleSecret: configuration.raffleSecret,
+                publicBaseURL: configuration.publicBaseURL, nodes: cluster, client: client, now: configuration.now,
+                logger: logger)
+            api.discord = setup.ingress
             senders.append(setup.sender)
         }
         let app = Application(

@@ -7,7 +7,7 @@ var tallyExecutable: String {
         .path
 }
 
-/// Starts `tally` with `arguments` and the operator token in its environment.
+/// Starts `tally` with `arguments` and the operator token (and `environment`) in its environment.
 func startTally(
     _ arguments: [String], token: String, output: FileHandle? = nil, environment extra: [String: String] = [:]
 ) throws -> Process {

@@ -200,6 +200,15 @@ extension EventCodec {
             w.writeVarint(broadcaster.rawValue)
             w.writeVarint(UInt64(events.count))
             for event in events { w.writeString(event) }
+        case .discordRole(let user, let role, let grant):
+            w.write(UInt8(2))
+            w.writeVarint(user.rawValue)
+            w.writeVarint(role.rawValue)
+            w.write(UInt8(grant ? 1 : 0))
+        case .discordMessage(let channel, let content):
+            w.write(UInt8(3))
+            w.writeVarint(channel)
+            w.writeString(content)
         }
     }
 
@@ -221,6 +230,15 @@ extension EventCodec {
             var events: [String] = []
             for _ in 0..<count { events.append(try r.readString()) }
             destination = .kickSubscriptions(broadcaster: broadcaster, events: events)
+        case 2:
+            let user = UserID(try r.readVarint())
+            let role = RoleID(try r.readVarint())
+            let grant = try r.read(UInt8.self)
+            guard grant <= 1 else { throw ByteReader.Overrun() }
+            destination = .discordRole(user: user, role: role, grant: grant == 1)
+        case 3:
+            let channel = try r.readVarint()
+            destination = .discordMessage(channel: channel, content: try r.readString())
         default:
             throw ByteReader.Overrun()
         }

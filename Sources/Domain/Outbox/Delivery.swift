@@ -17,11 +17,27 @@ public enum Destination: Hashable, Sendable {
     case kickChat(broadcaster: KickUserID, content: String, replyTo: String?)
     /// The channel's event subscriptions, created through Kick's public API.
     case kickSubscriptions(broadcaster: KickUserID, events: [String])
+    /// A Discord role granted to (or removed from) a member: the watch-time roles and the linked role.
+    case discordRole(user: UserID, role: RoleID, grant: Bool)
+    /// A message posted in a Discord channel (raffle winners, shop orders for the staff).
+    case discordMessage(channel: UInt64, content: String)
 
     /// The platform that carries it out.
     public var platform: Platform {
         switch self {
         case .kickChat, .kickSubscriptions: .kick
+        case .discordRole, .discordMessage: .discord
+        }
+    }
+
+    /// Deliveries with the same key are carried out in the order they were requested: a later one waits
+    /// while an earlier one is being retried (a member's grant then removal never ends granted). Nil:
+    /// no order to keep.
+    public var orderingKey: String? {
+        switch self {
+        case .kickChat, .kickSubscriptions: nil
+        case .discordRole(let user, _, _): "discord-member:\(user)"
+        case .discordMessage(let channel, _): "discord-channel:\(channel)"
         }
     }
 

@@ -19,7 +19,7 @@ extension GuildState {
         }
         if let outcome = keys[context.key] { return .duplicate(outcome) }
         do {
-            return .accepted(try rules(command, context))
+            return .accepted(withDiscordDeliveries(try rules(command, context), at: context.time))
         } catch let duplicate as ContentDuplicate {
             return .duplicate(duplicate.outcome)
         } catch let rejection as Rejection {

@@ -139,7 +139,7 @@ extension GuildState {
     }
 
     /// `1234567` as `1,234,567`.
-    static func grouped(_ value: Int64) -> String {
+    public static func grouped(_ value: Int64) -> String {
         let digits = String(value.magnitude)
         var out = ""
         for (i, ch) in digits.enumerated() {

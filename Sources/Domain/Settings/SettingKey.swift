@@ -27,12 +27,19 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// 1: a guild whose stream status Kick never reported counts as live (a missed webhook must not
     /// stop accrual); 0: it counts as offline.
     public static let liveWhenUnknown = SettingKey(rawValue: 15)
+    /// The Discord channel raffle winners are announced in (0: none).
+    public static let raffleAnnouncementChannel = SettingKey(rawValue: 50)
+    /// The Discord channel the staff hears about new shop orders in (0: none).
+    public static let staffChannel = SettingKey(rawValue: 51)
+    /// A Discord role whose members are Tally admins besides those with Manage Server (0: none).
+    public static let adminRoleID = SettingKey(rawValue: 52)
 
     public static let allCases: [SettingKey] = [
         .pointsPer5Min, .subscriberPointsPer5Min, .tickIntervalSeconds, .chatterWindowSeconds, .activityWindowSeconds,
         .minActiveChatters, .watchtimeTicketsPerHour, .giftedSubTickets, .leaderboardDefault, .leaderboardMax,
         .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID, .raffleAutoDraw, .liveWhenUnknown,
         .chatCommandsEnabled, .chatCommandCooldownSeconds,
+        .raffleAnnouncementChannel, .staffChannel, .adminRoleID,
     ]
 
     static let names: [SettingKey: String] = [
@@ -44,6 +51,8 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         .roleRemovalEnabled: "role_removal_enabled", .raffleAutoRenew: "raffle_auto_renew",
         .linkedRoleID: "linked_role_id", .raffleAutoDraw: "raffle_auto_draw", .liveWhenUnknown: "live_when_unknown",
         .chatCommandsEnabled: "chat_commands_enabled", .chatCommandCooldownSeconds: "chat_command_cooldown_seconds",
+        .raffleAnnouncementChannel: "raffle_announcement_channel", .staffChannel: "staff_channel",
+        .adminRoleID: "admin_role_id",
     ]
 
     /// Looks a setting up by its name as the API and CLI spell it.

@@ -183,7 +183,11 @@ extension GuildState {
         case .deliveryRequested(let delivery):
             deliveries[delivery.id] = delivery
             lastDelivery = max(lastDelivery, delivery.id)
-        case .deliveryRecorded(let id, _, _): deliveries.removeValue(forKey: id)
+        case .deliveryRecorded(let id, _, _):
+            // A role change delivered (or refused for good) leaves the role outbox too.
+            if case .discordRole(let user, let role, let grant) = deliveries.removeValue(forKey: id)?.destination {
+                outbox.removeValue(forKey: RoleChange(user: user, role: role, grant: grant))
+            }
         case .kickAuthorizationStarted(let authorization):
             kickAuthorizations = kickAuthorizations.filter { $0.value.expiresAt > timestamp }
             kickAuthorizations[authorization.state] = authorization

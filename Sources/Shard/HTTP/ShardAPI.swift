@@ -25,6 +25,8 @@ public struct ShardAPI: Sendable {
     public var clusterView: (@Sendable () async -> ClusterView)?
     /// Kick's webhooks and the account-link flow (nil: no Kick app configured).
     public var kick: KickIngress?
+    /// Discord's interactions (nil: no Discord app configured).
+    public var discord: DiscordIngress?
     private let metrics = CommandMetrics()
 
     /// The largest request body accepted (64 KiB).
@@ -52,6 +54,7 @@ public struct ShardAPI: Sendable {
             router.get("/v1/cluster") { _, _ in await clusterView() }
         }
         kick?.register(on: router)
+        discord?.register(on: router)
         let guilds = router.group("/v1/guilds/:guild")
         if let forwarding { guilds.add(middleware: forwarding) }
         guilds.post("/commands") { request, context in try await command(request, context) }

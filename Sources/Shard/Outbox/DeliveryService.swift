@@ -69,13 +69,22 @@ public struct DeliveryService<C: Clock>: Service where C.Duration == Duration {
     private func work(_ owner: PartitionOwner, _ schedule: Schedule) async {
         let waiting = await owner.durableDeliveries()
         var backlog: [String: Int] = [:]
+        // Ordering keys (per guild) with an earlier delivery still waiting: later ones wait behind it.
+        var blocked: Set<String> = []
         for (guild, delivery) in waiting {
+            // A long backlog (rate limits) must not hold up a shutdown: the rest waits for the next start.
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
             let platform = delivery.destination.platform
             backlog[platform.name, default: 0] += 1
             guard let sender = senders.first(where: { $0.platform == platform }) else { continue }
             guard !schedule.stopped.withLock({ $0.contains(platform.name) }) else { continue }
             let key = "\(guild)/\(delivery.id)"
-            if let entry = schedule.entries.withLock({ $0[key] }), clock.now < entry.notBefore { continue }
+            let order = delivery.destination.orderingKey.map { "\(guild)/\($0)" }
+            if let order, blocked.contains(order) { continue }
+            if let entry = schedule.entries.withLock({ $0[key] }), clock.now < entry.notBefore {
+                if let order { blocked.insert(order) }
+                continue
+            }
             let attempt = await sender.send(delivery, guild: guild)
             switch attempt {
             case .delivered(let detail):
@@ -91,6 +100,7 @@ public struct DeliveryService<C: Clock>: Service where C.Duration == Duration {
                     metadata: ["platform": "\(platform)", "detail": "\(detail)"])
                 await record(owner, guild, delivery, .failedPermanently, "unauthorized: \(detail)", platform)
             case .retry(let after, let detail):
+                if let order { blocked.insert(order) }
                 Counter(label: "tally_outbox_retries_total", dimensions: [("platform", platform.name)]).increment()
                 let wait = schedule.entries.withLock { entries -> Duration in
                     let attempts = (entries[key]?.attempts ?? 0) + 1

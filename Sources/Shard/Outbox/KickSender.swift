@@ -20,6 +20,8 @@ public struct KickSender: DeliverySender {
                 answer = try await api.sendChat(broadcaster: broadcaster.rawValue, content: content, replyTo: replyTo)
             case .kickSubscriptions(let broadcaster, let events):
                 answer = try await api.subscribe(broadcaster: broadcaster.rawValue, events: events)
+            case .discordRole, .discordMessage:
+                return .failed(detail: "not a Kick delivery")
             }
         } catch {
             return .retry(after: nil, detail: "Kick could not be reached: \(error)")

@@ -5,7 +5,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tally against its baselines on this machine.",
-        subcommands: [AllBench.self, LogBench.self, DomainBench.self, MemoryBench.self, WebhookBench.self],
+        subcommands: [
+            AllBench.self, LogBench.self, DomainBench.self, MemoryBench.self, WebhookBench.self, InteractionBench.self,
+        ],
         defaultSubcommand: AllBench.self
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Coordinator
+import Discord
 import Domain
 import EventLog
 import Fakes
@@ -42,7 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(
         help: """
             Also drive a demo: without a Kick app configured, a fake Kick on --port + 1 sends a simulated stream \
-            through the real webhook ingress; with one, a simulated community through commands.
+            through the real webhook ingress; with one, a simulated community through commands. Without a \
+            Discord app, a fake Discord on --port + 2 takes the role grants and messages, and signed slash \
+            commands reach the real interactions endpoint.
             """)
     var demo = false
 
@@ -85,16 +88,33 @@ struct ServeCommand: AsyncParsableCommand {
             fakeKick = fake
         }
         if let kick = configuration.kick { logger.info("Kick", metadata: ["app": "\(kick)"]) }
+        configuration.discord = try DiscordConfiguration.fromEnvironment()
+        var fakeDiscord: FakeDiscord?
+        if demo, configuration.discord == nil {
+            let fake = FakeDiscord()
+            configuration.discord = fake.configuration(base: "http://127.0.0.1:\(port + 2)")
+            fakeDiscord = fake
+        }
+        if let discord = configuration.discord { logger.info("Discord", metadata: ["app": "\(discord)"]) }
         let (demo, serviceURL, now) = (self.demo, "http://\(host):\(port)", configuration.now)
         let role = try ServeRole(configuration: configuration, logger: logger) { cluster -> [any Service] in
             guard demo else { return [] }
+            let discordDemo: [any Service] =
+                fakeDiscord.map {
+                    [
+                        $0.application(address: .hostname("127.0.0.1", port: port + 2)),
+                        DiscordDemoService(fake: $0, serviceURL: serviceURL, logger: logger),
+                    ]
+                } ?? []
             if let fake = fakeKick {
-                return [
+                return discordDemo + [
                     fake.application(address: .hostname("127.0.0.1", port: port + 1)),
                     KickDemoService(fake: fake, router: cluster, serviceURL: serviceURL, now: now, logger: logger),
                 ]
             }
-            return [DemoService(router: cluster, now: now, raffleSecret: secrets.raffleSecret, logger: logger)]
+            return discordDemo + [
+                DemoService(router: cluster, now: now, raffleSecret: secrets.raffleSecret, logger: logger)
+            ]
         }
         logger.info(
             "serving",
