@@ -188,14 +188,12 @@ public actor ShardNode {
             guard let name = ownership.metricState else { continue }
             counts[name, default: 0] += 1
         }
+        // Most mutations (a request served by its owner) change no count: no meter is looked up.
         for name in Set(counts.keys).union(publishedStates.keys) {
             let change = counts[name, default: 0] - publishedStates[name, default: 0]
+            guard change != 0 else { continue }
             let meter = Meter(label: "tally_partitions", dimensions: [("state", name)])
-            if change > 0 {
-                meter.increment(by: Double(change))
-            } else if change < 0 {
-                meter.decrement(by: Double(-change))
-            }
+            if change > 0 { meter.increment(by: Double(change)) } else { meter.decrement(by: Double(-change)) }
         }
         publishedStates = counts
     }
