@@ -2,13 +2,13 @@
 # Both install the Debian packages the build needs (as root; otherwise they say what to install),
 # build, and then run the service or every test.
 
-DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config
+DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus
 SWIFT ?= swift
 DATA ?= ./tally-data
 PORT ?= 8080
 TEST_FLAGS ?=
 
-.PHONY: run test build release deps bench clean lint format
+.PHONY: run test build release deps bench clean lint format check-alerts
 
 deps:
 	@missing=""; \
@@ -45,7 +45,12 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
-test: deps lint
+# The alert rules parse, and each fires (or stays quiet) on the recorded series of its unit tests.
+check-alerts: deps
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
+
+test: deps lint check-alerts
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 

@@ -40,6 +40,7 @@ let package = Package(
                 "CLZ4",
                 "CChecksum",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -21,6 +21,8 @@ public struct CoordinatorRole: Sendable {
         public var leaseMilliseconds: Int64 = 5_000
         /// Wall-clock milliseconds, the unit of leases. Default: the system clock.
         public var now: @Sendable () -> Int64 = { Timestamp.now.rawValue }
+        /// The Prometheus text of every metric, for `GET /metrics`. Default nil: no such endpoint.
+        public var metricsText: (@Sendable () -> String)?
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -40,6 +42,7 @@ public struct CoordinatorRole: Sendable {
             leaseMilliseconds: configuration.leaseMilliseconds, logger: logger)
         let client = HTTPClient.forwarding()
         var api = CoordinatorAPI(service: service, now: configuration.now)
+        api.metricsText = configuration.metricsText
         // Any node accepts any guild's request: the coordinator forwards it to the owning shard.
         api.forward = { request, guild in
             let partition = data.partition(for: guild)

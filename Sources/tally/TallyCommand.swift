@@ -1,5 +1,6 @@
 public import ArgumentParser
 public import Logging
+import Roles
 
 @main
 struct TallyCommand: AsyncParsableCommand {
@@ -19,9 +20,16 @@ struct LoggingOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 
+    @Option(help: "Log format: text (one readable line per message) or json (one JSON object per line).")
+    var logFormat: LogFormat = .text
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
     /// Bootstraps logging to standard error once and returns the root logger.
     func makeLogger(_ label: String = "tally") -> Logger {
-        LoggingBootstrap.once(level: logLevel)
+        LoggingBootstrap.once(level: logLevel, format: logFormat)
         return Logger(label: label)
     }
 }
@@ -30,13 +38,20 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 enum LoggingBootstrap {
     nonisolated(unsafe) private static var done = false
-    static func once(level: Logger.Level) {
+    static func once(level: Logger.Level, format: LoggingOptions.LogFormat) {
         guard !done else { return }
         done = true
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 }

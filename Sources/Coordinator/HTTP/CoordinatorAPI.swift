@@ -11,6 +11,8 @@ public struct CoordinatorAPI: Sendable {
     /// Forwards a guild's request to the shard owning its partition (nil: the coordinator serves no
     /// guild requests).
     public var forward: (@Sendable (Request, GuildID) async throws -> Response)?
+    /// The Prometheus text of every metric, for `GET /metrics` (nil: no such endpoint).
+    public var metricsText: (@Sendable () -> String)?
 
     public init(service: CoordinatorService, now: @escaping @Sendable () -> Int64) {
         self.service = service
@@ -22,6 +24,13 @@ public struct CoordinatorAPI: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("/health") { _, _ in Health(status: "ok") }
+        if let metricsText {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+            }
+        }
         router.post("/v1/cluster/heartbeat") { request, _ in
             let beat = try await Self.decode(Heartbeat.self, request)
             guard !beat.shard.isEmpty, beat.shard.utf8.count <= 100, beat.url.hasPrefix("http") else {

@@ -29,6 +29,7 @@ public actor CoordinatorService {
         table = try store?.load(partitionCount: partitionCount) ?? AssignmentTable(configuration: configuration)
         self.store = store
         self.logger = logger
+        Self.publishPartitionStates(table)
     }
 
     /// A shard registers or heartbeats; returns its orders.
@@ -37,7 +38,7 @@ public actor CoordinatorService {
     public func heartbeat(_ shard: ShardID, url: String, now: Int64) throws -> Orders {
         if urls[shard] == nil { logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"]) }
         urls[shard] = url
-        try carryOut(table.heartbeat(shard, now: now))
+        try carryOut(expiring { $0.heartbeat(shard, now: now) })
         return orders(for: shard)
     }
 
@@ -49,12 +50,19 @@ public actor CoordinatorService {
 
     /// Expires lost shards; their partitions go to the survivors with new epochs.
     public func expireLeases(now: Int64) throws {
+        try carryOut(expiring { $0.expireLeases(now: now) })
+    }
+
+    /// Changes the table, and logs and counts (`tally_lease_expiries_total{shard}`) every lease the
+    /// change expired: another shard's heartbeat expires lost leases as well as the expiry timer.
+    private func expiring(_ change: (inout AssignmentTable) -> [AssignmentTable.Action]) -> [AssignmentTable.Action] {
         let before = table.leases.keys
-        let actions = table.expireLeases(now: now)
+        let actions = change(&table)
         for lost in before where table.leases[lost] == nil {
             logger.warning("shard lease expired", metadata: ["shard": "\(lost)"])
+            Counter(label: "tally_lease_expiries_total", dimensions: [("shard", lost.rawValue)]).increment()
         }
-        try carryOut(actions)
+        return actions
     }
 
     /// Records the table's actions (shards learn them from their next answer) and saves the table.
@@ -72,8 +80,25 @@ public actor CoordinatorService {
                     "partition release requested", metadata: ["partition": "\(partition)", "shard": "\(shard)"])
             }
         }
+        Self.publishPartitionStates(table)
         do { try store?.save(table) } catch {
             throw CoordinatorError(.storage, "cannot save the assignment table", underlying: error)
+        }
+    }
+
+    /// `tally_coordinator_partitions{state}`: how many partitions are owned, being released, or
+    /// have no owner (the alert on unowned partitions reads it).
+    private static func publishPartitionStates(_ table: AssignmentTable) {
+        var counts = ["owned": 0, "releasing": 0, "unassigned": 0]
+        for entry in table.entries {
+            switch entry.ownership {
+            case .owned: counts["owned", default: 0] += 1
+            case .releasing: counts["releasing", default: 0] += 1
+            case .unassigned: counts["unassigned", default: 0] += 1
+            }
+        }
+        for (state, count) in counts {
+            Gauge(label: "tally_coordinator_partitions", dimensions: [("state", state)]).record(count)
         }
     }
 

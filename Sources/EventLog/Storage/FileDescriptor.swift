@@ -1,4 +1,5 @@
 import Glibc
+import Metrics
 
 /// A thin owner of a POSIX file descriptor whose calls throw ``EventLogError`` naming the file.
 ///
@@ -71,9 +72,20 @@ package final class FileDescriptor: @unchecked Sendable {
         try bytes.withUnsafeBytes { raw in try write(raw, at: position) }
     }
 
-    /// Flushes data (not necessarily metadata that reads do not need) to stable storage.
+    /// Flushes data (not necessarily metadata that reads do not need) to stable storage; its
+    /// duration goes to `tally_fsync_duration_seconds`.
     package func sync() throws {
-        guard fdatasync(fd) == 0 else { throw FileDescriptor.error(.io, "fdatasync failed", path: path) }
+        let start = ContinuousClock.now
+        let result = fdatasync(fd)
+        let failure = errno
+        let elapsed = ContinuousClock.now - start
+        Metrics.Timer(label: "tally_fsync_duration_seconds")
+            .recordNanoseconds(
+                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        guard result == 0 else {
+            errno = failure
+            throw FileDescriptor.error(.io, "fdatasync failed", path: path)
+        }
     }
 
     package func truncate(to length: Int64) throws {

@@ -62,12 +62,14 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Sends `request` (its method, path, query, body, `Authorization` and `Content-Type`) to
+    /// Sends `request` (its method, path, query, body, `Authorization`, `Content-Type` and
+    /// `X-Request-Id`) to
     /// `target` and returns the answer as a response; marks it forwarded so it is not sent on again.
     public static func send(_ request: Request, to target: String, client: HTTPClient) async throws -> Response {
         var out = HTTPClientRequest(url: target + request.uri.description)
         out.method = HTTPMethod(rawValue: request.method.rawValue)
-        for field in request.headers where field.name == .authorization || field.name == .contentType {
+        for field in request.headers
+        where field.name == .authorization || field.name == .contentType || field.name == .requestID {
             out.headers.add(name: field.name.rawName, value: field.value)
         }
         out.headers.add(name: Self.forwardedHeader.rawName, value: "1")

@@ -41,6 +41,7 @@ public struct ShardAPI: Sendable {
     /// A router serving every endpoint.
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(MetricsMiddleware())
         router.get("/health") { _, _ in HealthResponse(status: "ok") }
         if let metricsText {

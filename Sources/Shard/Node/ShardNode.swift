@@ -1,6 +1,7 @@
 public import Domain
 public import EventLog
 public import Logging
+import Metrics
 public import Projections
 import Synchronization
 
@@ -30,7 +31,11 @@ public actor ShardNode {
     let logger: Logger
     private typealias Ownership = PartitionOwnership<PartitionOwner, CheckedContinuation<PartitionOwner, any Error>>
     /// Each partition's ownership state machine (absent: idle).
-    private var partitions: [PartitionID: Ownership] = [:]
+    private var partitions: [PartitionID: Ownership] = [:] {
+        didSet { publishStates() }
+    }
+    /// This node's share of `tally_partitions{state}`, as last added to the process-wide gauges.
+    private var publishedStates: [String: Int] = [:]
     /// In a multi-process cluster, the partitions the coordinator granted this node, with their
     /// epochs; nil when the node serves every partition (one process, or a local cluster).
     private var granted: [PartitionID: Epoch]?
@@ -175,6 +180,24 @@ public actor ShardNode {
         return true
     }
 
+    /// Adds this node's change in partitions per state to `tally_partitions{state}` (acquiring,
+    /// serving, releasing, failed), which sums every node of the process.
+    private func publishStates() {
+        var counts: [String: Int] = [:]
+        for ownership in partitions.values {
+            guard let name = ownership.metricState else { continue }
+            counts[name, default: 0] += 1
+        }
+        // Most mutations (a request served by its owner) change no count: no meter is looked up.
+        for name in Set(counts.keys).union(publishedStates.keys) {
+            let change = counts[name, default: 0] - publishedStates[name, default: 0]
+            guard change != 0 else { continue }
+            let meter = Meter(label: "tally_partitions", dimensions: [("state", name)])
+            if change > 0 { meter.increment(by: Double(change)) } else { meter.decrement(by: Double(-change)) }
+        }
+        publishedStates = counts
+    }
+
     /// Whether this node serves `partition` now.
     public func serves(_ partition: PartitionID) -> Bool { granted.map { $0[partition] != nil } ?? true }
 
@@ -182,6 +205,19 @@ public actor ShardNode {
     public func shutdown() async {
         granted = [:]
         for partition in partitions.keys.sorted() { _ = await release(partition) }
+    }
+}
+
+extension PartitionOwnership {
+    /// The state's name in `tally_partitions{state}`; nil when idle (not counted).
+    fileprivate var metricState: String? {
+        switch state {
+        case .idle: nil
+        case .acquiring: "acquiring"
+        case .serving: "serving"
+        case .releasing: "releasing"
+        case .failed: "failed"
+        }
     }
 }
 

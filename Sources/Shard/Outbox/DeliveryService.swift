@@ -111,6 +111,13 @@ public struct DeliveryService<C: Clock>: Service where C.Duration == Duration {
                     entries[key] = Schedule.Entry(attempts: attempts, notBefore: clock.now.advanced(by: backoff))
                     return backoff
                 }
+                // How long deliveries wait, and whether the platform asked for it (rate limits).
+                Metrics.Timer(
+                    label: "tally_outbox_retry_wait_seconds",
+                    dimensions: [("platform", platform.name), ("reason", after == nil ? "backoff" : "retry_after")]
+                )
+                .recordNanoseconds(
+                    wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000)
                 logger.warning(
                     "delivery will be retried",
                     metadata: [

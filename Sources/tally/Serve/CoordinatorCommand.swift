@@ -6,8 +6,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
+import Prometheus
 import Roles
 import Shard
 
@@ -31,6 +33,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         var configuration = CoordinatorRole.Configuration(data: try openOrCreate())
         configuration.address = .hostname(host, port: port)
         configuration.leaseMilliseconds = leaseMs
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        configuration.metricsText = { registry.emitToString() }
         try await CoordinatorRole(configuration: configuration, logger: logger).run()
     }
 
