@@ -161,10 +161,20 @@ package enum FileSystem {
         try file.write(bytes, at: 0)
         try file.sync()
         file.close()
-        guard rename(temporary, path) == 0 else {
+        guard Glibc.rename(temporary, path) == 0 else {
             throw FileDescriptor.error(.io, "cannot rename file", path: temporary)
         }
         try syncDirectory(directory(of: path))
+    }
+
+    package static func rename(_ path: String, to newPath: String) throws {
+        guard Glibc.rename(path, newPath) == 0 else {
+            throw FileDescriptor.error(.io, "cannot rename file", path: path)
+        }
+    }
+
+    package static func remove(_ path: String) throws {
+        guard unlink(path) == 0 else { throw FileDescriptor.error(.io, "cannot remove file", path: path) }
     }
 
     package static func readAll(_ path: String) throws -> [UInt8] {
