@@ -7,8 +7,15 @@ SWIFT ?= swift
 DATA ?= ./tally-data
 PORT ?= 8080
 TEST_FLAGS ?=
+# libFuzzer targets (Fuzz/, see docs/FUZZING.md): built apart from the normal build, in .build-fuzz,
+# with the fuzzer and address sanitizers; `make fuzz` runs each for FUZZ_SECONDS, `make test` for
+# FUZZ_SMOKE_SECONDS.
+FUZZ_TARGETS := FuzzBatchDecoder FuzzSegmentScanner FuzzEventCodec FuzzSnapshot FuzzCommandJSON
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_BUILD = TALLY_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
-.PHONY: run test build release deps bench clean lint format
+.PHONY: run test build release deps bench clean lint format fuzz fuzz-build fuzz-smoke
 
 deps:
 	@missing=""; \
@@ -45,12 +52,23 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
-test: deps lint
+test: deps lint fuzz-smoke
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+fuzz-build: deps
+	@for target in $(FUZZ_TARGETS); do $(FUZZ_BUILD) --product $$target || exit 1; done
+
+# Every fuzz target for FUZZ_SECONDS (default 60) each; a crash fails and keeps the input.
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Every fuzz target for a few seconds: a regression check, not a search.
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 bench: release
 	.build/release/tally bench
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
