@@ -178,4 +178,27 @@ import Testing
         #expect(credited == [.kick(KickUserID(2))])
         #expect(events.contains { if case .pointsEarned(.kick(KickUserID(2)), _, _, _) = $0 { true } else { false } })
     }
+
+    /// Text limits count UTF-8 bytes: a reason of 150 four-byte emoji is cut to 200 bytes, at a
+    /// character boundary (cutting at 200 characters kept 600 bytes).
+    @Test func truncatedTextsAreBoundedInBytes() {
+        let order = Order(
+            id: OrderID(1), item: ItemID(1), person: Self.alice, price: 10, tickets: 0, period: nil, requirement: "",
+            status: .pending)
+        let s = Self.state([
+            .shopItemCreated(ShopItem(id: ItemID(1), name: "Shoutout", price: 10)),
+            .pointsAdjusted(Self.alice, delta: 10, reason: "r", by: .unknown), .itemPurchased(order),
+        ])
+        let reason = String(repeating: "🎉", count: 150)
+        guard case .accepted(let events) = Self.decide(s, .cancelOrder(OrderID(1), reason: reason)),
+            case .orderCancelled(_, _, _, let stored) = events.first
+        else {
+            Issue.record("the cancellation was refused")
+            return
+        }
+        #expect(stored.utf8.count == 200)
+        #expect(stored == String(repeating: "🎉", count: 50))
+        #expect(GuildState.truncated("ab🎉", toBytes: 4) == "ab")
+        #expect(GuildState.truncated("short", toBytes: 200) == "short")
+    }
 }

@@ -87,7 +87,7 @@ extension GuildState {
             }
             return [
                 .roleDeliveryRecorded(
-                    user, role, granted: granted, outcome: outcome, detail: String(detail.prefix(500)))
+                    user, role, granted: granted, outcome: outcome, detail: GuildState.truncated(detail, toBytes: 500))
             ]
 
         case .spendPoints(let p, let amount, let reason):
@@ -157,7 +157,10 @@ extension GuildState {
                 throw Rejection(.orderNotPending, "order \(id) is \(order.status)")
             }
             _ = try GuildState.sum(person(order.person).points, order.price, "the balance of \(order.person)")
-            return [.orderCancelled(id, refund: order.price, by: c.actor, reason: String(reason.prefix(200)))]
+            return [
+                .orderCancelled(
+                    id, refund: order.price, by: c.actor, reason: GuildState.truncated(reason, toBytes: 200))
+            ]
 
         case .resetPurchaseLimit(let id, let p):
             guard items[id] != nil else { throw Rejection(.unknownItem, "no item \(id)") }
@@ -272,7 +275,7 @@ extension GuildState {
             guard pendingLinks[user] != nil else {
                 throw Rejection(.noLinkRequest, "no link request for user \(user)")
             }
-            return [.linkRejected(user, chatter, reason: String(reason.prefix(200)))]
+            return [.linkRejected(user, chatter, reason: GuildState.truncated(reason, toBytes: 200))]
 
         case .unlink(let user):
             guard links[user] != nil else { throw Rejection(.notLinked, "user \(user) is not linked") }
@@ -292,10 +295,10 @@ extension GuildState {
     private func tickEvents(_ now: Timestamp) -> [DomainEvent] {
         // The windows are bounded settings; a clock or default out of range credits nobody instead of trapping.
         guard
-            let activitySince = try? GuildState.sum(
-                now.rawValue, -(try GuildState.product(1000, settings[.activityWindowSeconds], "")), ""),
-            let creditSince = try? GuildState.sum(
-                now.rawValue, -(try GuildState.product(1000, settings[.chatterWindowSeconds], "")), "")
+            let activitySince = try? GuildState.difference(
+                now.rawValue, try GuildState.product(1000, settings[.activityWindowSeconds], ""), ""),
+            let creditSince = try? GuildState.difference(
+                now.rawValue, try GuildState.product(1000, settings[.chatterWindowSeconds], ""), "")
         else { return [] }
         let counts: Bool
         switch tracking {
@@ -410,8 +413,8 @@ extension GuildState {
             // Items created before windows were bounded may hold any value: checked, never a trap.
             let since =
                 item.limitWindowSeconds > 0
-                ? try GuildState.sum(
-                    now.rawValue, -(try GuildState.product(item.limitWindowSeconds, 1000, "the purchase window")),
+                ? try GuildState.difference(
+                    now.rawValue, try GuildState.product(item.limitWindowSeconds, 1000, "the purchase window"),
                     "the purchase window") : Int64.min
             let used = (purchases[id]?[p] ?? []).filter { $0.rawValue > since }.count
             guard used < item.perPersonLimit else {
@@ -510,6 +513,13 @@ extension GuildState {
         return result
     }
 
+    /// `a − b`, or an `amount_overflow` rejection naming `what` when the difference does not fit.
+    static func difference(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws -> Int64 {
+        let (result, overflow) = a.subtractingReportingOverflow(b)
+        guard !overflow else { throw Rejection(.amountOverflow, "\(what()) would pass \(Int64.min)") }
+        return result
+    }
+
     /// `a × b`, or an `amount_overflow` rejection naming `what` when the product does not fit.
     static func product(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws -> Int64 {
         let (result, overflow) = a.multipliedReportingOverflow(by: b)
@@ -542,6 +552,21 @@ extension GuildState {
     }
 
     // MARK: Validation
+
+    /// The longest prefix of whole characters of `text` that fits in `max` UTF-8 bytes: text limits
+    /// count bytes, as stored, not characters (one emoji can take 25 bytes).
+    static func truncated(_ text: String, toBytes max: Int) -> String {
+        guard text.utf8.count > max else { return text }
+        var end = text.startIndex
+        var bytes = 0
+        for index in text.indices {
+            let next = text.index(after: index)
+            bytes += text.utf8.distance(from: index, to: next)
+            guard bytes <= max else { break }
+            end = next
+        }
+        return String(text[..<end])
+    }
 
     private func validateAmount(_ amount: Int64) throws {
         guard amount > 0, amount <= GuildState.maxAmount else {
