@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each libFuzzer target for SECONDS seconds (or RUNS executions when FUZZ_RUNS is set) over its
+# Runs each libFuzzer target for SECONDS seconds (0: no limit), stopping earlier after FUZZ_RUNS executions when set, over its
 # committed seeds (Fuzz/Seeds/<target>) and a working corpus (.build-fuzz/corpus/<target>), and prints
 # one line per target: executions, executions per second, corpus size, crashes. Exits 1 if any target
 # crashed; the crashing input is kept as .build-fuzz/crashes/<target>-crash-<sha1>.
@@ -17,7 +17,7 @@ for target in "$@"; do
     dict=()
     [ -f "Fuzz/$target.dict" ] && dict=(-dict="Fuzz/$target.dict")
     limit=(-max_total_time="$seconds")
-    [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+    [ -n "${FUZZ_RUNS:-}" ] && limit+=(-runs="$FUZZ_RUNS")
     log=.build-fuzz/logs/$target.log
     start=$(date +%s)
     "$bin/$target" "${limit[@]}" -print_final_stats=1 -timeout=10 -rss_limit_mb=4096 \
