@@ -56,8 +56,10 @@ test: deps lint fuzz-smoke
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 
+# One build of every target: building the fuzz products one `--product` at a time makes SwiftPM forget
+# the targets outside each product and rebuild them on the next run.
 fuzz-build: deps
-	@for target in $(FUZZ_TARGETS); do $(FUZZ_BUILD) --product $$target || exit 1; done
+	$(FUZZ_BUILD)
 
 # Every fuzz target for FUZZ_SECONDS (default 60) each; a crash fails and keeps the input.
 fuzz: fuzz-build
