@@ -163,6 +163,9 @@ let package = Package(
 // libFuzzer targets, declared only when TALLY_FUZZ is set so that a normal build never sees them:
 // `make fuzz` builds them in .build-fuzz with `--sanitize=fuzzer --sanitize=address` (see docs/FUZZING.md).
 if Context.environment["TALLY_FUZZ"] != nil {
+    // libFuzzer brings its own `main`: the `tally` executable cannot link in this build.
+    package.products.removeAll { $0.name == "tally" }
+    package.targets.removeAll { $0.name == "tally" }
     package.targets += [
         .target(
             name: "FuzzSupport", dependencies: ["EventLog"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
