@@ -7,8 +7,15 @@ SWIFT ?= swift
 DATA ?= ./tally-data
 PORT ?= 8080
 TEST_FLAGS ?=
+# libFuzzer targets (Fuzz/, see docs/FUZZING.md): built apart from the normal build, in .build-fuzz,
+# with the fuzzer and address sanitizers; `make fuzz` runs each for FUZZ_SECONDS, `make test` for
+# FUZZ_SMOKE_SECONDS.
+FUZZ_TARGETS := FuzzBatchDecoder FuzzSegmentScanner FuzzEventCodec FuzzSnapshot FuzzCommandJSON
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_BUILD = TALLY_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
-.PHONY: run test build release deps bench clean lint format check-alerts
+.PHONY: run test build release deps bench clean lint format check-alerts fuzz fuzz-build fuzz-smoke
 
 deps:
 	@missing=""; \
@@ -50,12 +57,27 @@ check-alerts: deps
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
-test: deps lint check-alerts
+# The fuzz targets run for a few seconds each in `make test` when TALLY_FUZZ_SMOKE=1: their first
+# sanitized build takes about 19 minutes here (see docs/FUZZING.md).
+test: deps lint check-alerts $(if $(TALLY_FUZZ_SMOKE),fuzz-smoke)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+# One build of every target: building the fuzz products one `--product` at a time makes SwiftPM forget
+# the targets outside each product and rebuild them on the next run.
+fuzz-build: deps
+	$(FUZZ_BUILD)
+
+# Every fuzz target for FUZZ_SECONDS (default 60) each; a crash fails and keeps the input.
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Every fuzz target for a few seconds: a regression check, not a search.
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 bench: release
 	.build/release/tally bench
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -240,3 +240,30 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets, declared only when TALLY_FUZZ is set so that a normal build never sees them:
+// `make fuzz` builds them in .build-fuzz with `--sanitize=fuzzer --sanitize=address` (see docs/FUZZING.md).
+if Context.environment["TALLY_FUZZ"] != nil {
+    // libFuzzer brings its own `main`: the `tally` executable cannot link in this build.
+    package.products.removeAll { $0.name == "tally" }
+    package.targets.removeAll { $0.name == "tally" }
+    package.targets += [
+        .target(
+            name: "FuzzSupport", dependencies: ["EventLog"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzBatchDecoder", dependencies: ["EventLog", "FuzzSupport"], path: "Fuzz/FuzzBatchDecoder",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzSegmentScanner", dependencies: ["EventLog", "FuzzSupport"], path: "Fuzz/FuzzSegmentScanner",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzEventCodec", dependencies: ["Domain", "EventLog", "FuzzSupport"], path: "Fuzz/FuzzEventCodec",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzSnapshot", dependencies: ["Domain", "EventLog", "Partition", "FuzzSupport"],
+            path: "Fuzz/FuzzSnapshot", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzCommandJSON", dependencies: ["Domain", "EventLog", "Shard", "FuzzSupport"],
+            path: "Fuzz/FuzzCommandJSON", swiftSettings: swiftSettings),
+    ]
+}

@@ -20,6 +20,19 @@ extension PartitionModel {
     /// - Returns: the snapshot's path.
     @discardableResult
     public func writeSnapshot(partition: PartitionID, partitionDirectory: String) throws -> String {
+        let bytes = encodeSnapshot(partition: partition)
+        let directory = PartitionModel.snapshotDirectory(partitionDirectory: partitionDirectory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/" + SegmentFile.stem(nextOffset) + ".snapshot"
+        try FileSystem.writeAtomically(bytes, to: path)
+        for old in PartitionModel.snapshots(in: directory).dropLast(2) {
+            try? FileManager.default.removeItem(atPath: old)
+        }
+        return path
+    }
+
+    /// The bytes of a snapshot file of this model (see the type's discussion for the layout).
+    package func encodeSnapshot(partition: PartitionID) -> [UInt8] {
         var w = ByteWriter(capacity: 1 << 20)
         w.write(bytes: PartitionModel.snapshotMagic)
         w.write(GuildState.snapshotVersion)
@@ -28,14 +41,7 @@ extension PartitionModel {
         w.writeVarint(UInt64(guilds.count))
         for state in guilds.values { state.encodeSnapshot(into: &w) }
         w.write(CRC32C.checksum(w.bytes))
-        let directory = PartitionModel.snapshotDirectory(partitionDirectory: partitionDirectory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/" + SegmentFile.stem(nextOffset) + ".snapshot"
-        try FileSystem.writeAtomically(w.bytes, to: path)
-        for old in PartitionModel.snapshots(in: directory).dropLast(2) {
-            try? FileManager.default.removeItem(atPath: old)
-        }
-        return path
+        return w.bytes
     }
 
     /// Loads the newest readable snapshot, or nil when there is none.
@@ -57,7 +63,17 @@ extension PartitionModel {
     static func load(
         _ path: String, partition: PartitionID, globalDefaults: [SettingKey: Int64], remembersKeys: Bool
     ) throws -> PartitionModel? {
-        let bytes = try FileSystem.readAll(path)
+        try decodeSnapshot(
+            try FileSystem.readAll(path), partition: partition, globalDefaults: globalDefaults,
+            remembersKeys: remembersKeys)
+    }
+
+    /// Decodes a snapshot file's bytes; nil when its checksum, magic, version or partition do not match.
+    ///
+    /// - Throws: `ByteReader.Overrun` when a length or count inside runs past the bytes.
+    package static func decodeSnapshot(
+        _ bytes: [UInt8], partition: PartitionID, globalDefaults: [SettingKey: Int64], remembersKeys: Bool
+    ) throws -> PartitionModel? {
         guard bytes.count > 21 else { return nil }
         let body = bytes.count - 4
         let stored = bytes.withUnsafeBytes {
@@ -74,6 +90,7 @@ extension PartitionModel {
             var model = PartitionModel(globalDefaults: globalDefaults, remembersKeys: remembersKeys)
             let offset = Offset(try r.read(UInt64.self))
             let count = try r.readVarint()
+            guard count <= UInt64(r.remaining) else { return nil }
             for _ in 0..<count {
                 let state = try GuildState.decodeSnapshot(
                     from: &r, globalDefaults: globalDefaults, remembersKeys: remembersKeys)

@@ -75,8 +75,10 @@ import Testing
         let index = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/00000000000000000000.index"))
         let entries = SegmentIndexFile.load(path: dir.path + "/00000000000000000000.index", baseOffset: .zero)!
         let last = entries.last!
-        // The index only learns of a batch after it is durable, so a torn batch is never indexed.
+        // The index only learns of a batch after it is durable, so a torn batch is never indexed; nor
+        // is it below the recovery point, which only ever names durable offsets.
         let indexBeforeLast = index.prefix(index.count - (index.count - SegmentIndexFile.headerSize) / entries.count)
+        setRecoveryPoint(dir.path, to: last.baseOffset)
         for cut in last.position..<last.end {
             try pristine.prefix(Int(cut)).write(to: URL(fileURLWithPath: segment))
             try indexBeforeLast.write(to: URL(fileURLWithPath: dir.path + "/00000000000000000000.index"))

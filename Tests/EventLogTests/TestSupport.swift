@@ -59,3 +59,10 @@ func flipBit(_ path: String, at position: Int64, bit: UInt8 = 0) {
     try! handle.seek(toOffset: UInt64(position))
     try! handle.write(contentsOf: byte)
 }
+
+/// Replaces a partition's recovery point with one at `offset` (as a crash before later batches were
+/// recorded durable would leave it).
+func setRecoveryPoint(_ directory: String, to offset: Offset) {
+    let point = RecoveryPoint(offset: offset, sequence: 1)
+    try! FileSystem.writeAtomically(point.encode(), to: RecoveryPoint.path(in: directory))
+}

@@ -291,6 +291,23 @@ import Testing
         }
     }
 
+    /// Issue 9: a 180-byte key applied the settings whose derived key fit, then answered 400.
+    @Test func settingsAreCheckedBeforeAnyIsApplied() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let key = String(repeating: "k", count: 180)
+            // "leaderboard_default" fits beside the key (200 bytes); "subscriber_points_per_5min" does not.
+            let response = try await client.execute(
+                uri: "/v1/guilds/\(Self.g1)/settings", method: .put, headers: Self.auth,
+                body: Self.json(["key": key, "settings": ["leaderboard_default": 7, "subscriber_points_per_5min": 9]]))
+            #expect(response.status == .badRequest)
+            #expect((Self.decode(response)["error"] as? [String: Any])?["code"] as? String == "invalid_key")
+            let now = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/settings", method: .get))
+            #expect(
+                (now["settings"] as? [String: Any])?["leaderboard_default"] as? Int != 7, "a setting was half-applied")
+        }
+    }
+
     @Test func twoGuildsNeverSeeEachOthersData() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in

@@ -224,7 +224,9 @@ public enum EventCodec {
                 origin = Actor(kind: Actor.Kind(try r.read(UInt8.self)), id: try r.readVarint())
             }
             let key = try r.readString()
-            let count = key.isEmpty ? 0 : Int(try r.readVarint())
+            let rawCount = key.isEmpty ? 0 : try r.readVarint()
+            guard rawCount <= UInt64(Int32.max) else { throw fail("command event count \(rawCount) out of range") }
+            let count = Int(rawCount)
             let event = try decodeFields(tag: type.rawValue, version: version, &r)
             guard let event else { throw fail("unknown type or version") }
             guard r.isAtEnd else { throw fail("\(r.remaining) bytes left over") }

@@ -151,6 +151,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
 
         /// The Discord user or Kick account is linked already.
         public static let alreadyLinked = Code("already_linked", .conflict)
+        /// A balance, ticket count, total or id would pass the largest value the guild can hold (2⁶³ − 1).
+        public static let amountOverflow = Code("amount_overflow", .conflict)
         /// The person has fewer points than the command spends.
         public static let insufficientPoints = Code("insufficient_points", .conflict)
         /// The person has fewer tickets than the command removes.

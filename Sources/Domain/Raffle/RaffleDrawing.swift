@@ -48,7 +48,13 @@ public enum RaffleDrawing {
         guild: GuildID, period: PeriodID, number: UInt32, seed: [UInt8],
         participants: [(person: PersonID, tickets: Int64)]
     ) -> RaffleDraw? {
-        let total = participants.reduce(Int64(0)) { $0 + $1.tickets }
+        var total: Int64 = 0
+        for p in participants {
+            // The rules keep the total within Int64; a total past it is refused rather than trapped on.
+            let (sum, overflow) = total.addingReportingOverflow(p.tickets)
+            guard !overflow else { return nil }
+            total = sum
+        }
         guard total > 0 else { return nil }
         var hasher = SHA256()
         hasher.update(data: seed)

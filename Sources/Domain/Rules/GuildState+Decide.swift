@@ -100,7 +100,7 @@ extension GuildState {
             }
             return [
                 .roleDeliveryRecorded(
-                    user, role, granted: granted, outcome: outcome, detail: String(detail.prefix(500)))
+                    user, role, granted: granted, outcome: outcome, detail: GuildState.truncated(detail, toBytes: 500))
             ]
 
         case .spendPoints(let named, let amount, let reason):
@@ -120,7 +120,7 @@ extension GuildState {
             }
             try validateName(reason, "reason", max: 200)
             let balance = person(p).points
-            guard balance + delta >= 0 else {
+            guard try GuildState.sum(balance, delta, "the balance of \(p)") >= 0 else {
                 throw Rejection(.insufficientPoints, "balance \(balance) cannot go below zero by \(delta)")
             }
             return [.pointsAdjusted(p, delta: delta, reason: reason, by: c.actor)]
@@ -136,7 +136,9 @@ extension GuildState {
         case .createShopItem(var item):
             try validateItem(item)
             if item.id.rawValue == 0 {
-                item.id = ItemID((items.keys.map(\.rawValue).max() ?? 0) + 1)
+                let (next, overflow) = (items.keys.map(\.rawValue).max() ?? 0).addingReportingOverflow(1)
+                guard !overflow else { throw Rejection(.amountOverflow, "no shop item id is left") }
+                item.id = ItemID(next)
             } else if items[item.id] != nil {
                 throw Rejection(.itemExists, "item \(item.id) already exists")
             }
@@ -176,10 +178,12 @@ extension GuildState {
             guard order.status == .pending else {
                 throw Rejection(.orderNotPending, "order \(id) is \(order.status)")
             }
+            _ = try GuildState.sum(
+                person(resolve(order.person)).points, order.price, "the balance of \(resolve(order.person))")
             // The refund and the freed slot reach whoever the buyer is now (a chatter who linked since).
             return [
                 .orderCancelled(
-                    id, refund: order.price, by: c.actor, reason: reason,
+                    id, refund: order.price, by: c.actor, reason: GuildState.truncated(reason, toBytes: 200),
                     refundTo: resolve(order.person))
             ]
 
@@ -195,6 +199,8 @@ extension GuildState {
             let (start, end) =
                 startsAt.flatMap { s in endsAt.map { (s, $0) } } ?? GuildState.calendarMonth(containing: now)
             guard start < end else { throw Rejection(.invalidPeriod, "a period must end after it starts") }
+            let (next, overflow) = raffle.lastPeriod.rawValue.addingReportingOverflow(1)
+            guard !overflow else { throw Rejection(.amountOverflow, "no raffle period id is left") }
             // A period ending in the past would commit to a beacon round already published.
             guard end > now else { throw Rejection(.invalidPeriod, "a period must end in the future") }
             guard let round = DrandChain.mainnet.round(after: end) else {
@@ -203,7 +209,7 @@ extension GuildState {
             return [
                 .rafflePeriodOpened(
                     RafflePeriod(
-                        id: PeriodID(raffle.lastPeriod.rawValue + 1), startsAt: start, endsAt: end,
+                        id: PeriodID(next), startsAt: start, endsAt: end,
                         seedCommitment: commitment, beaconRound: round))
             ]
 
@@ -228,6 +234,7 @@ extension GuildState {
             _ = try periodTakingTickets(now)
             try validateAmount(amount)
             try validateName(reason, "reason", max: 200)
+            try ensureRoom(for: p, tickets: amount, from: .admin)
             return [.ticketsGranted(p, amount: amount, source: .admin, reason: reason)]
 
         case .removeTickets(let named, let amount, let source, let reason):
@@ -237,7 +244,9 @@ extension GuildState {
             try validateName(reason, "reason", max: 200)
             let holder = person(p)
             let order: [TicketSource] = source.map { [$0] } ?? [.admin, .shop, .giftedSub, .watchtime]
-            let available = order.reduce(Int64(0)) { $0 + holder.tickets(from: $1) }
+            let available = try order.reduce(Int64(0)) {
+                try GuildState.sum($0, holder.tickets(from: $1), "the tickets of \(p)")
+            }
             guard available >= amount else {
                 throw Rejection(.insufficientTickets, "\(p) holds \(available) such tickets, fewer than \(amount)")
             }
@@ -295,9 +304,11 @@ extension GuildState {
             ]
             let perSub = settings[.giftedSubTickets]
             if let open = raffle.current, now < open.endsAt, perSub > 0 {
+                let tickets = try GuildState.product(count, perSub, "gifted-sub tickets")
+                try ensureRoom(for: owner(of: gifter), tickets: tickets, from: .giftedSub)
                 events.append(
                     .ticketsGranted(
-                        owner(of: gifter), amount: count * perSub, source: .giftedSub,
+                        owner(of: gifter), amount: tickets, source: .giftedSub,
                         reason: count == 1 ? "1 gifted sub" : "\(count) gifted subs"))
             }
             return events
@@ -306,7 +317,8 @@ extension GuildState {
             if let chatter = links[user] {
                 throw Rejection(.alreadyLinked, "already linked to Kick user \(chatter.rawValue)")
             }
-            guard expiresAt > now, expiresAt.rawValue - now.rawValue <= 600_000 else {
+            let (ahead, overflow) = expiresAt.rawValue.subtractingReportingOverflow(now.rawValue)
+            guard expiresAt > now, !overflow, ahead <= 600_000 else {
                 throw Rejection(.invalidExpiry, "a link request expires within 10 minutes")
             }
             return [.linkRequested(user, expiresAt: expiresAt)]
@@ -329,13 +341,13 @@ extension GuildState {
             if let open = raffle.current, now >= open.endsAt, people[.kick(chatter)] != nil {
                 throw Rejection(.periodEnded, "period \(open.id) has ended; link again once it has closed")
             }
-            return linkEvents(user, chatter, username)
+            return try linkEvents(user, chatter, username)
 
         case .rejectLink(let user, let chatter, let reason):
             guard pendingLinks[user] != nil else {
                 throw Rejection(.noLinkRequest, "no link request for user \(user)")
             }
-            return [.linkRejected(user, chatter, reason: String(reason.prefix(200)))]
+            return [.linkRejected(user, chatter, reason: GuildState.truncated(reason, toBytes: 200))]
 
         case .connectKickChannel, .answerChatCommand, .recordDelivery, .subscribeKickEvents, .startKickAuthorization,
             .finishKickAuthorization:
@@ -379,37 +391,59 @@ extension GuildState {
             counts = isLive && active >= Int(settings[.minActiveChatters])
         }
         guard counts else { return [] }
-        let credited = lastSpoke.filter { $0.value.rawValue >= creditSince && $0.value <= now }.keys
+        let candidates = lastSpoke.filter { $0.value.rawValue >= creditSince && $0.value <= now }.keys
             .map { owner(of: $0) }.sorted()
-        guard !credited.isEmpty else { return [] }
         let minutes = max(1, settings[.tickIntervalSeconds] / 60)
-        var events: [DomainEvent] = [.watchTimeAccrued(credited: credited, minutes: minutes)]
-        let perHour = settings[.watchtimeTicketsPerHour]
-        for p in credited {
-            let before = person(p)
-            let unconverted = before.unconvertedMinutes + minutes
-            if unconverted >= 5 {
-                let subscriber = isSubscriber(p, at: now)
-                let rate = settings[subscriber ? .subscriberPointsPer5Min : .pointsPer5Min]
-                let blocks = unconverted / 5
-                if rate > 0 {
-                    events.append(
-                        .pointsEarned(p, points: blocks * rate, minutesConverted: blocks * 5, subscriber: subscriber))
-                }
-            }
-            guard case .discord(let user) = p else { continue }
-            if let open = raffle.current, now < open.endsAt, perHour > 0 {
-                let hours = (before.periodMinutes + minutes) / 60 - before.periodHoursPaid
-                if hours > 0 {
-                    events.append(
-                        .ticketsGranted(
-                            p, amount: hours * perHour, source: .watchtime,
-                            reason: "\((before.periodMinutes + minutes) / 60) h watch time this period"))
-                }
-            }
-            events += roleGrants(user, minutes: before.minutes + minutes)
+        var credited: [PersonID] = []
+        var earnings: [DomainEvent] = []
+        for p in candidates {
+            // Someone whose counters would pass Int64 is left out of this tick rather than trapping the
+            // fold; everyone else is credited as usual.
+            guard let events = try? creditEvents(p, minutes: minutes, now: now) else { continue }
+            credited.append(p)
+            earnings += events
         }
-        return events
+        guard !credited.isEmpty else { return [] }
+        return [.watchTimeAccrued(credited: credited, minutes: minutes)] + earnings
+    }
+
+    /// What crediting `minutes` to `p` earns besides the minutes: points for every full 5 unconverted
+    /// minutes, watch-time tickets for every full hour in the period, roles whose threshold is reached.
+    ///
+    /// - Throws: an `amount_overflow` ``Rejection`` if any of the person's counters would pass Int64.
+    private func creditEvents(_ p: PersonID, minutes: Int64, now: Timestamp) throws -> [DomainEvent] {
+        let before = person(p)
+        let total = try GuildState.sum(before.minutes, minutes, "watch time")
+        let unconverted = try GuildState.sum(before.unconvertedMinutes, minutes, "watch time")
+        let periodMinutes = try GuildState.sum(before.periodMinutes, minutes, "watch time")
+        var events: [DomainEvent] = []
+        if unconverted >= 5 {
+            let subscriber = isSubscriber(p, at: now)
+            let rate = settings[subscriber ? .subscriberPointsPer5Min : .pointsPer5Min]
+            let blocks = unconverted / 5
+            if rate > 0 {
+                let points = try GuildState.product(blocks, rate, "points")
+                _ = try GuildState.sum(before.points, points, "the balance of \(p)")
+                _ = try GuildState.sum(before.pointsEarned, points, "the points of \(p)")
+                events.append(.pointsEarned(p, points: points, minutesConverted: blocks * 5, subscriber: subscriber))
+            }
+        }
+        guard case .discord(let user) = p else { return events }
+        let perHour = settings[.watchtimeTicketsPerHour]
+        // Hours are paid by crossing, whatever crossed them (a merge included): the period's full hours
+        // less those already paid.
+        if let open = raffle.current, now < open.endsAt, perHour > 0 {
+            let hours = periodMinutes / 60 - before.periodHoursPaid
+            if hours > 0 {
+                let tickets = try GuildState.product(hours, perHour, "watch-time tickets")
+                try ensureRoom(for: p, tickets: tickets, from: .watchtime)
+                events.append(
+                    .ticketsGranted(
+                        p, amount: tickets, source: .watchtime, reason: "\(periodMinutes / 60) h watch time this period"
+                    ))
+            }
+        }
+        return events + roleGrants(user, minutes: total)
     }
 
     private func isSubscriber(_ p: PersonID, at now: Timestamp) -> Bool {
@@ -432,10 +466,11 @@ extension GuildState {
 
     // MARK: Links
 
-    private func linkEvents(_ user: UserID, _ chatter: KickUserID, _ username: String) -> [DomainEvent] {
+    private func linkEvents(_ user: UserID, _ chatter: KickUserID, _ username: String) throws -> [DomainEvent] {
         var events: [DomainEvent] = [.accountLinked(user, chatter, kickUsername: username)]
         var minutes = person(.discord(user)).minutes
         if let earned = people[.kick(chatter)] {
+            _ = try GuildState.merged(earned, into: person(.discord(user)))
             events.append(
                 .chatterEarningsMerged(
                     chatter, into: user, minutes: earned.minutes, points: earned.points, tickets: earned.totalTickets))
@@ -459,7 +494,12 @@ extension GuildState {
             try validateName(requirement, "answer to “\(item.requirementPrompt)”", max: 500)
         }
         if item.perPersonLimit >= 0 {
-            let since = item.limitWindowSeconds > 0 ? now.rawValue - item.limitWindowSeconds * 1000 : Int64.min
+            // Items created before windows were bounded may hold any value: checked, never a trap.
+            let since =
+                item.limitWindowSeconds > 0
+                ? try GuildState.difference(
+                    now.rawValue, try GuildState.product(item.limitWindowSeconds, 1000, "the purchase window"),
+                    "the purchase window") : Int64.min
             let used = (purchases[id]?[p] ?? []).filter { $0.time.rawValue > since }.count
             guard used < item.perPersonLimit else {
                 throw Rejection(.limitReached, "\(p) has bought \(item.name) \(used) time(s), the limit")
@@ -477,13 +517,16 @@ extension GuildState {
             }
             tickets = n
             period = open.id
+            try ensureRoom(for: p, tickets: n, from: .shop)
         }
         let balance = person(p).points
         guard balance >= item.price else {
             throw Rejection(.insufficientPoints, "\(item.name) costs \(item.price); the balance is \(balance)")
         }
+        let (orderID, overflow) = lastOrder.rawValue.addingReportingOverflow(1)
+        guard !overflow else { throw Rejection(.amountOverflow, "no order id is left") }
         return Order(
-            id: OrderID(lastOrder.rawValue + 1), item: id, person: p, price: item.price, tickets: tickets,
+            id: OrderID(orderID), item: id, person: p, price: item.price, tickets: tickets,
             period: period,
             requirement: requirement, status: tickets > 0 ? .completed : .pending)
     }
@@ -492,10 +535,13 @@ extension GuildState {
         try validateName(item.name, "item name", max: 100)
         try validateAmount(item.price)
         guard item.stock >= -1, item.perPersonLimit >= -1, item.limitWindowSeconds >= 0,
-            item.stock <= GuildState.maxAmount, item.perPersonLimit <= GuildState.maxAmount
+            item.stock <= GuildState.maxAmount, item.perPersonLimit <= GuildState.maxAmount,
+            item.limitWindowSeconds <= GuildState.maxAmount
         else {
             throw Rejection(
-                .invalidItem, "stock and limit are -1 (unlimited) or more; the window is 0 (all time) or more")
+                .invalidItem,
+                "stock and limit are -1 (unlimited) to \(GuildState.maxAmount); the window is 0 (all time) to \(GuildState.maxAmount) seconds"
+            )
         }
         guard item.requirementPrompt.utf8.count <= 200 else {
             throw Rejection(.invalidItem, "the requirement prompt is too long")
@@ -610,7 +656,69 @@ extension GuildState {
         return (Timestamp(milliseconds: start), Timestamp(milliseconds: end))
     }
 
+    // MARK: Checked arithmetic
+
+    /// `a + b`, or an `amount_overflow` rejection naming `what` when the sum does not fit in an Int64.
+    static func sum(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws -> Int64 {
+        let (result, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw Rejection(.amountOverflow, "\(what()) would pass \(Int64.max)") }
+        return result
+    }
+
+    /// `a − b`, or an `amount_overflow` rejection naming `what` when the difference does not fit.
+    static func difference(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws -> Int64 {
+        let (result, overflow) = a.subtractingReportingOverflow(b)
+        guard !overflow else { throw Rejection(.amountOverflow, "\(what()) would pass \(Int64.min)") }
+        return result
+    }
+
+    /// `a × b`, or an `amount_overflow` rejection naming `what` when the product does not fit.
+    static func product(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws -> Int64 {
+        let (result, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw Rejection(.amountOverflow, "\(what()) would pass \(Int64.max)") }
+        return result
+    }
+
+    /// Rejects a grant of `tickets` from `source` that would take the person's count for that source,
+    /// or their total, past Int64 (the raffle sums them).
+    private func ensureRoom(for p: PersonID, tickets: Int64, from source: TicketSource) throws {
+        let holder = person(p)
+        _ = try GuildState.sum(holder.tickets(from: source), tickets, "the tickets of \(p)")
+        _ = try GuildState.sum(holder.totalTickets, tickets, "the tickets of \(p)")
+    }
+
+    /// The person `source` merged into `target` as `chatterEarningsMerged` applies it, checked.
+    static func merged(_ source: PersonState, into target: PersonState) throws -> PersonState {
+        var t = target
+        t.minutes = try sum(t.minutes, source.minutes, "merged watch time")
+        t.unconvertedMinutes = try sum(t.unconvertedMinutes, source.unconvertedMinutes, "merged watch time")
+        t.points = try sum(t.points, source.points, "the merged balance")
+        t.pointsEarned = try sum(t.pointsEarned, source.pointsEarned, "merged points")
+        t.periodMinutes = try sum(t.periodMinutes, source.periodMinutes, "merged watch time")
+        var total: Int64 = 0
+        for i in 0..<4 {
+            t.tickets[i] = try sum(t.tickets[i], source.tickets[i], "merged tickets")
+            total = try sum(total, t.tickets[i], "merged tickets")
+        }
+        return t
+    }
+
     // MARK: Validation
+
+    /// The longest prefix of whole characters of `text` that fits in `max` UTF-8 bytes: text limits
+    /// count bytes, as stored, not characters (one emoji can take 25 bytes).
+    static func truncated(_ text: String, toBytes max: Int) -> String {
+        guard text.utf8.count > max else { return text }
+        var end = text.startIndex
+        var bytes = 0
+        for index in text.indices {
+            let next = text.index(after: index)
+            bytes += text.utf8.distance(from: index, to: next)
+            guard bytes <= max else { break }
+            end = next
+        }
+        return String(text[..<end])
+    }
 
     private func validateAmount(_ amount: Int64) throws {
         guard amount > 0, amount <= GuildState.maxAmount else {

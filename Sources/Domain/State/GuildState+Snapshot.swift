@@ -155,6 +155,12 @@ extension GuildState {
             guard n <= UInt64(r.remaining) else { throw ByteReader.Overrun() }
             return Int(n)
         }
+        /// A varint no larger than `limit`, so that converting it can never trap.
+        func bounded(_ limit: UInt64) throws(ByteReader.Overrun) -> UInt64 {
+            let v = try r.readVarint()
+            guard v <= limit else { throw ByteReader.Overrun() }
+            return v
+        }
         func event(_ tag: UInt16) throws(ByteReader.Overrun) -> DomainEvent {
             guard let e = try EventCodec.decodeFields(tag: tag, version: EventCodec.currentVersion(of: tag), &r) else {
                 throw ByteReader.Overrun()
@@ -172,7 +178,7 @@ extension GuildState {
         guard let tracking = TrackingMode(rawValue: try r.read(UInt8.self)) else { throw ByteReader.Overrun() }
         s.tracking = tracking
         for _ in 0..<(try count()) { s.lastSpoke[KickUserID(try r.readVarint())] = try r.readTime() }
-        s.pruneLastSpokeAt = Int(try r.readVarint())
+        s.pruneLastSpokeAt = Int(try bounded(UInt64(Int32.max)))
         for _ in 0..<(try count()) {
             let k = KickUserID(try r.readVarint())
             var c = ChatterState(username: try r.readString())
@@ -296,7 +302,7 @@ extension GuildState {
         for _ in 0..<keyCount {
             let hash = IdempotencyKeys.KeyHash(high: try r.read(UInt64.self), low: try r.read(UInt64.self))
             let firstSequence = try r.readVarint()
-            let events = Int(truncatingIfNeeded: try r.readVarint())
+            let events = Int(try bounded(UInt64(Int32.max)))
             let timestamp = try r.readTime()
             let offset = try r.readVarint()
             let outcome = IdempotencyKeys.Outcome(

@@ -69,11 +69,12 @@ package struct BatchDecoder: Sendable {
         for index in 0..<count {
             let view: RecordView
             do {
-                let length = Int(try reader.readVarint())
+                let declared = try reader.readVarint()
                 let start = reader.position
-                guard length >= 11, length <= reader.remaining else {
-                    throw Failure.record(index: index, reason: "length \(length) out of bounds")
+                guard declared >= 11, declared <= UInt64(reader.remaining) else {
+                    throw Failure.record(index: index, reason: "length \(declared) out of bounds")
                 }
+                let length = Int(declared)
                 let guild = try reader.read(UInt64.self)
                 let sequence = try reader.readVarint()
                 let delta = try reader.readSignedVarint()

@@ -79,6 +79,14 @@ package struct BatchHeader: Equatable, Sendable {
         if codec == .none, header.storedLength != header.uncompressedLength {
             throw .implausible("uncompressed body with differing lengths")
         }
+        // One LZ4 block expands at most 255-fold; a larger claim would only make a reader allocate.
+        if codec == .lz4, UInt64(header.uncompressedLength) > UInt64(header.storedLength) * 255 + 16 {
+            throw .implausible(
+                "uncompressed length \(header.uncompressedLength) for \(header.storedLength) stored bytes")
+        }
+        guard header.baseOffset.rawValue <= UInt64.max - UInt64(header.recordCount) else {
+            throw .implausible("base offset \(header.baseOffset) leaves no room for \(header.recordCount) records")
+        }
         return header
     }
 

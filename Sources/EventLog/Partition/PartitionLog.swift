@@ -26,6 +26,11 @@ public final class PartitionLog: Sendable {
         /// Whether batch bodies are LZ4-compressed (bodies LZ4 cannot shrink are stored raw anyway).
         /// Default true.
         public var compression: Bool = true
+        /// How often, at most, the writer records a new durable recovery point (an fsync of a small
+        /// file) after batches became durable; it also records one when it rolls a segment and when it
+        /// closes. Records acknowledged before the last recovery point are never cut by recovery.
+        /// Default 1 second; zero records one after every durable batch.
+        public var recoveryPointInterval: Duration = .seconds(1)
 
         public init() {}
     }
@@ -67,7 +72,8 @@ public final class PartitionLog: Sendable {
         directory: String, partition: PartitionID, epoch: Epoch, configuration: Configuration = Configuration(),
         logger: Logger
     ) throws -> PartitionLog {
-        try FileSystem.createDirectory(directory)
+        // A new partition's directory entry is fsynced in `partitions/` before anything is written in it.
+        try FileSystem.createDirectory(directory, durable: true)
         let lock = try PartitionLock(directory: directory, partition: partition)
         do {
             var manifest =
@@ -112,7 +118,7 @@ public final class PartitionLog: Sendable {
             }
             let writer = try PartitionWriter(
                 directory: directory, partition: partition, epoch: epoch, configuration: configuration, shared: state,
-                lock: lock, logger: logger)
+                lock: lock, recoveryPoint: report.recoveryPoint, logger: logger)
             writer.start()
             logger.info(
                 "opened partition for writing",

@@ -18,11 +18,22 @@ package struct PartitionRecovery {
         package var batches = 0
         package var rebuiltIndexes: [String] = []
         package var truncated: (path: String, position: Int64, bytesDropped: Int64, reason: String)?
+        /// The durable recovery point found, if the partition has one.
+        package var recoveryPoint: RecoveryPoint?
     }
 
     package func run() throws -> ([PartitionState.Segment], Report) {
         var report = Report()
+        // Read before listing segments: a writer only advances the point past bytes already written,
+        // so everything below the point read here is in the files listed next.
+        let durable = try RecoveryPoint.load(directory: directory)
+        report.recoveryPoint = durable
         let bases = try SegmentFile.baseOffsets(in: directory)
+        if bases.isEmpty, let durable, durable.offset > .zero {
+            throw EventLogError(
+                .corruption, "no segment holds the records below the durable recovery point \(durable.offset)",
+                path: RecoveryPoint.path(in: directory))
+        }
         var segments: [PartitionState.Segment] = []
         for (i, base) in bases.enumerated() {
             let file = try SegmentFile(directory: directory, baseOffset: base)
@@ -35,7 +46,8 @@ package struct PartitionRecovery {
             let isActive = i == bases.count - 1
             let entries =
                 isActive
-                ? try recoverActive(file, report: &report) : try openSealed(file, report: &report)
+                ? try recoverActive(file, durable: durable?.offset ?? .zero, report: &report)
+                : try openSealed(file, report: &report)
             segments.append(PartitionState.Segment(file: file, entries: entries))
             report.segments += 1
             report.batches += entries.count
@@ -67,9 +79,20 @@ package struct PartitionRecovery {
         return scan.entries
     }
 
-    private func recoverActive(_ file: SegmentFile, report: inout Report) throws -> [IndexEntry] {
+    private func recoverActive(_ file: SegmentFile, durable: Offset, report: inout Report) throws -> [IndexEntry] {
         let indexed = SegmentIndexFile.load(path: file.indexPath, baseOffset: file.baseOffset) ?? []
         let scan = try SegmentScanner.scan(file.reader, from: 0, expecting: file.baseOffset, known: indexed)
+        let validEnd = scan.entries.last?.nextOffset ?? file.baseOffset
+        if validEnd < durable {
+            // Records below the recovery point were fsynced before it was written: whatever stops
+            // the scan short of it is damage to acknowledged data, never a torn write.
+            throw EventLogError(
+                .corruption,
+                scan.stop.position == nil
+                    ? "segment ends at offset \(validEnd) but records up to offset \(durable) were durable"
+                    : "batch below the durable recovery point (offset \(durable)) is damaged: \(scan.stop.reason)",
+                path: file.logPath, position: scan.stop.position ?? scan.fileSize)
+        }
         if let position = scan.stop.position {
             // A batch the index names was durable before it was indexed: damage at or before it is
             // corruption of acknowledged data, never a torn write. So is damage followed by a valid batch.

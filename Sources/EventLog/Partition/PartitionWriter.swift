@@ -38,10 +38,14 @@ final class PartitionWriter: @unchecked Sendable {
     private var unsyncedSince: ContinuousClock.Instant?
     /// Under `.always`, fsyncs written batches while the writer prepares the next ones.
     private let syncer = BatchSyncer()
+    /// The durable recovery point; advanced by whichever thread just made batches durable.
+    private let recoveryPoint: RecoveryPointWriter
+    private let recoveryPointLock = NSLock()
+    private var recoveryPointWritten = ContinuousClock.now
 
     init(
         directory: String, partition: PartitionID, epoch: Epoch, configuration: PartitionLog.Configuration,
-        shared: PartitionState, lock: PartitionLock, logger: Logger
+        shared: PartitionState, lock: PartitionLock, recoveryPoint: RecoveryPoint?, logger: Logger
     ) throws {
         self.directory = directory
         self.partition = partition
@@ -60,6 +64,11 @@ final class PartitionWriter: @unchecked Sendable {
             indexSize = try index.size()
         }
         nextOffset = active.nextOffset
+        // What recovery kept is valid, but a crashed writer may have left it in the page cache only:
+        // make it durable, then record that it is.
+        try segment.sync()
+        self.recoveryPoint = try RecoveryPointWriter(directory: directory, current: recoveryPoint)
+        try self.recoveryPoint.advance(to: nextOffset)
     }
 
     func start() {
@@ -113,8 +122,12 @@ final class PartitionWriter: @unchecked Sendable {
             write(group)
         }
         syncer.stop()
-        if unsyncedSince != nil { try? segment.sync() }
+        if unsyncedSince != nil, (try? segment.sync()) != nil { unsyncedSince = nil }
         try? index.sync()
+        if unsyncedSince == nil, shared.values.withLock({ $0.failure == nil }) {
+            try? advanceRecoveryPoint(to: nextOffset, force: true)
+        }
+        recoveryPoint.close()
         segment.close()
         index.close()
         lock.release()
@@ -163,6 +176,7 @@ final class PartitionWriter: @unchecked Sendable {
         do {
             try segment.sync()
             unsyncedSince = nil
+            try advanceRecoveryPoint(to: nextOffset)
         } catch {
             fail(error, pending: [])
         }
@@ -198,6 +212,17 @@ final class PartitionWriter: @unchecked Sendable {
         } else {
             publish(entry, group)
         }
+    }
+
+    /// Records `offset` as the durable recovery point, at most once per configured interval unless
+    /// `force`. Every record below `offset` must be fsynced already.
+    fileprivate func advanceRecoveryPoint(to offset: Offset, force: Bool = false) throws {
+        recoveryPointLock.lock()
+        defer { recoveryPointLock.unlock() }
+        let now = ContinuousClock.now
+        guard force || recoveryPointWritten.duration(to: now) >= configuration.recoveryPointInterval else { return }
+        try recoveryPoint.advance(to: offset)
+        recoveryPointWritten = now
     }
 
     /// Indexes a durable batch, makes it visible to readers and tails, and acknowledges its appends.
@@ -245,6 +270,7 @@ final class PartitionWriter: @unchecked Sendable {
             unsyncedSince = nil
         }
         try index.sync()
+        try advanceRecoveryPoint(to: nextOffset, force: true)
         let stem = SegmentFile.stem(nextOffset)
         let logPath = FileSystem.join(directory, stem + SegmentFile.logSuffix)
         let indexPath = FileSystem.join(directory, stem + SegmentFile.indexSuffix)
@@ -353,6 +379,14 @@ final class BatchSyncer: @unchecked Sendable {
             } catch {
                 failure = error
                 writer.failSync(error, items.map(\.group))
+            }
+            if failure == nil {
+                // The batches are acknowledged already; a recovery point that cannot be written
+                // stops further appends like a failed fsync would.
+                do { try writer.advanceRecoveryPoint(to: items[items.count - 1].entry.nextOffset) } catch {
+                    failure = error
+                    writer.failSync(error, [])
+                }
             }
             condition.lock()
             busy = false

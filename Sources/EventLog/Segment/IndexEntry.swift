@@ -75,9 +75,15 @@ package struct IndexEntry: Equatable, Sendable {
             let stored = reader.base.loadUnaligned(fromByteOffset: crcPosition, as: UInt32.self)
             guard crc == UInt32(littleEndian: stored) else { return nil }
             let base = Offset(try reader.read(UInt64.self))
-            let position = Int64(try reader.read(UInt64.self))
+            let rawPosition = try reader.read(UInt64.self)
             let batchLength = try reader.read(UInt32.self)
             let count = try reader.read(UInt32.self)
+            // Out-of-range fields make the entry unreadable (the segment is scanned instead), so that
+            // `end` and `nextOffset` can never overflow.
+            guard rawPosition <= UInt64(Int64.max) - UInt64(batchLength),
+                base.rawValue <= UInt64.max - UInt64(count)
+            else { return nil }
+            let position = Int64(rawPosition)
             let minTs = Timestamp(rawValue: try reader.read(Int64.self))
             let maxTs = Timestamp(rawValue: try reader.read(Int64.self))
             let epoch = Epoch(try reader.read(UInt64.self))

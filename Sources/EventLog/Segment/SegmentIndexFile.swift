@@ -19,9 +19,16 @@ package enum SegmentIndexFile {
     /// The entries of the longest valid prefix of the index file: nil if the file is missing or its
     /// header does not match `baseOffset`.
     package static func load(path: String, baseOffset: Offset) -> [IndexEntry]? {
-        guard let bytes = try? FileSystem.readAll(path), bytes.count >= headerSize,
-            Array(bytes[0..<headerSize]) == header(baseOffset: baseOffset)
-        else { return nil }
+        guard let bytes = try? FileSystem.readAll(path) else { return nil }
+        return decode(bytes, baseOffset: baseOffset)
+    }
+
+    /// The entries of the longest valid prefix of an index file's bytes: nil if its header does not
+    /// match `baseOffset`.
+    package static func decode(_ bytes: [UInt8], baseOffset: Offset) -> [IndexEntry]? {
+        guard bytes.count >= headerSize, Array(bytes[0..<headerSize]) == header(baseOffset: baseOffset) else {
+            return nil
+        }
         return bytes.withUnsafeBytes { raw in
             var reader = ByteReader(raw, position: headerSize)
             var entries: [IndexEntry] = []

@@ -51,7 +51,8 @@ package struct SegmentScanner {
         }
     }
 
-    static func scan(
+    /// Scans bytes already in memory: `raw` holds the file from byte `base` on.
+    package static func scan(
         _ raw: UnsafeRawBufferPointer, startingAt base: Int64, expecting startOffset: Offset,
         knownByPosition: [Int64: IndexEntry], fileSize: Int64
     ) -> Result {
@@ -136,23 +137,27 @@ package struct SegmentScanner {
         var bytes = [UInt8](repeating: 0, count: length)
         let n = try bytes.withUnsafeMutableBytes { raw in try file.read(into: raw, at: position + 1) }
         return bytes.withUnsafeBytes { raw -> Int64? in
-            let view = UnsafeRawBufferPointer(rebasing: raw[..<n])
-            var i = 0
-            while i + BatchHeader.size <= view.count {
-                if view[i] == BatchHeader.magic.0, view[i + 1] == BatchHeader.magic.1,
-                    view[i + 2] == BatchHeader.magic.2, view[i + 3] == BatchHeader.magic.3
-                {
-                    let rest = UnsafeRawBufferPointer(rebasing: view[i...])
-                    if let header = try? BatchHeader.decode(rest), header.batchLength <= rest.count,
-                        (try? BatchDecoder.verifyChecksum(
-                            UnsafeRawBufferPointer(rebasing: rest[..<header.batchLength]), header: header)) != nil
-                    {
-                        return position + 1 + Int64(i)
-                    }
-                }
-                i += 1
-            }
-            return nil
+            firstValidBatch(in: UnsafeRawBufferPointer(rebasing: raw[..<n])).map { position + 1 + Int64($0) }
         }
+    }
+
+    /// The index in `view` of the first complete batch with a valid header and checksum, if any.
+    package static func firstValidBatch(in view: UnsafeRawBufferPointer) -> Int? {
+        var i = 0
+        while i + BatchHeader.size <= view.count {
+            if view[i] == BatchHeader.magic.0, view[i + 1] == BatchHeader.magic.1,
+                view[i + 2] == BatchHeader.magic.2, view[i + 3] == BatchHeader.magic.3
+            {
+                let rest = UnsafeRawBufferPointer(rebasing: view[i...])
+                if let header = try? BatchHeader.decode(rest), header.batchLength <= rest.count,
+                    (try? BatchDecoder.verifyChecksum(
+                        UnsafeRawBufferPointer(rebasing: rest[..<header.batchLength]), header: header)) != nil
+                {
+                    return i
+                }
+            }
+            i += 1
+        }
+        return nil
     }
 }

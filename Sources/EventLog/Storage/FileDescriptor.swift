@@ -1,5 +1,6 @@
 import Glibc
 import Metrics
+package import Synchronization
 
 /// A thin owner of a POSIX file descriptor whose calls throw ``EventLogError`` naming the file.
 ///
@@ -16,9 +17,10 @@ package final class FileDescriptor: @unchecked Sendable {
         package static let createReadWrite = Mode(flags: O_RDWR | O_CREAT)
     }
 
-    package init(path: String, mode: Mode) throws {
+    /// - Parameter permissions: the mode of a file `mode` creates.
+    package init(path: String, mode: Mode, permissions: UInt32 = 0o644) throws {
         self.path = path
-        let fd = open(path, mode.flags | O_CLOEXEC, 0o644)
+        let fd = open(path, mode.flags | O_CLOEXEC, mode_t(permissions))
         guard fd >= 0 else {
             let code: EventLogError.Code = errno == ENOENT ? .notFound : .io
             throw FileDescriptor.error(code, "cannot open file", path: path)
@@ -113,14 +115,24 @@ package enum FileSystem {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    package static func createDirectory(_ path: String) throws {
+    /// Creates `path` and any missing parents.
+    ///
+    /// - Parameter durable: fsync the parent of every directory created, so that the new entries
+    ///   survive a crash (a partition created and written, then lost with its directory, would lose
+    ///   acknowledged appends).
+    package static func createDirectory(_ path: String, durable: Bool = false) throws {
         var prefix = path.hasPrefix("/") ? "" : "."
+        var created: [String] = []
         for part in path.split(separator: "/") {
+            let parent = prefix.isEmpty ? "/" : prefix
             prefix += "/" + part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if mkdir(prefix, 0o755) == 0 {
+                created.append(parent)
+            } else if errno != EEXIST {
                 throw FileDescriptor.error(.io, "cannot create directory", path: prefix)
             }
         }
+        if durable { for parent in created { try syncDirectory(parent) } }
     }
 
     package static func list(_ path: String) throws -> [String] {
@@ -144,20 +156,37 @@ package enum FileSystem {
         guard fd >= 0 else { throw FileDescriptor.error(.io, "cannot open directory", path: path) }
         defer { _ = Glibc.close(fd) }
         guard fsync(fd) == 0 else { throw FileDescriptor.error(.io, "cannot sync directory", path: path) }
+        directorySyncs.withLock { $0[path, default: 0] += 1 }
     }
 
+    /// How many times each directory was fsynced, for tests (one counter per distinct directory).
+    package static let directorySyncs = Mutex<[String: Int]>([:])
+
     /// Writes a small file atomically: temporary file, fsync, rename, fsync of the directory.
-    package static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    ///
+    /// - Parameter permissions: the file's mode (a leftover temporary file is replaced, not reused).
+    package static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: UInt32 = 0o644) throws {
         let temporary = path + ".tmp"
-        let file = try FileDescriptor(path: temporary, mode: .createReadWrite)
+        _ = unlink(temporary)
+        let file = try FileDescriptor(path: temporary, mode: .createReadWrite, permissions: permissions)
         try file.truncate(to: 0)
         try file.write(bytes, at: 0)
         try file.sync()
         file.close()
-        guard rename(temporary, path) == 0 else {
+        guard Glibc.rename(temporary, path) == 0 else {
             throw FileDescriptor.error(.io, "cannot rename file", path: temporary)
         }
         try syncDirectory(directory(of: path))
+    }
+
+    package static func rename(_ path: String, to newPath: String) throws {
+        guard Glibc.rename(path, newPath) == 0 else {
+            throw FileDescriptor.error(.io, "cannot rename file", path: path)
+        }
+    }
+
+    package static func remove(_ path: String) throws {
+        guard unlink(path) == 0 else { throw FileDescriptor.error(.io, "cannot remove file", path: path) }
     }
 
     package static func readAll(_ path: String) throws -> [UInt8] {

@@ -31,10 +31,12 @@ public enum LogVerifier {
     /// Verifies one partition directory: every batch's header, checksum, decompression and records;
     /// offsets continuous across batches and segments; every index against its segment.
     ///
-    /// A torn tail of the active segment is a warning (recovery truncates it: nothing acknowledged is
-    /// there); damage anywhere else is corruption.
+    /// A torn tail of the active segment above the durable recovery point is a warning (recovery
+    /// truncates it: nothing acknowledged is there); damage anywhere else, or a log that ends below
+    /// the recovery point, is corruption.
     public static func verify(directory: String, partition: PartitionID) throws -> Report {
         var report = Report(partition: partition)
+        let durable = try RecoveryPoint.load(directory: directory)?.offset ?? .zero
         let bases = try SegmentFile.baseOffsets(in: directory)
         var expected: Offset? = nil
         for (i, base) in bases.enumerated() {
@@ -51,7 +53,15 @@ public enum LogVerifier {
             report.batches += scan.entries.count
             report.records += scan.records
             report.bytes += scan.fileSize
-            if let position = scan.stop.position {
+            let validEnd = scan.entries.last?.nextOffset ?? base
+            if isActive, validEnd < durable {
+                report.findings.append(
+                    Finding(
+                        severity: .corruption, path: file.logPath, position: scan.stop.position ?? scan.fileSize,
+                        message:
+                            "records \(validEnd)..<\(durable) were durable (below the recovery point) but are "
+                            + (scan.stop.position == nil ? "missing" : "damaged: \(scan.stop.reason)")))
+            } else if let position = scan.stop.position {
                 let tornTail: Bool
                 if case .torn = scan.stop, isActive {
                     tornTail = true

@@ -1,12 +1,12 @@
-import Domain
-import EventLog
+package import Domain
+package import EventLog
 
 /// The JSON body of `POST /v1/guilds/{guild}/commands`: a `type`, an idempotency `key`, and the
 /// command's fields in snake case (see `docs/openapi.yaml`). Snowflakes are strings, as Discord
 /// sends them; amounts are integers.
-struct CommandRequest: Decodable, Sendable {
-    var type: String
-    var key: String
+package struct CommandRequest: Decodable, Sendable {
+    package var type: String
+    package var key: String
     var setting: String?
     var value: Int64?
     var live: Bool?
@@ -68,7 +68,7 @@ struct CommandRequest: Decodable, Sendable {
     }
 
     /// Whether the command needs the guild's raffle seeds (which only the node derives).
-    var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period"].contains(type) }
+    package var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period"].contains(type) }
 
     /// Every command type the API takes.
     static let types = [
@@ -81,7 +81,7 @@ struct CommandRequest: Decodable, Sendable {
     ]
 
     /// The domain command, given the time and the raffle seeds the server derives.
-    func command(now: Timestamp, seeds: RaffleSeeds) throws -> Command {
+    package func command(now: Timestamp, seeds: RaffleSeeds) throws -> Command {
         func need<T>(_ v: T?, _ field: String) throws -> T {
             guard let v else { throw APIError(.missingField, "\(type) needs the field \(field)") }
             return v

@@ -268,6 +268,11 @@ public struct ShardAPI: Sendable {
             guard let setting = SettingKey(name: name) else {
                 throw APIError(.unknownSetting, "no setting named \(name)")
             }
+            // Every change is checked here, before any is applied: each is its own command with the
+            // key "<key>:<setting>", which must fit the 200-byte key limit too.
+            guard "\(key):\(setting)".utf8.count <= 200 else {
+                throw APIError(.invalidKey, "key is too long for setting \(name): key and name take at most 199 bytes")
+            }
             if raw is NSNull {
                 changes.append((setting, nil))
             } else if let value = raw as? Int64 {

@@ -6,7 +6,7 @@ struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Check and read partition logs in a data directory.",
-        subcommands: [VerifyLog.self, InspectLog.self, AppendTest.self]
+        subcommands: [VerifyLog.self, InspectLog.self, RepairLog.self, AppendTest.self]
     )
 }
 
@@ -109,6 +109,61 @@ struct InspectLog: ParsableCommand {
         print(
             "# \(stats.records) record(s) from partition \(p) (end offset \(log.endOffset)); "
                 + "\(stats.batchesRead) batches read, \(stats.batchesSkipped) skipped by the index")
+    }
+}
+
+/// `tally log repair DIR --partition P [--truncate-after-damage]`
+struct RepairLog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Show what cutting a damaged partition at its first damage would lose; cut it on request.",
+        discussion: """
+            Without --truncate-after-damage nothing changes. With it, the cut bytes are kept beside the log \
+            (<segment>.damaged-<byte>, and later segments renamed <segment>.damaged-0) before the log is \
+            truncated; no process may have the partition open.
+            """
+    )
+
+    @Argument(help: "The data directory.")
+    var directory: String
+
+    @Option(help: "The damaged partition.")
+    var partition: UInt32
+
+    @Flag(help: "Cut the log at the damage, keeping a copy of the cut bytes beside it.")
+    var truncateAfterDamage = false
+
+    func run() throws {
+        let data = try openDataDirectory(directory)
+        let p = PartitionID(partition)
+        guard p.rawValue < data.partitionCount else {
+            throw ValidationError(
+                "partition \(partition) does not exist: the data directory has \(data.partitionCount)")
+        }
+        let plan = try LogRepair.plan(directory: data.directory(of: p), partition: p)
+        guard let damage = plan.damage else {
+            print("partition \(p): no damage; nothing to cut")
+            return
+        }
+        print("partition \(p): damage in \(damage.path) at byte \(damage.position): \(damage.reason)")
+        print(
+            "  cut: \(damage.bytesInSegment) byte(s) of \(damage.path) from byte \(damage.position)"
+                + (damage.laterSegments.isEmpty
+                    ? ""
+                    : ", and \(damage.laterSegments.count) later segment(s) of \(damage.bytesInLaterSegments) byte(s)")
+        )
+        print(
+            "  lost: records \(damage.keptEnd)..<\(damage.knownEnd) (\(damage.recordsLost) record(s)); "
+                + "\(damage.validBatchesCut) intact batch(es) of \(damage.validRecordsCut) record(s) are among the cut bytes"
+        )
+        print("  kept: records below offset \(damage.keptEnd)")
+        guard truncateAfterDamage else {
+            print("nothing changed; run again with --truncate-after-damage to cut (a copy of the cut bytes is kept)")
+            return
+        }
+        let kept = try LogRepair.truncateAfterDamage(plan)
+        for path in kept { print("kept a copy of the cut bytes: \(path)") }
+        print("truncated partition \(p) at offset \(damage.keptEnd); `tally log verify` checks it")
     }
 }
 

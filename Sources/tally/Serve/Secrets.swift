@@ -1,6 +1,12 @@
+import EventLog
 import Foundation
 
 /// The operator token and the raffle secret, generated at first start (`DIR/secrets.json`, mode 0600).
+///
+/// The raffle secret derives every period's seed, so it must never change under a data directory:
+/// a `secrets.json` that exists but cannot be read or parsed stops the process instead of being
+/// replaced by a new one. A new file is written atomically (temporary file, fsync, rename, directory
+/// fsync), so a crash leaves either no file or a whole one.
 struct Secrets: Codable {
     var operatorToken: String
     var raffleSecretHex: String
@@ -17,11 +23,30 @@ struct Secrets: Codable {
         case raffleSecretHex = "raffle_secret"
     }
 
+    struct Unreadable: Error, CustomStringConvertible {
+        var path: String
+        var reason: String
+        var description: String {
+            "\(path) exists but \(reason); refusing to start, since a new raffle secret would change every "
+                + "period's seed (restore the file from a backup, or move it away to start afresh)"
+        }
+    }
+
     static func load(dataDirectory: String) throws -> Secrets {
-        let path = dataDirectory + "/secrets.json"
+        let path = FileSystem.join(dataDirectory, "secrets.json")
         var secrets: Secrets
-        if let data = FileManager.default.contents(atPath: path) {
-            secrets = try JSONDecoder().decode(Secrets.self, from: data)
+        if FileSystem.exists(path) {
+            let bytes: [UInt8]
+            do { bytes = try FileSystem.readAll(path) } catch {
+                throw Unreadable(path: path, reason: "cannot be read (\(error))")
+            }
+            do { secrets = try JSONDecoder().decode(Secrets.self, from: Data(bytes)) } catch {
+                throw Unreadable(path: path, reason: "is not valid secrets JSON")
+            }
+            guard secrets.raffleSecretHex.count == 64, secrets.raffleSecret.count == 32, !secrets.operatorToken.isEmpty
+            else {
+                throw Unreadable(path: path, reason: "holds no 32-byte raffle secret or no operator token")
+            }
         } else {
             var rng = SystemRandomNumberGenerator()
             func random(_ bytes: Int) -> String {
@@ -30,10 +55,7 @@ struct Secrets: Codable {
             secrets = Secrets(operatorToken: random(24), raffleSecretHex: random(32))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            guard
-                FileManager.default.createFile(
-                    atPath: path, contents: try encoder.encode(secrets), attributes: [.posixPermissions: 0o600])
-            else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+            try FileSystem.writeAtomically(Array(try encoder.encode(secrets)) + [0x0A], to: path, permissions: 0o600)
             FileHandle.standardOutput.write(Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
         }
         if let token = ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"], !token.isEmpty {
