@@ -16,7 +16,7 @@ struct KickSetup: Sendable {
         client: HTTPClient, now: @escaping @Sendable () -> Timestamp, logger: Logger
     ) throws {
         ingress = try KickIngress(
-            configuration: configuration, client: HTTPClientProvider(client), nodes: nodes,
+            configuration: configuration, client: client, nodes: nodes,
             linkKey: KickSetup.linkKey(raffleSecret: raffleSecret), publicBaseURL: publicBaseURL, now: now,
             logger: logger)
         sender = KickSender(api: KickAPI(configuration: configuration, client: client))

@@ -70,7 +70,10 @@ import Testing
             Issue.record("no announcement: \(announced)")
             return
         }
-        guard case .raffleWinnerDrawn(let second) = announced.first else { return }
+        guard case .raffleWinnerDrawn(let second) = announced.first else {
+            Issue.record("the second draw drew no winner: \(announced)")
+            return
+        }
         #expect(channel == 4242 && content.contains("the winner is <@\(second.winner.description.dropFirst(8))>"))
         #expect(h.rebuilt() == h.state)
     }

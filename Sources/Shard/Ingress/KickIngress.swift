@@ -35,11 +35,11 @@ public struct KickIngress: Sendable {
         label: "tally_webhooks_dropped_total", dimensions: [("platform", "kick"), ("reason", "unknown_event_type")])
 
     public init(
-        configuration: KickConfiguration, client: HTTPClientProvider, nodes: any NodeRouter, linkKey: [UInt8],
+        configuration: KickConfiguration, client: HTTPClient, nodes: any NodeRouter, linkKey: [UInt8],
         publicBaseURL: String, now: @escaping @Sendable () -> Timestamp, logger: Logger
     ) throws {
         verifier = try KickWebhookVerifier(publicKeyPEM: configuration.webhookPublicKeyPEM)
-        api = KickAPI(configuration: configuration, client: client.client)
+        api = KickAPI(configuration: configuration, client: client)
         self.nodes = nodes
         self.linkKey = linkKey
         self.publicBaseURL = publicBaseURL
@@ -288,10 +288,4 @@ public struct KickIngress: Sendable {
                 text: rejection.message + ". Use /link in Discord to start again.")
         }
     }
-}
-
-/// Gives the ingress an HTTP client without owning its lifecycle.
-public struct HTTPClientProvider: Sendable {
-    public let client: HTTPClient
-    public init(_ client: HTTPClient) { self.client = client }
 }
