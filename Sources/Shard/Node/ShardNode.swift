@@ -32,8 +32,15 @@ public actor ShardNode {
     private typealias Ownership = PartitionOwnership<PartitionOwner, CheckedContinuation<PartitionOwner, any Error>>
     /// Each partition's ownership state machine (absent: idle).
     private var partitions: [PartitionID: Ownership] = [:] {
-        didSet { publishStates() }
+        didSet {
+            publishStates()
+            let owners = partitions.compactMapValues { $0.servingOwner }
+            serving.withLock { $0 = owners }
+        }
     }
+    /// The owners of the partitions being served now, readable without this actor: a command for a
+    /// served partition goes straight to its owner (one hop fewer per command).
+    private nonisolated let serving = Mutex<[PartitionID: PartitionOwner]>([:])
     /// This node's share of `tally_partitions{state}`, as last added to the process-wide gauges.
     private var publishedStates: [String: Int] = [:]
     /// In a multi-process cluster, the partitions the coordinator granted this node, with their
@@ -116,10 +123,25 @@ public actor ShardNode {
     }
 
     /// Decides a command for `guild` and returns once its events are durable.
-    public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws
+    public nonisolated func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws
         -> PartitionOwner.Outcome
     {
-        try await owner(for: guild).handle(command, guild: guild, context: context)
+        try await servingOwner(for: guild).handle(command, guild: guild, context: context)
+    }
+
+    /// Decides several commands for `guild` with one append (see ``PartitionOwner/handleBatch(_:guild:)``).
+    public nonisolated func handleBatch(_ commands: [(Command, CommandContext)], guild: GuildID) async throws
+        -> [Result<PartitionOwner.Outcome, Rejection>]
+    {
+        try await servingOwner(for: guild).handleBatch(commands, guild: guild)
+    }
+
+    /// The owner of `guild`'s partition: without a hop onto this actor when it is being served,
+    /// through ``owner(for:)`` (acquiring, waiting or refusing) otherwise.
+    private nonisolated func servingOwner(for guild: GuildID) async throws -> PartitionOwner {
+        let partition = configuration.data.partition(for: guild)
+        if let owner = serving.withLock({ $0[partition] }) { return owner }
+        return try await owner(of: partition)
     }
 
     /// The read models of the partition holding `guild`, up to date with everything acknowledged.
@@ -209,6 +231,11 @@ public actor ShardNode {
 }
 
 extension PartitionOwnership {
+    /// The owner while serving; nil in every other state.
+    fileprivate var servingOwner: Owner? {
+        if case .serving(let owner) = state { owner } else { nil }
+    }
+
     /// The state's name in `tally_partitions{state}`; nil when idle (not counted).
     fileprivate var metricState: String? {
         switch state {
