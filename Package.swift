@@ -245,6 +245,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LegacyTests",
+            dependencies: [
+                "TallyTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ProjectionsTests",
             dependencies: [
                 "Projections", "Partition", "Domain", "EventLog", "Simulation", "TallyTesting",
