@@ -59,7 +59,7 @@ import Testing
                 .adjustPoints(Self.person, delta: 1, reason: "after"), guild: Self.guild, context: Self.context("k2"))
             Issue.record("a command was taken after a failed append")
         } catch let error as ShardError {
-            #expect(error.message.contains("reacquired"))
+            #expect(error.message.contains("failed append"))
         }
         await #expect(throws: ShardError.self) {
             _ = try await owner.handleBatch(
