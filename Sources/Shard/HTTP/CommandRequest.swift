@@ -67,6 +67,76 @@ package struct CommandRequest: Decodable, Sendable {
         case broadcasterUserId = "broadcaster_user_id", slug
     }
 
+    /// Decodes only the keys present (a command names a handful of the fields), instead of asking
+    /// for each of the fifty: the synthesized decoder's lookups were most of a batch's decoding time.
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var type: String?
+        var key: String?
+        for k in c.allKeys {
+            switch k {
+            case .type: type = try c.decode(String.self, forKey: k)
+            case .key: key = try c.decode(String.self, forKey: k)
+            case .setting: setting = try c.decodeIfPresent(String.self, forKey: k)
+            case .value: value = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .live: live = try c.decodeIfPresent(Bool.self, forKey: k)
+            case .mode: mode = try c.decodeIfPresent(String.self, forKey: k)
+            case .kickUserId: kickUserId = try c.decodeIfPresent(UInt64.self, forKey: k)
+            case .username: username = try c.decodeIfPresent(String.self, forKey: k)
+            case .roleId: roleId = try c.decodeIfPresent(String.self, forKey: k)
+            case .userId: userId = try c.decodeIfPresent(String.self, forKey: k)
+            case .name: name = try c.decodeIfPresent(String.self, forKey: k)
+            case .minutes: minutes = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .position: position = try c.decodeIfPresent(Int32.self, forKey: k)
+            case .enabled: enabled = try c.decodeIfPresent(Bool.self, forKey: k)
+            case .granted: granted = try c.decodeIfPresent(Bool.self, forKey: k)
+            case .outcome: outcome = try c.decodeIfPresent(String.self, forKey: k)
+            case .detail: detail = try c.decodeIfPresent(String.self, forKey: k)
+            case .person: person = try c.decodeIfPresent(String.self, forKey: k)
+            case .amount: amount = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .delta: delta = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .reason: reason = try c.decodeIfPresent(String.self, forKey: k)
+            case .expiresAt: expiresAt = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .itemId: itemId = try c.decodeIfPresent(UInt32.self, forKey: k)
+            case .price: price = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .stock: stock = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .perPersonLimit: perPersonLimit = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .limitWindowSeconds: limitWindowSeconds = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .requirementPrompt: requirementPrompt = try c.decodeIfPresent(String.self, forKey: k)
+            case .raffleTickets: raffleTickets = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .requirement: requirement = try c.decodeIfPresent(String.self, forKey: k)
+            case .orderId: orderId = try c.decodeIfPresent(UInt64.self, forKey: k)
+            case .startsAt: startsAt = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .endsAt: endsAt = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .source: source = try c.decodeIfPresent(String.self, forKey: k)
+            case .excluded: excluded = try c.decodeIfPresent(Bool.self, forKey: k)
+            case .winners: winners = try c.decodeIfPresent(Int.self, forKey: k)
+            case .gifterKickUserId: gifterKickUserId = try c.decodeIfPresent(UInt64.self, forKey: k)
+            case .count: count = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .kickUsername: kickUsername = try c.decodeIfPresent(String.self, forKey: k)
+            case .broadcasterUserId: broadcasterUserId = try c.decodeIfPresent(UInt64.self, forKey: k)
+            case .slug: slug = try c.decodeIfPresent(String.self, forKey: k)
+            case .period: period = try c.decodeIfPresent(UInt32.self, forKey: k)
+            case .replaces: replaces = try c.decodeIfPresent(UInt32.self, forKey: k)
+            case .round: round = try c.decodeIfPresent(UInt64.self, forKey: k)
+            case .randomness: randomness = try c.decodeIfPresent(String.self, forKey: k)
+            case .at: at = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .createdAt: createdAt = try c.decodeIfPresent(Int64.self, forKey: k)
+            case .gifteeKickUserIds: gifteeKickUserIds = try c.decodeIfPresent([UInt64].self, forKey: k)
+            }
+        }
+        guard let type else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.type, .init(codingPath: c.codingPath, debugDescription: "no value for type"))
+        }
+        guard let key else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.key, .init(codingPath: c.codingPath, debugDescription: "no value for key"))
+        }
+        self.type = type
+        self.key = key
+    }
+
     /// Whether the command needs the guild's raffle seeds (which only the node derives).
     package var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period"].contains(type) }
 
