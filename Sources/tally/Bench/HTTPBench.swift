@@ -284,6 +284,8 @@ struct HTTPBench: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: binary ?? "/proc/self/exe")
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // The child's own output goes to standard error: standard output is the report's (--json).
+        process.standardOutput = FileHandle.standardError
         try process.run()
         return process
     }
