@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Reads the old bot's tables through postgres-nio: checks the schema first, then reads every table
 /// the import needs for the chosen guilds into ``LegacyData``.
