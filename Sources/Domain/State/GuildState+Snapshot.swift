@@ -325,6 +325,7 @@ extension GuildState {
             s.keys.outcomes[hash] = outcome
             s.keys.order.append(hash)
         }
+        s.keys.trimToMaximum()
         let rows = try count()
         s.legacy.importedRows.reserveCapacity(rows)
         for _ in 0..<rows { s.legacy.importedRows.insert(try r.read(UInt64.self)) }

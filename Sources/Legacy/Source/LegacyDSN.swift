@@ -1,5 +1,5 @@
 import Foundation
-public import NIOSSL
+import NIOSSL
 public import PostgresNIO
 
 /// A PostgreSQL connection string, `postgresql://user[:password]@host[:port]/database[?sslmode=…]`
