@@ -68,8 +68,11 @@ $PSQL -t -A -F ' ' old -c "SELECT relname, n_live_tup FROM pg_stat_user_tables W
 
 echo "importing..."
 START=$(date +%s.%N)
-"$TALLY" import-legacy --dsn "postgresql://postgres@127.0.0.1:$PORT/old?sslmode=disable" --data "$DIR/data" \
-    --report "$DIR/report.json" --no-project | tail -n 3
+TIMER=""
+[ -x /usr/bin/time ] && TIMER="/usr/bin/time -f tally-cpu:%U-user-%S-sys-%M-KB"
+$TIMER "$TALLY" import-legacy --dsn "postgresql://postgres@127.0.0.1:$PORT/old?sslmode=disable" --data "$DIR/data" \
+    --report "$DIR/report.json" --no-project 2>"$DIR/stderr" | tail -n 3
+grep -h "rows/s\|tally-cpu" "$DIR/stderr" || true
 END=$(date +%s.%N)
 echo "wall clock (process start to exit): $(echo "$END - $START" | bc) s"
 python3 - "$DIR/report.json" <<'PY'
