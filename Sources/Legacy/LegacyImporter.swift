@@ -141,10 +141,9 @@ public struct LegacyImporter: Sendable {
         _ batch: LegacyImport, guild: GuildID, log: PartitionLog, processor: inout CommandProcessor,
         report: inout LegacyGuildReport
     ) async throws {
-        var context = CommandContext(
+        let context = CommandContext(
             key: "legacy-import:\(guild.rawValue):\(configuration.now.rawValue)", time: configuration.now,
             origin: .operator)
-        context.isInternal = false
         let outcome = processor.process(.importLegacy(batch), guild: guild, context: context)
         switch outcome.decision {
         case .rejected(let rejection):
