@@ -224,6 +224,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: [
+                "PostgresStore", "EventLog", "Partition", "Domain", "Simulation", "TallyTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DomainTests",
             dependencies: ["Domain", "EventLog", "Partition", "Simulation", "TallyTesting"],
             exclude: ["Golden"],
