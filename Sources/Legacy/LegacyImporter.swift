@@ -122,7 +122,7 @@ public struct LegacyImporter: Sendable {
                 } else if configuration.dryRun {
                     report.status = "dry_run"
                 } else {
-                    try await append(batch, guild: guild, log: log!, processor: &processor, report: &report)
+                    try await append(outcome.events, guild: guild, log: log!, processor: &processor, report: &report)
                 }
             } catch let error as LegacyImportError where error.code != .write {
                 report.status = "failed"
@@ -137,35 +137,25 @@ public struct LegacyImporter: Sendable {
         return reports
     }
 
+    /// Appends the guild's decided import events as one append (one batch).
     private func append(
-        _ batch: LegacyImport, guild: GuildID, log: PartitionLog, processor: inout CommandProcessor,
+        _ events: [DomainEvent], guild: GuildID, log: PartitionLog, processor: inout CommandProcessor,
         report: inout LegacyGuildReport
     ) async throws {
-        var context = CommandContext(
+        let context = CommandContext(
             key: "legacy-import:\(guild.rawValue):\(configuration.now.rawValue)", time: configuration.now,
             origin: .operator)
-        context.isInternal = false
-        let outcome = processor.process(.importLegacy(batch), guild: guild, context: context)
-        switch outcome.decision {
-        case .rejected(let rejection):
-            throw LegacyImportError(.invalidRow, rejection.message, guild: guild.rawValue)
-        case .duplicate:
-            report.status = "nothing_new"
-        case .accepted:
-            guard !outcome.records.isEmpty else {
-                report.status = "nothing_new"
-                return
-            }
-            do {
-                _ = try await log.append(outcome.records)
-            } catch {
-                throw LegacyImportError(
-                    .write, "appending guild \(guild)'s \(outcome.records.count) events failed: \(error)",
-                    guild: guild.rawValue, underlying: error)
-            }
-            report.events = outcome.records.count
-            report.status = "imported"
+        // Decided once, by `decideImport` (the rule `importLegacy` runs), for the report and the log alike.
+        let outcome = processor.commit(events, guild: guild, context: context)
+        do {
+            _ = try await log.append(outcome.records)
+        } catch {
+            throw LegacyImportError(
+                .write, "appending guild \(guild)'s \(outcome.records.count) events failed: \(error)",
+                guild: guild.rawValue, underlying: error)
         }
+        report.events = outcome.records.count
+        report.status = "imported"
     }
 }
 

@@ -354,6 +354,25 @@ import Testing
         #expect(state.person(.discord(UserID(1001))) == alice)
         #expect(state.owner(of: KickUserID(55)) == .discord(UserID(1001)))
 
+        // An OAuth link showing a provisional name: its totals join the Discord user who linked.
+        let frank = state.person(.kickName("frank"))
+        let user = UserID(7777)
+        for (key, command) in [
+            ("l1", Command.requestLink(user, expiresAt: Timestamp(milliseconds: now.rawValue + 60_000))),
+            ("l2", .confirmLink(user, KickUserID(88), kickUsername: "Frank")),
+        ] {
+            let outcome = state.decide(command, context: CommandContext(key: key, time: now))
+            guard case .accepted(let events) = outcome else {
+                Issue.record("\(outcome)")
+                return
+            }
+            if key == "l2" { #expect(events.contains(.kickNameResolved(name: "frank", KickUserID(88)))) }
+            for e in events { state.apply(e, sequence: state.lastSequence + 1, timestamp: now) }
+        }
+        #expect(state.people[.kickName("frank")] == nil)
+        #expect(state.person(.discord(user)).points == frank.points)
+        #expect(state.person(.discord(user)).minutes == frank.minutes)
+
         // Seen again: nothing more to resolve.
         let again = state.decide(
             .recordChatActivity(KickUserID(77), username: "eve"), context: CommandContext(key: "m3", time: now))

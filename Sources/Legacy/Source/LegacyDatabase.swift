@@ -80,30 +80,6 @@ public struct LegacyDatabase: Sendable {
         }
     }
 
-    /// The guild ids present in the old database (every guild-scoped table's distinct `discord_server_id`).
-    public func guildIDs() async throws -> [Int64] {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(
-                configuration: try dsn.configuration(), id: 1, logger: logger)
-        } catch {
-            throw LegacyImportError(
-                .unreachable, "cannot connect to \(dsn): \(LegacyDatabase.describe(error))", underlying: error)
-        }
-        defer { Task { try? await connection.close() } }
-        try await checkSchema(connection)
-        var ids: [Int64] = []
-        let rows = try await run(
-            connection, "guilds",
-            """
-            SELECT discord_server_id FROM watchtime UNION SELECT discord_server_id FROM links
-            UNION SELECT discord_server_id FROM user_points WHERE discord_server_id IS NOT NULL
-            UNION SELECT discord_server_id FROM raffle_periods ORDER BY 1
-            """)
-        for try await id in rows.decode(Int64.self) { ids.append(id) }
-        return ids
-    }
-
     private func checkSchema(_ connection: PostgresConnection) async throws {
         let rows = try await run(
             connection, "information_schema.columns",
