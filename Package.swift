@@ -172,9 +172,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Legacy",
+            dependencies: [
+                "Domain",
+                "EventLog",
+                "Partition",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "tally",
             dependencies: [
+                "Legacy",
                 "EventLog",
                 "Domain",
                 "Partition",
@@ -255,10 +269,11 @@ let package = Package(
         .testTarget(
             name: "LegacyTests",
             dependencies: [
-                "TallyTesting",
+                "Legacy", "Domain", "EventLog", "Partition", "Projections", "TallyTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
