@@ -89,9 +89,11 @@ public final class PostgresLogStore: LogStore, Service {
     }
 
     /// Runs `job` as a child task of ``run()``.
-    func spawn(_ job: @escaping @Sendable () async -> Void) {
+    ///
+    /// - Throws: ``EventLog/EventLogError`` `closed` once the store has shut down.
+    func spawn(_ job: @escaping @Sendable () async -> Void) throws {
         if case .terminated = submit.yield(job) {
-            preconditionFailure("PostgresLogStore is not running")
+            throw EventLogError(.closed, "the store at \(location) has shut down")
         }
     }
 
@@ -188,7 +190,7 @@ public final class PostgresLogStore: LogStore, Service {
         let log = PostgresPartitionLog(
             store: self, partition: partition, epoch: Epoch(UInt64(fenced)), configuration: configuration,
             start: bounds.start, end: bounds.end, newestEpoch: bounds.newestEpoch, logger: logger)
-        spawn { await log.runWriter() }
+        try spawn { await log.runWriter() }
         logger.info(
             "acquired partition in the store",
             metadata: [
