@@ -48,39 +48,67 @@ extension GuildHistory {
     ///
     /// - Parameter person: only this person (a chatter's history before linking is included for
     ///   the Discord user it merged into).
+    /// - Complexity: replays the guild's history up to `until`; ``AuditIndex`` pages it without
+    ///   replaying from the start each time.
     public func audit(guild: GuildID, person filter: PersonID? = nil, until: HistoryPoint? = nil) throws -> [AuditEntry]
     {
-        var state = GuildState(guild: guild)
+        var fold = AuditFold(guild: guild)
         var entries: [AuditEntry] = []
-        // The actor is recorded on a command's first event; its other events share it.
-        var origin = Actor.unknown
-        try forEachEvent(guild: guild, until: until) { event in
-            if event.key != nil { origin = event.origin }
-            let touched = Self.people(of: event.event, in: state)
-            let before = touched.map { state.person($0) }
+        try forEachEvent(guild: guild, until: until) { entries += fold.apply($0, person: filter) }
+        return entries
+    }
+}
+
+/// The fold behind the audit: a guild's state (without idempotency keys, which the audit never
+/// needs) and the actor of the command being applied, turning each event into its audit entries.
+public struct AuditFold: Sendable {
+    private(set) var state: GuildState
+    /// The actor is recorded on a command's first event; its other events share it.
+    private var origin = Actor.unknown
+
+    public init(guild: GuildID) {
+        state = GuildState(guild: guild)
+        state.remembersKeys = false
+    }
+
+    /// Applies `event` (the guild's events in offset order) and returns the entries it makes for
+    /// `filter` (every person when nil).
+    public mutating func apply(_ event: StoredEvent, person filter: PersonID?) -> [AuditEntry] {
+        if event.key != nil { origin = event.origin }
+        let touched = GuildHistory.people(of: event.event, in: state)
+        guard !touched.isEmpty else {
             state.apply(event)
-            for (person, old) in zip(touched, before) {
-                guard filter == nil || filter == person || Self.merged(event.event, from: person, into: filter) else {
-                    continue
-                }
-                let new = state.person(person)
-                let entry = AuditEntry(
-                    offset: event.offset, timestamp: event.timestamp, person: person,
-                    event: EventCodec.info(event.event).name, actor: origin.description,
-                    reason: Self.reason(of: event.event), pointsDelta: new.points - old.points,
-                    ticketsDelta: new.totalTickets - old.totalTickets, minutesDelta: new.minutes - old.minutes,
-                    points: new.points, tickets: new.totalTickets, minutes: new.minutes)
-                if entry.pointsDelta != 0 || entry.ticketsDelta != 0 || entry.minutesDelta != 0
-                    || { if case .chatterEarningsMerged = event.event { true } else { false } }()
-                {
-                    entries.append(entry)
-                }
+            return []
+        }
+        let before = touched.map { state.person($0) }
+        state.apply(event)
+        var entries: [AuditEntry] = []
+        for (person, old) in zip(touched, before) {
+            guard
+                filter == nil || filter == person
+                    || GuildHistory.merged(event.event, from: person, into: filter)
+            else {
+                continue
+            }
+            let new = state.person(person)
+            let entry = AuditEntry(
+                offset: event.offset, timestamp: event.timestamp, person: person,
+                event: EventCodec.info(event.event).name, actor: origin.description,
+                reason: GuildHistory.reason(of: event.event), pointsDelta: new.points - old.points,
+                ticketsDelta: new.totalTickets - old.totalTickets, minutesDelta: new.minutes - old.minutes,
+                points: new.points, tickets: new.totalTickets, minutes: new.minutes)
+            if entry.pointsDelta != 0 || entry.ticketsDelta != 0 || entry.minutesDelta != 0
+                || { if case .chatterEarningsMerged = event.event { true } else { false } }()
+            {
+                entries.append(entry)
             }
         }
         return entries
     }
+}
 
-    private static func merged(_ event: DomainEvent, from person: PersonID, into filter: PersonID?) -> Bool {
+extension GuildHistory {
+    static func merged(_ event: DomainEvent, from person: PersonID, into filter: PersonID?) -> Bool {
         if case .chatterEarningsMerged(let chatter, let user, _, _, _) = event {
             return filter == .discord(user) && person == .kick(chatter)
         }

@@ -242,17 +242,9 @@ public struct ShardAPI: Sendable {
             return Offset(n)
         }
         _ = try await knownGuild(guild)
-        let history = try await node(guild).history(for: guild)
-        // Reading and folding the history blocks on file I/O: it runs on the I/O pool, never on
-        // the cooperative one, so a long history does not stall other requests.
-        return try await BlockingIOPool.shared.run {
-            let all = try history.audit(guild: guild, person: person, until: before.map { .offset($0) })
-            var start = max(0, all.count - limit)
-            // A page never splits the entries of one event, so `next_before` loses none.
-            while start > 0, start < all.count, all[start - 1].offset == all[start].offset { start -= 1 }
-            let page = Array(all[start...])
-            return AuditResponse(entries: page, nextBefore: start > 0 ? page.first?.offset.rawValue : nil)
-        }
+        // Folded on the I/O pool from the partition's audit checkpoints, not from the guild's start.
+        let page = try await node(guild).auditPage(guild: guild, person: person, before: before, limit: limit)
+        return AuditResponse(entries: page.entries, nextBefore: page.nextBefore?.rawValue)
     }
 
     func settings(_ context: BasicRequestContext) async throws -> SettingsResponse {

@@ -281,6 +281,21 @@ public actor ShardNode {
         return try await side.refreshed()
     }
 
+    /// A page of the guild's audit trail, newest first before `before` (the log's end when nil),
+    /// folded on the I/O pool from the partition's audit checkpoints (see ``Projections/AuditIndex``)
+    /// rather than from the guild's first event.
+    public func auditPage(guild: GuildID, person: PersonID?, before: Offset?, limit: Int) async throws
+        -> AuditIndex.Page
+    {
+        _ = try await readModels(for: guild)
+        guard let side = readSides[configuration.data.partition(for: guild)] else {
+            throw ShardError(.unavailable, "the partition of guild \(guild) is being released")
+        }
+        return try await BlockingIOPool.shared.run {
+            try side.audit.page(log: side.log, guild: guild, person: person, before: before, limit: limit)
+        }
+    }
+
     /// The guild's history, read from its partition's log (audit, time travel, draw verification).
     public func history(for guild: GuildID) async throws -> GuildHistory {
         GuildHistory(log: try await owner(for: guild).log)
@@ -392,12 +407,17 @@ final class ReadSide: Sendable {
     /// Held while catching up: one refresh at a time, mutating the projector in place.
     private let projector: Mutex<Projector>
     let store: ReadModelStore
+    /// The owner's log the read models follow.
+    let log: PartitionLog
+    /// Audit pages of this partition's guilds.
+    let audit = AuditIndex()
 
     /// - Parameter log: the owner's log, whose end moves as appends become durable.
     init(data: DataDirectory, partition: PartitionID, log: PartitionLog, globalDefaults: [SettingKey: Int64]) throws {
         try FileSystem.createDirectory(data.path + "/readmodels")
         store = try ReadModelStore(path: ReadModelStore.path(dataDirectory: data, partition: partition))
         projector = Mutex(Projector(log: log, store: store, globalDefaults: globalDefaults))
+        self.log = log
     }
 
     /// Applies what the log has gained since the last call (on the I/O pool) and returns the store.
