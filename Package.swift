@@ -77,6 +77,8 @@ let package = Package(
             name: "Coordinator",
             dependencies: [
                 "EventLog",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,6 +122,7 @@ let package = Package(
         .target(
             name: "Discord",
             dependencies: [
+                "EventLog",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -226,7 +229,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DiscordTests",
-            dependencies: ["Discord", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Discord", "EventLog", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,6 +9,8 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code("unavailable")
         /// Another shard owns the partition: forward the request there.
         public static let notOwner = Code("not_owner")
+        /// A file the shard keeps beside the logs (the API keys) cannot be read or written.
+        public static let storage = Code("storage")
     }
 
     public var code: Code

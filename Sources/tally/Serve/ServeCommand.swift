@@ -59,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var drandRelay: String?
 
+    @OptionGroup var server: ServerOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -76,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServeRole.Configuration(
             data: directory, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret)
         configuration.address = .hostname(host, port: port)
+        configuration.limits = server.limits
         configuration.shards = shards
         configuration.metricsText = { registry.emitToString() }
         configuration.publicBaseURL = publicURL ?? "http://\(host):\(port)"
