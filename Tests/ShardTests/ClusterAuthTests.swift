@@ -134,24 +134,6 @@ import Testing
         }
     }
 
-    /// A free TCP port on loopback (a shard's URL is configured before it listens).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else { throw CancellationError() }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     @Test func aClientsForwardedHeaderNeitherDelaysNorForgesAForward() async throws {
         let dir = TemporaryDirectory()
         let data = try DataDirectory.open(path: dir.path, creatingWith: 4)
@@ -163,7 +145,7 @@ import Testing
             let coordinator = "http://127.0.0.1:\(try await bound.wait())"
             var shards: [(url: String, group: ServiceGroup)] = []
             for i in 1...2 {
-                let port = try Self.freePort()
+                let port = try freeLoopbackPort()
                 var configuration = ShardRole.Configuration(
                     data: data, shard: ShardID("shard-\(i)"), coordinator: coordinator, url: "http://127.0.0.1:\(port)",
                     operatorToken: Self.token, raffleSecret: Array(repeating: 1, count: 32), clusterKey: Self.key)

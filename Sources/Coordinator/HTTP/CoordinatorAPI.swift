@@ -28,11 +28,19 @@ public struct CoordinatorAPI: Sendable {
         self.now = now
     }
 
-    struct Health: ResponseEncodable { var status: String }
+    /// `GET /health`: `ok`, or `degraded` with the partitions some shard quarantined (still 200:
+    /// the coordinator itself is alive and serving; see decision 6).
+    struct Health: ResponseEncodable {
+        var status: String
+        var quarantined: [PartitionDamage]?
+    }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.get("/health") { _, _ in Health(status: "ok") }
+        router.get("/health") { _, _ in
+            let damaged = await service.view.quarantined
+            return Health(status: damaged.isEmpty ? "ok" : "degraded", quarantined: damaged.isEmpty ? nil : damaged)
+        }
         if let metricsText {
             router.get("/metrics") { _, _ in
                 Response(
@@ -52,7 +60,8 @@ public struct CoordinatorAPI: Sendable {
                         .badRequest, "a heartbeat names its shard and its URL: http(s)://host[:port], nothing more"))
             }
             return try await signedAnswer(to: request) {
-                try await service.heartbeat(ShardID(beat.shard), url: beat.url, now: now())
+                try await service.heartbeat(
+                    ShardID(beat.shard), url: beat.url, quarantined: beat.quarantined ?? [], now: now())
             }
         }
         router.post("/v1/cluster/released") { request, _ in
