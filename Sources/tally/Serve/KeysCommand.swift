@@ -55,7 +55,8 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             guard try GuildKeyStore(dataDirectory: data).revoke(id: id) else {
-                throw ValidationError("no key has the id \(id)")
+                FileHandle.standardError.write(Data("Error: no key has the id \(id) (see `tally keys list`)\n".utf8))
+                throw ExitCode(1)
             }
             print("revoked \(id)")
         }

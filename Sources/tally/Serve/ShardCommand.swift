@@ -93,7 +93,8 @@ struct ClusterCommand: AsyncParsableCommand {
         // that lives only as long as they do.
         let environment = ProcessInfo.processInfo.environment
         let clusterKey =
-            try environment["TALLY_CLUSTER_KEY"].map { try ClusterKey(text: $0) } ?? ClusterKey.generate()
+            try environment["TALLY_CLUSTER_KEY"].flatMap { $0.isEmpty ? nil : try ClusterKey(text: $0) }
+            ?? ClusterKey.generate()
         var childEnvironment = environment
         childEnvironment["TALLY_CLUSTER_KEY"] = clusterKey.text
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
