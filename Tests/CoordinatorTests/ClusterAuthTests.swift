@@ -173,6 +173,10 @@ import Testing
         let key = try ClusterKey(text: "  a-cluster-key-of-at-least-32-bytes-long\n")
         #expect(key.text == "a-cluster-key-of-at-least-32-bytes-long")
         #expect("\(key)" == "ClusterKey(redacted)" && !String(reflecting: key).contains("at-least"))
+        struct Holder { var key: ClusterKey }
+        var dumped = ""
+        dump(Holder(key: key), to: &dumped)
+        #expect(!dumped.contains("at-least") && !"\(Holder(key: key))".contains("at-least"), "\(dumped)")
         #expect(throws: CoordinatorError.self) { try ClusterKey(text: "short") }
         #expect(throws: CoordinatorError.self) { try ClusterKey.load(file: nil, environment: [:]) }
         #expect(try ClusterKey.load(file: nil, environment: ["TALLY_CLUSTER_KEY": key.text]).text == key.text)

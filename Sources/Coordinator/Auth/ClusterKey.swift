@@ -5,7 +5,7 @@ import Foundation
 /// anyone join the cluster, and a cluster key never authorizes a client's command by itself.
 ///
 /// It is never printed: ``description`` is redacted, so a key in a log line or an error says nothing.
-public struct ClusterKey: Sendable, CustomStringConvertible {
+public struct ClusterKey: Sendable, CustomStringConvertible, CustomReflectable {
     /// The key's bytes (a `SymmetricKey` is made from them per use: it is not `Sendable` on Linux).
     let bytes: [UInt8]
     /// The key as given (what `tally cluster` hands its children in `TALLY_CLUSTER_KEY`).
@@ -54,4 +54,7 @@ public struct ClusterKey: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "ClusterKey(redacted)" }
+
+    /// No children: `dump` and reflection of a configuration holding a key show nothing of it.
+    public var customMirror: Mirror { Mirror(self, children: []) }
 }

@@ -56,9 +56,11 @@ public struct ShardAPI: Sendable {
             ClusterAuthMiddleware(
                 authenticator: clusterAuthenticator, maxBody: Self.maxBody,
                 refuse: { error in
-                    error.code == .unauthenticated
-                        ? APIError(.clusterUnauthenticated, error.message)
-                        : APIError(.unavailable, error.message)
+                    switch error.code {
+                    case .unauthenticated: APIError(.clusterUnauthenticated, error.message)
+                    case .badRequest: APIError(.bodyTooLarge, error.message)
+                    default: APIError(.unavailable, error.message)
+                    }
                 }))
         let nodes = self.nodes
         router.get("/health") { _, _ in
