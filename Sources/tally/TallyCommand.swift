@@ -10,8 +10,8 @@ struct TallyCommand: AsyncParsableCommand {
         subcommands: [
             LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, AuditCommand.self,
             RaffleCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self, ClusterCommand.self,
-            LoadgenCommand.self, BenchCommand.self, KickCommand.self, LinkCommand.self, DiscordCommand.self,
-            KeysCommand.self,
+            LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self, LinkCommand.self,
+            DiscordCommand.self, ImportLegacyCommand.self, KeysCommand.self,
         ]
     )
 }

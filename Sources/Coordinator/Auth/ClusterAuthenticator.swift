@@ -11,7 +11,7 @@ import Synchronization
 /// A call is accepted only when its signature matches, its timestamp is within ``window`` of this
 /// node's clock, and its nonce has not been seen while that timestamp was in the window — so a call
 /// captured on the wire can be neither altered, nor replayed later, nor replayed at once. See
-/// `docs/decisions/0007-cluster-authentication.md`.
+/// `docs/decisions/0008-cluster-authentication.md`.
 ///
 /// Headers (``Header``): `X-Tally-Cluster-Time` (milliseconds since the epoch),
 /// `X-Tally-Cluster-Nonce` (32 hex digits), `X-Tally-Cluster-Signature` (`v1=` and 64 hex digits),
