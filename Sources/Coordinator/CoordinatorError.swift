@@ -9,6 +9,10 @@ public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
         public static let badRequest = Code("bad_request")
         /// The guild's partition has no owner yet (it is moving, or no shard is alive): retry.
         public static let noOwner = Code("no_owner")
+        /// A cluster call without a valid signature (missing, wrong, stale or replayed): refused.
+        public static let unauthenticated = Code("cluster_unauthenticated")
+        /// The coordinator cannot take the call now (too many calls in the replay window): retry.
+        public static let unavailable = Code("unavailable")
         /// The assignment could not be saved; `underlying` says why.
         public static let storage = Code("storage")
     }

@@ -23,10 +23,18 @@ public struct CoordinatorRole: Sendable {
         public var now: @Sendable () -> Int64 = { Timestamp.now.rawValue }
         /// The Prometheus text of every metric, for `GET /metrics`. Default nil: no such endpoint.
         public var metricsText: (@Sendable () -> String)?
+        /// Idle timeout and connection limit of the HTTP server. Default ``HTTPServerLimits/init()``.
+        public var limits = HTTPServerLimits()
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
-        public init(data: DataDirectory) { self.data = data }
+        /// The key every node of the cluster signs its calls to the others with.
+        public var clusterKey: ClusterKey
+
+        public init(data: DataDirectory, clusterKey: ClusterKey) {
+            self.data = data
+            self.clusterKey = clusterKey
+        }
     }
 
     public let service: CoordinatorService
@@ -41,22 +49,24 @@ public struct CoordinatorRole: Sendable {
             partitionCount: data.partitionCount, store: try AssignmentStore(path: data.path + "/coordinator.sqlite"),
             leaseMilliseconds: configuration.leaseMilliseconds, logger: logger)
         let client = HTTPClient.forwarding()
-        var api = CoordinatorAPI(service: service, now: configuration.now)
+        let authenticator = ClusterAuthenticator(key: configuration.clusterKey)
+        var api = CoordinatorAPI(service: service, authenticator: authenticator, now: configuration.now)
         api.metricsText = configuration.metricsText
-        // Any node accepts any guild's request: the coordinator forwards it to the owning shard.
+        // Any node accepts any guild's request: the coordinator forwards it, signed, to the owning
+        // shard — only ever to a URL a shard announced in a signed heartbeat.
         api.forward = { request, guild in
             let partition = data.partition(for: guild)
             for _ in 0..<50 {
                 if let url = await service.ownerURL(of: partition) {
-                    return try await ForwardingMiddleware<BasicRequestContext>.send(request, to: url, client: client)
+                    return try await ForwardingMiddleware<BasicRequestContext>.send(
+                        request, to: url, client: client, authenticator: authenticator)
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
             throw CoordinatorError(.noOwner, "partition \(partition) has no owner yet; retry")
         }
-        let app = Application(
-            router: api.router(),
-            configuration: .init(address: configuration.address, serverName: "tally-coordinator"),
+        let app = configuration.limits.application(
+            router: api.router(), address: configuration.address, serverName: "tally-coordinator",
             onServerRunning: configuration.onServerRunning, logger: logger)
         self.service = service
         self.logger = logger

@@ -40,6 +40,8 @@ public struct ServeRole: Sendable {
         public var discord: DiscordConfiguration?
         /// The service's public base URL, for links Kick redirects back to. Default `http://127.0.0.1:8080`.
         public var publicBaseURL = "http://127.0.0.1:8080"
+        /// Idle timeout and connection limit of the HTTP server. Default ``HTTPServerLimits/init()``.
+        public var limits = HTTPServerLimits()
         /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -70,6 +72,9 @@ public struct ServeRole: Sendable {
         var api = ShardAPI(node: cluster, operatorToken: configuration.operatorToken, now: configuration.now)
         api.metricsText = configuration.metricsText
         api.clusterView = { await cluster.view }
+        api.keys = GuildKeyStore(dataDirectory: configuration.data.path)
+        // The nodes of a local cluster share the process: nothing is forwarded between them, so the
+        // API's own random cluster key (which refuses every signed request) stays.
         let client = HTTPClient.forwarding()
         var senders: [any DeliverySender] = []
         if let kick = configuration.kick {
@@ -88,9 +93,8 @@ public struct ServeRole: Sendable {
             api.discord = setup.ingress
             senders.append(setup.sender)
         }
-        let app = Application(
-            router: api.router(),
-            configuration: .init(address: configuration.address, serverName: "tally"),
+        let app = configuration.limits.application(
+            router: api.router(), address: configuration.address, serverName: "tally",
             onServerRunning: configuration.onServerRunning, logger: logger)
         let partitions = PartitionsService(
             logger: logger,

@@ -24,6 +24,8 @@ public struct ShardRole: Sendable {
         public var url: String
         public var operatorToken: String
         public var raffleSecret: [UInt8]
+        /// The key every node of the cluster signs its calls to the others with.
+        public var clusterKey: ClusterKey
         /// Where to listen. Default 127.0.0.1:8080.
         public var address: BindAddress = .hostname("127.0.0.1", port: 8080)
         /// The Prometheus text for `GET /metrics` (nil: no such endpoint). Default nil.
@@ -32,13 +34,16 @@ public struct ShardRole: Sendable {
         public var now: @Sendable () -> Timestamp = { Timestamp.now }
         /// Where the timers fetch a closed period's drand value (nil: only `record_beacon` brings it). Default nil.
         public var beacon: (any RandomnessBeacon)?
+        /// Idle timeout and connection limit of the HTTP server. Default ``HTTPServerLimits/init()``.
+        public var limits = HTTPServerLimits()
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
         public init(
             data: DataDirectory, shard: ShardID, coordinator: String, url: String, operatorToken: String,
-            raffleSecret: [UInt8]
+            raffleSecret: [UInt8], clusterKey: ClusterKey
         ) {
+            self.clusterKey = clusterKey
             self.data = data
             self.shard = shard
             self.coordinator = coordinator
@@ -61,14 +66,17 @@ public struct ShardRole: Sendable {
         let node = ShardNode(configuration: nodeConfiguration, logger: logger)
         await node.apply(hold: [:])  // serve nothing until the coordinator says what
         let client = HTTPClient.forwarding()
+        let authenticator = ClusterAuthenticator(key: configuration.clusterKey)
         let agent = ShardAgent(
             shard: configuration.shard, url: configuration.url, coordinator: configuration.coordinator, node: node,
-            client: client, logger: logger)
+            client: client, authenticator: authenticator, logger: logger)
         var api = ShardAPI(node: node, operatorToken: configuration.operatorToken, now: configuration.now)
+        api.keys = GuildKeyStore(dataDirectory: configuration.data.path)
+        api.clusterAuthenticator = authenticator
         api.metricsText = configuration.metricsText
         api.forwarding = ForwardingMiddleware(agent: agent, data: configuration.data, client: client)
-        let app = Application(
-            router: api.router(), configuration: .init(address: configuration.address, serverName: "tally"),
+        let app = configuration.limits.application(
+            router: api.router(), address: configuration.address, serverName: "tally",
             onServerRunning: configuration.onServerRunning, logger: logger)
         self.node = node
         self.agent = agent

@@ -11,6 +11,8 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code("unavailable")
         /// Another shard owns the partition: forward the request there.
         public static let notOwner = Code("not_owner")
+        /// A file the shard keeps beside the logs (the API keys) cannot be read or written.
+        public static let storage = Code("storage")
         /// The partition's log is damaged inside acknowledged data: it is quarantined until an
         /// operator repairs it (`tally log repair`) and the node starts again. Retrying does not help.
         public static let partitionDamaged = Code("partition_damaged")

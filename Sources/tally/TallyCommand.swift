@@ -11,7 +11,7 @@ struct TallyCommand: AsyncParsableCommand {
             LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, AuditCommand.self,
             RaffleCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self, ClusterCommand.self,
             LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self, LinkCommand.self,
-            DiscordCommand.self, ImportLegacyCommand.self,
+            DiscordCommand.self, ImportLegacyCommand.self, KeysCommand.self,
         ]
     )
 }

@@ -7,7 +7,11 @@ var tallyExecutable: String {
         .path
 }
 
-/// Starts `tally` with `arguments` and the operator token (and `environment`) in its environment.
+/// The cluster key the processes a test starts share.
+let testClusterKey = "test-cluster-key-0123456789abcdef0123456789abcdef"
+
+/// Starts `tally` with `arguments`, the operator token and the test cluster key (and `environment`)
+/// in its environment.
 func startTally(
     _ arguments: [String], token: String, output: FileHandle? = nil, environment extra: [String: String] = [:]
 ) throws -> Process {
@@ -16,6 +20,7 @@ func startTally(
     p.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["TALLY_OPERATOR_TOKEN"] = token
+    environment["TALLY_CLUSTER_KEY"] = testClusterKey
     environment.merge(extra) { _, new in new }
     p.environment = environment
     p.standardOutput = output ?? FileHandle.nullDevice

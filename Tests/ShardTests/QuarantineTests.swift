@@ -159,7 +159,7 @@ import Testing
         let (segment, position) = try Self.damage(PartitionID(0), of: data)
 
         let coordinatorPort = RolesTests.BoundPort()
-        var coordinatorConfiguration = CoordinatorRole.Configuration(data: data)
+        var coordinatorConfiguration = CoordinatorRole.Configuration(data: data, clusterKey: .generate())
         coordinatorConfiguration.address = .hostname("127.0.0.1", port: 0)
         coordinatorConfiguration.onServerRunning = { coordinatorPort.set($0) }
         let coordinator = try CoordinatorRole(configuration: coordinatorConfiguration, logger: testLogger)
@@ -171,7 +171,8 @@ import Testing
             let shardURL = "http://127.0.0.1:\(shardPort)"
             var shardConfiguration = ShardRole.Configuration(
                 data: data, shard: ShardID("s1"), coordinator: coordinatorURL, url: shardURL,
-                operatorToken: Self.token, raffleSecret: Array(repeating: 1, count: 32))
+                operatorToken: Self.token, raffleSecret: Array(repeating: 1, count: 32),
+                clusterKey: coordinatorConfiguration.clusterKey)
             shardConfiguration.address = .hostname("127.0.0.1", port: shardPort)
             let shard = await ShardRole(configuration: shardConfiguration, logger: testLogger)
             let shardGroup = shard.serviceGroup(gracefulShutdownSignals: [])

@@ -16,7 +16,7 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("docs/verify_raffle.py").path
 
     static func get(_ client: some TestClientProtocol, _ path: String) async throws -> TestResponse {
-        try await client.execute(uri: "/v1/guilds/\(API.g1)/\(path)", method: .get)
+        try await client.execute(uri: "/v1/guilds/\(API.g1)/\(path)", method: .get, headers: API.auth)
     }
 
     /// Runs `docs/verify_raffle.py` on `json` and returns its exit status and output.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Coordinator
 import EventLog
 import Foundation
 import HTTPTypes
@@ -98,7 +99,8 @@ import Testing
                 headerFields: [Self.requestID: "abc-123"])
             let request = Request(head: head, body: .init(buffer: ByteBuffer()))
             let response = try await ForwardingMiddleware<BasicRequestContext>.send(
-                request, to: "http://127.0.0.1:\(port)", client: .shared)
+                request, to: "http://127.0.0.1:\(port)", client: .shared,
+                authenticator: ClusterAuthenticator(key: .generate()))
             #expect(response.status == .ok)
         }
     }

@@ -80,12 +80,12 @@ import Testing
     }
 
     @Test func theBearerSchemeIsCaseInsensitiveAndTokensCompareExactly() async throws {
-        #expect(ShardAPI.bearer("bearer \(Self.token)", matches: Self.token))
-        #expect(ShardAPI.bearer("BEARER \(Self.token)", matches: Self.token))
-        #expect(!ShardAPI.bearer("Bearer \(Self.token)x", matches: Self.token))
-        #expect(!ShardAPI.bearer("Bearer " + String(Self.token.dropLast()), matches: Self.token))
-        #expect(!ShardAPI.bearer("Basic \(Self.token)", matches: Self.token))
-        #expect(!ShardAPI.bearer("Bearer ", matches: ""))
+        #expect(Authorizer.bearer("bearer \(Self.token)", matches: Self.token))
+        #expect(Authorizer.bearer("BEARER \(Self.token)", matches: Self.token))
+        #expect(!Authorizer.bearer("Bearer \(Self.token)x", matches: Self.token))
+        #expect(!Authorizer.bearer("Bearer " + String(Self.token.dropLast()), matches: Self.token))
+        #expect(!Authorizer.bearer("Basic \(Self.token)", matches: Self.token))
+        #expect(!Authorizer.bearer("Bearer ", matches: ""))
         let f = try Fixture()
         try await f.app.test(.router) { client in
             let lower = try await client.execute(
@@ -202,7 +202,7 @@ import Testing
             for path in [
                 "leaderboards/points", "people/\(Self.alice)", "raffle", "raffle/draws/1:1", "audit", "settings",
             ] {
-                let r = try await client.execute(uri: "/v1/guilds/\(Self.g2)/\(path)", method: .get)
+                let r = try await client.execute(uri: "/v1/guilds/\(Self.g2)/\(path)", method: .get, headers: Self.auth)
                 #expect(r.status == .notFound, "\(path)")
                 #expect((Self.decode(r)["error"] as? [String: Any])?["code"] as? String == "unknown_guild", "\(path)")
             }
@@ -250,7 +250,8 @@ import Testing
                 try await client.execute(uri: "/v1/guilds/\(Self.g1)/raffle/draws/1:1", method: .get))
             #expect(verified["verified"] as? Bool == true)
             let audit = Self.decode(
-                try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit?user=\(Self.alice)&limit=10", method: .get))
+                try await client.execute(
+                    uri: "/v1/guilds/\(Self.g1)/audit?user=\(Self.alice)&limit=10", method: .get, headers: Self.auth))
             #expect(
                 (audit["entries"] as? [[String: Any]])?.map { $0["event"] as? String } == [
                     "points_adjusted", "tickets_granted",
@@ -323,7 +324,8 @@ import Testing
                 try await client.execute(uri: "/v1/guilds/\(Self.g2)/people/\(Self.alice)", method: .get))
             #expect(p1["points"] as? Int == 5)
             #expect(p2["points"] as? Int == 7)
-            let a1 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit", method: .get))
+            let a1 = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit", method: .get, headers: Self.auth))
             #expect((a1["entries"] as? [[String: Any]])?.count == 1)
         }
     }

@@ -5,17 +5,26 @@ public import Hummingbird
 /// The coordinator's HTTP API: `POST /v1/cluster/heartbeat`, `POST /v1/cluster/released`,
 /// `GET /v1/cluster`, `GET /health`. The request and answer types are in `Protocol/`, shared with
 /// the shards that call it.
+///
+/// Heartbeats and releases must be signed with the cluster key (``ClusterAuthenticator``): an
+/// unsigned, wrongly signed, stale or replayed one is a 401 and changes nothing, so only a node
+/// holding the key can take partitions, keep a lease alive or announce the URL requests are
+/// forwarded to.
 public struct CoordinatorAPI: Sendable {
     public let service: CoordinatorService
     public let now: @Sendable () -> Int64
+    /// Checks the signatures of heartbeats and releases.
+    public let authenticator: ClusterAuthenticator
     /// Forwards a guild's request to the shard owning its partition (nil: the coordinator serves no
     /// guild requests).
     public var forward: (@Sendable (Request, GuildID) async throws -> Response)?
     /// The Prometheus text of every metric, for `GET /metrics` (nil: no such endpoint).
     public var metricsText: (@Sendable () -> String)?
 
-    public init(service: CoordinatorService, now: @escaping @Sendable () -> Int64) {
+    public init(service: CoordinatorService, authenticator: ClusterAuthenticator, now: @escaping @Sendable () -> Int64)
+    {
         self.service = service
+        self.authenticator = authenticator
         self.now = now
     }
 
@@ -39,19 +48,26 @@ public struct CoordinatorAPI: Sendable {
                     body: .init(byteBuffer: ByteBuffer(string: metricsText())))
             }
         }
+        // Checks signed calls; drops a client's own cluster headers before anything sees them.
+        router.middlewares.add(
+            ClusterAuthMiddleware(authenticator: authenticator, maxBody: Self.maxBody, refuse: { Self.http($0) }))
         router.post("/v1/cluster/heartbeat") { request, _ in
+            try Self.requireSigned(request)
             let beat = try await Self.decode(Heartbeat.self, request)
-            guard !beat.shard.isEmpty, beat.shard.utf8.count <= 100, beat.url.hasPrefix("http") else {
-                throw Self.http(CoordinatorError(.badRequest, "a heartbeat names its shard and its http(s) URL"))
+            guard !beat.shard.isEmpty, beat.shard.utf8.count <= 100, Heartbeat.isValidURL(beat.url) else {
+                throw Self.http(
+                    CoordinatorError(
+                        .badRequest, "a heartbeat names its shard and its URL: http(s)://host[:port], nothing more"))
             }
-            return try await Self.answer {
+            return try await signedAnswer(to: request) {
                 try await service.heartbeat(
                     ShardID(beat.shard), url: beat.url, quarantined: beat.quarantined ?? [], now: now())
             }
         }
         router.post("/v1/cluster/released") { request, _ in
+            try Self.requireSigned(request)
             let released = try await Self.decode(Released.self, request)
-            return try await Self.answer {
+            return try await signedAnswer(to: request) {
                 try await service.released(PartitionID(released.partition), by: ShardID(released.shard), now: now())
             }
         }
@@ -71,23 +87,43 @@ public struct CoordinatorAPI: Sendable {
         return router
     }
 
-    /// Runs a service call, turning its errors into HTTP answers.
-    static func answer(_ body: () async throws -> Orders) async throws -> Orders {
-        do { return try await body() } catch let error as CoordinatorError { throw http(error) }
+    /// Runs a service call, turning its errors into HTTP answers, and signs the orders it returns
+    /// for the call that asked (the shard checks the signature before it obeys them).
+    func signedAnswer(to request: Request, _ body: () async throws -> Orders) async throws -> Response {
+        let orders: Orders
+        do { orders = try await body() } catch let error as CoordinatorError { throw Self.http(error) }
+        let bytes = try JSONEncoder().encode(orders)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let nonce = request.headers[ClusterAuthenticator.Header.verifiedNonce] {
+            headers[ClusterAuthenticator.Header.signature] = authenticator.signAnswer(
+                to: nonce, status: 200, body: bytes)
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// The one place coordinator errors become statuses.
     static func http(_ error: CoordinatorError) -> HTTPError {
         switch error.code {
         case .badRequest: HTTPError(.badRequest, message: error.message)
-        case .noOwner: HTTPError(.serviceUnavailable, message: error.message)
+        case .noOwner, .unavailable: HTTPError(.serviceUnavailable, message: error.message)
+        case .unauthenticated: HTTPError(.unauthorized, message: error.message)
         default: HTTPError(.internalServerError, message: error.message)
+        }
+    }
+
+    /// The largest heartbeat or release body.
+    static let maxBody = 16 * 1024
+
+    /// Refuses a heartbeat or release whose cluster signature was not checked.
+    static func requireSigned(_ request: Request) throws {
+        guard ClusterAuthMiddleware<BasicRequestContext>.isVerified(request) else {
+            throw http(CoordinatorError(.unauthenticated, "this call needs the cluster's signature"))
         }
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
         var request = request
-        let body = try await request.collectBody(upTo: 16 * 1024)
+        let body = try await request.collectBody(upTo: maxBody)
         do { return try JSONDecoder().decode(T.self, from: Data(buffer: body)) } catch {
             throw http(CoordinatorError(.badRequest, "malformed body", underlying: error))
         }

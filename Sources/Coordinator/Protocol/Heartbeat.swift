@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// `POST /v1/cluster/heartbeat`: a shard registers or renews its lease, naming where it serves.
@@ -14,6 +15,17 @@ public struct Heartbeat: Codable, Sendable, Equatable {
         self.shard = shard
         self.url = url
         self.quarantined = quarantined
+    }
+
+    /// Whether `url` is a base URL requests may be forwarded to: `http` or `https`, a host, an
+    /// optional port, and nothing else (no user, path — not even `/` —, query or fragment), so a forward goes to
+    /// exactly the host and path the signature covers.
+    public static func isValidURL(_ url: String) -> Bool {
+        guard url.utf8.count <= 512, let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = parts.host, !host.isEmpty
+        else { return false }
+        return parts.user == nil && parts.password == nil && parts.path.isEmpty
+            && parts.query == nil && parts.fragment == nil
     }
 }
 

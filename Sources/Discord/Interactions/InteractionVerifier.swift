@@ -1,4 +1,5 @@
 import Crypto
+import EventLog
 public import Foundation
 
 /// Checks Discord's Ed25519 signature of an interaction before anything of it is parsed.

@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+public import Coordinator
 public import EventLog
 import Foundation
 import HTTPTypes
@@ -8,6 +9,11 @@ import NIOHTTP1
 
 /// Sends a request for a guild whose partition another shard owns to that shard, so a client can
 /// talk to any node. A partition that is moving is waited for (bounded), then served by its new owner.
+///
+/// A forward is signed with the cluster key and carries the SHA-256 of the client's bearer token,
+/// never the token: the owner decides what the client may do. A request another node forwarded
+/// (its signature checked by ``Coordinator/ClusterAuthMiddleware``) is never sent on again; a
+/// client's own `X-Tally-Forwarded` is removed before it gets here, so it changes nothing.
 public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
     let agent: ShardAgent
     let data: DataDirectory
@@ -20,8 +26,6 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         self.data = data
         self.client = client
     }
-
-    static var forwardedHeader: HTTPField.Name { HTTPField.Name("X-Tally-Forwarded")! }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
@@ -37,7 +41,9 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         _ = try await request.collectBody(upTo: ShardAPI.maxBatchBody + 1)
         while true {
             if await agent.node.serves(partition) { return try await next(request, context) }
-            if let target = agent.ownerURL(of: partition.rawValue), request.headers[Self.forwardedHeader] == nil {
+            if let target = agent.ownerURL(of: partition.rawValue),
+                request.headers[ClusterAuthenticator.Header.forwarded] == nil
+            {
                 do { return try await forward(request, to: target) } catch let error as APIError
                     where error.code == .ownerUnreachable
                 {
@@ -54,7 +60,9 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func forward(_ request: Request, to target: String) async throws -> Response {
-        do { return try await Self.send(request, to: target, client: client) } catch let error as APIError {
+        do {
+            return try await Self.send(request, to: target, client: client, authenticator: agent.authenticator)
+        } catch let error as APIError {
             throw error
         } catch {
             throw APIError(
@@ -62,19 +70,30 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Sends `request` (its method, path, query, body, `Authorization`, `Content-Type` and
-    /// `X-Request-Id`) to
-    /// `target` and returns the answer as a response; marks it forwarded so it is not sent on again.
-    public static func send(_ request: Request, to target: String, client: HTTPClient) async throws -> Response {
-        var out = HTTPClientRequest(url: target + request.uri.description)
+    /// Sends `request` (its method, path, query, body, `Content-Type` and `X-Request-Id`) to `target`,
+    /// signed with the cluster key and carrying the digest of the client's bearer token in place of
+    /// its `Authorization`, and returns the answer as a response. The receiver's check of the
+    /// signature marks it forwarded, so it is not sent on again.
+    public static func send(
+        _ request: Request, to target: String, client: HTTPClient, authenticator: ClusterAuthenticator
+    ) async throws -> Response {
+        guard Heartbeat.isValidURL(target) else {
+            throw APIError(.ownerUnreachable, "the shard owning this guild announced no usable URL; retry")
+        }
+        let path = request.uri.description
+        var out = HTTPClientRequest(url: target + path)
         out.method = HTTPMethod(rawValue: request.method.rawValue)
-        for field in request.headers
-        where field.name == .authorization || field.name == .contentType || field.name == .requestID {
+        for field in request.headers where field.name == .contentType || field.name == .requestID {
             out.headers.add(name: field.name.rawName, value: field.value)
         }
-        out.headers.add(name: Self.forwardedHeader.rawName, value: "1")
         var request = request
         let body = try await request.collectBody(upTo: ShardAPI.maxBatchBody + 1)
+        let credential = request.headers[.authorization].flatMap(Authorizer.tokenDigest(authorization:))
+        for (name, value) in authenticator.sign(
+            method: request.method.rawValue, path: path, body: body.readableBytesView, credential: credential)
+        {
+            out.headers.add(name: name.rawName, value: value)
+        }
         if body.readableBytes > 0 { out.body = .bytes(body) }
         let response = try await client.execute(out, timeout: .seconds(10))
         let data = try await response.body.collect(upTo: 64 << 20)

@@ -44,8 +44,15 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let invalidValue = Code("invalid_value", .badRequest)
         /// No setting has that name.
         public static let unknownSetting = Code("unknown_setting", .badRequest)
-        /// The request needs `Authorization: Bearer <operator token>`.
+        /// The request needs `Authorization: Bearer <operator token>` (or the guild's API key).
         public static let unauthorized = Code("unauthorized", .unauthorized)
+        /// The API key is for another guild.
+        public static let forbidden = Code("forbidden", .forbidden)
+        /// A request signed as a forward from another node whose signature is missing, wrong, stale
+        /// or replayed.
+        public static let clusterUnauthenticated = Code("cluster_unauthenticated", .unauthorized)
+        /// Something on the server failed; the message says what, the log says why.
+        public static let internalError = Code("internal_error", .internalServerError)
         /// The guild has no history.
         public static let unknownGuild = Code("unknown_guild", .notFound)
         /// The person has nothing in the guild.

@@ -266,7 +266,7 @@ package struct CommandRequest: Decodable, Sendable {
                 reason: try need(reason, "reason"))
         case "record_beacon":
             let hex = try need(randomness, "randomness")
-            guard let value = DrandHTTPBeacon.bytes(hex: hex) else {
+            guard let value = Hex.decode(hex) else {
                 throw APIError(.invalidValue, "randomness is the round's value in hex (64 digits)")
             }
             return .recordBeacon(
@@ -304,10 +304,10 @@ package struct CommandRequest: Decodable, Sendable {
 }
 
 /// Discord snowflakes as the API accepts them.
-enum Snowflake {
+package enum Snowflake {
     /// 1 to 19 decimal digits without a leading zero (every snowflake Discord will issue for
     /// centuries fits; `docs/openapi.yaml` states the same pattern).
-    static func parse(_ text: String) -> UInt64? {
+    package static func parse(_ text: String) -> UInt64? {
         guard (1...19).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             text.utf8.first != 0x30, let v = UInt64(text)
         else { return nil }

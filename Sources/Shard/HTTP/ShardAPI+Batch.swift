@@ -31,8 +31,8 @@ extension ShardAPI {
     /// `{"status": 200, "duplicate": …, "events": […]}` or `{"status": 4xx, "error": {…}}`. A command
     /// that is malformed or refused changes nothing and harms none of the others.
     func commandBatch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try authorize(request)
         let guild = try guildID(context)
+        try authorizer.requireAccess(request, to: guild)
         var request = request
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: Self.maxBatchBody) } catch {

@@ -13,8 +13,14 @@ import Projections
 public struct ShardAPI: Sendable {
     /// Which node serves a guild (one node, or a local cluster of several).
     public let nodes: any NodeRouter
-    /// Commands need `Authorization: Bearer <operatorToken>`.
+    /// Commands, settings changes and the audit trail need `Authorization: Bearer <operatorToken>`
+    /// (or a key of the guild, see ``keys``).
     public let operatorToken: String
+    /// The per-guild API keys (nil: only the operator token is accepted).
+    public var keys: GuildKeyStore?
+    /// Checks the signature of requests other nodes forward. Default: a key of its own that no other
+    /// node has, so every signed request is refused (a node no one forwards to).
+    public var clusterAuthenticator = ClusterAuthenticator(key: .generate())
     /// The clock commands are stamped with.
     public let now: @Sendable () -> Timestamp
     /// The Prometheus text of every metric, for `GET /metrics` (nil: no such endpoint).
@@ -44,6 +50,18 @@ public struct ShardAPI: Sendable {
         router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ShardErrorMiddleware())
+        // Checks forwarded requests; removes the cluster headers a client set (so no client's
+        // X-Tally-Forwarded makes this node wait instead of forwarding).
+        router.middlewares.add(
+            ClusterAuthMiddleware(
+                authenticator: clusterAuthenticator, maxBody: Self.maxBody,
+                refuse: { error in
+                    switch error.code {
+                    case .unauthenticated: APIError(.clusterUnauthenticated, error.message)
+                    case .badRequest: APIError(.bodyTooLarge, error.message)
+                    default: APIError(.unavailable, error.message)
+                    }
+                }))
         let nodes = self.nodes
         router.get("/health") { _, _ in
             let damaged = await nodes.quarantined()
@@ -95,8 +113,8 @@ public struct ShardAPI: Sendable {
     // MARK: Commands
 
     func command(_ request: Request, _ context: BasicRequestContext) async throws -> CommandResponse {
-        try authorize(request)
         let guild = try guildID(context)
+        try authorizer.requireAccess(request, to: guild)
         let body = try await Self.body(of: request)
         let parsed: CommandRequest
         do { parsed = try JSONDecoder().decode(CommandRequest.self, from: Data(buffer: body)) } catch {
@@ -134,27 +152,8 @@ public struct ShardAPI: Sendable {
             })
     }
 
-    func authorize(_ request: Request) throws {
-        guard let header = request.headers[.authorization], Self.bearer(header, matches: operatorToken) else {
-            throw APIError(.unauthorized, "commands need Authorization: Bearer <operator token>")
-        }
-    }
-
-    /// Whether `header` is `Bearer <token>` (the scheme in any case, RFC 9110), compared in constant
-    /// time so the answer's timing says nothing about how much of a guess was right.
-    static func bearer(_ header: String, matches token: String) -> Bool {
-        let bytes = Array(header.utf8)
-        guard bytes.count > 7, String(decoding: bytes[0..<7], as: UTF8.self).lowercased() == "bearer " else {
-            return false
-        }
-        let given = Array(bytes[7...])
-        let expected = Array(token.utf8)
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for i in 0..<max(given.count, expected.count) {
-            difference |= (i < given.count ? given[i] : 0) ^ (i < expected.count ? expected[i] : 0)
-        }
-        return difference == 0 && !expected.isEmpty
-    }
+    /// Who may do what (the operator token, the guild keys).
+    var authorizer: Authorizer { Authorizer(operatorToken: operatorToken, keys: keys) }
 
     /// A path parameter, percent-decoded (`kick%3A4242001` is `kick:4242001`).
     static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
@@ -226,8 +225,10 @@ public struct ShardAPI: Sendable {
             replaces: v.announced.replaces == 0 ? nil : v.announced.replaces, reason: v.announced.reason)
     }
 
+    /// The audit trail holds moderation reasons: it needs the operator token or the guild's key.
     func audit(_ request: Request, _ context: BasicRequestContext) async throws -> AuditResponse {
         let guild = try guildID(context)
+        try authorizer.requireAccess(request, to: guild)
         let q = request.uri.queryParameters
         let person = try q["user"].map { try Self.person(String($0)) }
         let limit =
@@ -263,8 +264,8 @@ public struct ShardAPI: Sendable {
     /// `PUT /settings`: `{"key": "...", "settings": {"name": value or null}}`; null clears an override.
     /// Every name and value is checked before any is applied.
     func putSettings(_ request: Request, _ context: BasicRequestContext) async throws -> SettingsResponse {
-        try authorize(request)
         let guild = try guildID(context)
+        try authorizer.requireAccess(request, to: guild)
         let body = try await Self.body(of: request)
         let parsed: SettingsChange
         do { parsed = try JSONDecoder().decode(SettingsChange.self, from: Data(buffer: body)) } catch {

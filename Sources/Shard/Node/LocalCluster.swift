@@ -35,24 +35,44 @@ public actor LocalCluster: NodeRouter {
         var table =
             try store?.load(partitionCount: configuration.data.partitionCount)
             ?? AssignmentTable(configuration: .init(partitionCount: configuration.data.partitionCount))
-        // Nothing is owned yet, so every requested release completes at once.
-        for id in ids {
-            var actions = table.heartbeat(id, now: 0)
-            while let action = actions.first {
-                actions.removeFirst()
-                if case .release(let p, let s) = action { actions += table.released(p, by: s, now: 0) }
-            }
-        }
+        Self.takeOver(&table, by: ids)
         self.table = table
         self.nodes = nodes
-        route = (0..<configuration.data.partitionCount).map { p in nodes[table.owner(of: PartitionID(UInt32(p)))!]! }
+        route = (0..<configuration.data.partitionCount).map { p in
+            guard let owner = table.owner(of: PartitionID(UInt32(p))), let node = nodes[owner] else {
+                preconditionFailure("takeOver left partition \(p) without an owner among this cluster's nodes")
+            }
+            return node
+        }
         try store?.save(table)
+    }
+
+    /// Hands every partition of `table` (saved by an earlier run with any number of shards, or by
+    /// `tally coordinator`) to `shards`, none of which holds anything yet.
+    ///
+    /// Shards the table knows that are not among `shards` are gone: their saved leases would
+    /// otherwise keep their partitions until they expire, which in a table a coordinator saved is
+    /// wall-clock time far ahead of this cluster's clock. Handoffs in flight complete at once, since
+    /// no node holds anything to release. Afterwards every partition is owned by one of `shards`.
+    static func takeOver(_ table: inout AssignmentTable, by shards: [ShardID]) {
+        for gone in table.leases.keys.sorted() where !shards.contains(gone) { _ = table.shardLeft(gone) }
+        var actions: [AssignmentTable.Action] = []
+        for id in shards { actions += table.heartbeat(id, now: 0) }
+        for (i, entry) in table.entries.enumerated() {
+            if case .releasing(let from, _) = entry.ownership { actions.append(.release(PartitionID(UInt32(i)), from)) }
+        }
+        while let action = actions.first {
+            actions.removeFirst()
+            if case .release(let p, let s) = action { actions += table.released(p, by: s, now: 0) }
+        }
     }
 
     /// The node owning each partition, by partition number: the assignment never changes after
     /// `init`, so routing a request needs no hop onto this actor.
     private nonisolated let route: [ShardNode]
 
+    /// The node owning `guild`'s partition. Every partition has one of this cluster's nodes as its
+    /// owner (the initializer drops a previous run's shards and hands their partitions over).
     public nonisolated func node(for guild: GuildID) async -> ShardNode {
         route[Int(data.partition(for: guild).rawValue)]
     }

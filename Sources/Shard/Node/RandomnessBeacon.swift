@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 public import Domain
+import EventLog
 import Foundation
 
 /// Where the timers read a public randomness beacon's value for a round (see ``RaffleDrawing``).
@@ -35,30 +36,6 @@ public struct DrandHTTPBeacon: RandomnessBeacon {
         let body = try await response.body.collect(upTo: 64 * 1024)
         let decoded = try JSONDecoder().decode(Round.self, from: Data(buffer: body))
         guard decoded.round == round else { return nil }
-        return Self.bytes(hex: decoded.randomness).flatMap { $0.count == 32 ? $0 : nil }
-    }
-
-    /// Bytes of an even-length hex string; nil for anything else.
-    static func bytes(hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            guard let hi = nibble(digits[i]), let lo = nibble(digits[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
-        }
+        return Hex.decode(decoded.randomness).flatMap { $0.count == 32 ? $0 : nil }
     }
 }

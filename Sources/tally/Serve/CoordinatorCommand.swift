@@ -26,12 +26,16 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on.") var port: Int = 7070
     @Option(help: "Partitions of a new data directory.") var partitions: Int = 16
     @Option(help: "Lease length in milliseconds.") var leaseMs: Int64 = 5_000
+    @Option(help: ArgumentHelp(ClusterKeyHelp.text, valueName: "file")) var clusterKeyFile: String?
+    @OptionGroup var server: ServerOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.makeLogger("tally.coordinator")
-        var configuration = CoordinatorRole.Configuration(data: try openOrCreate())
+        let clusterKey = try ClusterKey.load(file: clusterKeyFile, environment: ProcessInfo.processInfo.environment)
+        var configuration = CoordinatorRole.Configuration(data: try openOrCreate(), clusterKey: clusterKey)
         configuration.address = .hostname(host, port: port)
+        configuration.limits = server.limits
         configuration.leaseMilliseconds = leaseMs
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -171,6 +171,9 @@ struct LoadgenCommand: AsyncParsableCommand {
         for _ in 0..<40 {
             var request = HTTPClientRequest(url: "\(url)/v1/guilds/\(guild)/audit?user=\(person)&limit=1000")
             request.method = .GET
+            // The audit trail needs the operator token (it holds moderation reasons).
+            let token = token ?? ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"] ?? ""
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
             if let response = try? await client.execute(request, timeout: .seconds(30)) {
                 let body = try await response.body.collect(upTo: 64 << 20)
                 if response.status == .ok,

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 
 /// The operator token and the raffle secret, generated at first start (`DIR/secrets.json`, mode 0600).
+/// A generated token is printed once, and only when standard output is a terminal.
 ///
 /// The raffle secret derives every period's seed, so it must never change under a data directory:
 /// a `secrets.json` that exists but cannot be read or parsed stops the process instead of being
@@ -56,7 +57,15 @@ struct Secrets: Codable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try FileSystem.writeAtomically(Array(try encoder.encode(secrets)) + [0x0A], to: path, permissions: 0o600)
-            FileHandle.standardOutput.write(Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
+            // Shown once, and only on a terminal: standard output redirected to a file or a log
+            // collector would keep the token where logs go. It is always in the file (mode 0600).
+            if isatty(STDOUT_FILENO) == 1 {
+                FileHandle.standardOutput.write(
+                    Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
+            } else {
+                FileHandle.standardOutput.write(
+                    Data("operator token generated and saved in \(path) (not shown: not a terminal)\n".utf8))
+            }
         }
         if let token = ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"], !token.isEmpty {
             secrets.operatorToken = token

@@ -34,8 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on.")
     var port: Int = 8080
 
-    @Option(help: "Partitions of a new data directory.")
-    var partitions: Int = DataDirectory.defaultPartitionCount
+    @Option(help: "Partitions of a new data directory (default 16; an existing one keeps its own).")
+    var partitions: Int?
 
     @Option(help: "Shard nodes to run in this process (a coordinator spreads the partitions over them).")
     var shards: Int = 2
@@ -59,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var drandRelay: String?
 
+    @OptionGroup var server: ServerOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -69,13 +70,18 @@ struct ServeCommand: AsyncParsableCommand {
         var logging = self.logging
         if logging.logLevel == .notice { logging.logLevel = .info }
         let logger = logging.makeLogger("tally.serve")
-        let directory = try DataDirectory.open(path: data, creatingWith: partitions)
+        // An existing directory keeps its own count (one `tally cluster --partitions 4` made, say);
+        // only an explicit --partitions that disagrees is refused.
+        let existing = FileManager.default.fileExists(atPath: data + "/tally.json")
+        let directory = try DataDirectory.open(
+            path: data, creatingWith: existing ? partitions : partitions ?? DataDirectory.defaultPartitionCount)
         let secrets = try Secrets.load(dataDirectory: data)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var configuration = ServeRole.Configuration(
             data: directory, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret)
         configuration.address = .hostname(host, port: port)
+        configuration.limits = server.limits
         configuration.shards = shards
         configuration.metricsText = { registry.emitToString() }
         configuration.publicBaseURL = publicURL ?? "http://\(host):\(port)"

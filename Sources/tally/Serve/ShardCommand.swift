@@ -25,12 +25,15 @@ struct ShardCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "The port to listen on.") var port: Int = 8080
     @Option(help: "This shard's name (default: host:port).") var name: String?
+    @Option(help: "This shard's base URL as other nodes reach it (default: http://HOST:PORT).") var url: String?
+    @Option(help: ArgumentHelp(ClusterKeyHelp.text, valueName: "file")) var clusterKeyFile: String?
     @Option(
         help: """
             A drand relay (e.g. https://api.drand.sh) the timers fetch each closed raffle period's beacon round from; \
             without it the value comes in by the record_beacon command.
             """)
     var drandRelay: String?
+    @OptionGroup var server: ServerOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -39,13 +42,20 @@ struct ShardCommand: AsyncParsableCommand {
         let shard = ShardID(name ?? "\(host):\(port)")
         var logger = logging.makeLogger("tally.shard")
         logger[metadataKey: "shard"] = "\(shard)"
+        let clusterKey = try ClusterKey.load(file: clusterKeyFile, environment: ProcessInfo.processInfo.environment)
+        let url = self.url ?? "http://\(host):\(port)"
+        guard Heartbeat.isValidURL(url), Heartbeat.isValidURL(coordinator) else {
+            throw ValidationError("--url and --coordinator are http(s)://host[:port], with no path")
+        }
         let secrets = try Secrets.load(dataDirectory: data)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var configuration = ShardRole.Configuration(
             data: try DataDirectory.open(path: data), shard: shard, coordinator: coordinator,
-            url: "http://\(host):\(port)", operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret)
+            url: url, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
+            clusterKey: clusterKey)
         configuration.address = .hostname(host, port: port)
+        configuration.limits = server.limits
         configuration.metricsText = { registry.emitToString() }
         configuration.beacon = drandRelay.map { DrandHTTPBeacon(relay: $0) }
         try await ShardRole(configuration: configuration, logger: logger).run()
@@ -59,7 +69,10 @@ struct ClusterCommand: AsyncParsableCommand {
         commandName: "cluster",
         abstract: "Start a coordinator and N shard processes locally (Ctrl-C stops them all).",
         discussion:
-            "The coordinator listens on --coordinator-port, shards on --port, --port+1, …; any shard serves any guild."
+            """
+            The coordinator listens on --coordinator-port, shards on --port, --port+1, …; any shard serves any guild. \
+            They sign their calls to each other with TALLY_CLUSTER_KEY, or with a key generated for this run.
+            """
     )
 
     @Option(help: "Shard processes.") var shards: Int = 3
@@ -76,11 +89,20 @@ struct ClusterCommand: AsyncParsableCommand {
         _ = try DataDirectory.open(
             path: data, creatingWith: (try? DataDirectory.open(path: data))?.partitionCount ?? partitions)
         _ = try Secrets.load(dataDirectory: data)
+        // The processes sign their calls to each other with one key: the operator's, or a new one
+        // that lives only as long as they do.
+        let environment = ProcessInfo.processInfo.environment
+        let clusterKey =
+            try environment["TALLY_CLUSTER_KEY"].flatMap { $0.isEmpty ? nil : try ClusterKey(text: $0) }
+            ?? ClusterKey.generate()
+        var childEnvironment = environment
+        childEnvironment["TALLY_CLUSTER_KEY"] = clusterKey.text
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         func start(_ arguments: [String]) throws -> Process {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = arguments
+            p.environment = childEnvironment
             try p.run()
             return p
         }
@@ -112,4 +134,12 @@ struct ClusterCommand: AsyncParsableCommand {
         _ = sources
         children.removeAll()
     }
+}
+
+/// The help of `--cluster-key-file`, shared by `shard` and `coordinator`.
+enum ClusterKeyHelp {
+    static let text = """
+        A file holding the cluster key (at least 32 bytes, e.g. `openssl rand -hex 32`), the same on every node; \
+        default: TALLY_CLUSTER_KEY. Without one the process refuses to start.
+        """
 }
