@@ -27,7 +27,7 @@ public struct ShardAPI: Sendable {
     public var kick: KickIngress?
     /// Discord's interactions (nil: no Discord app configured).
     public var discord: DiscordIngress?
-    private let metrics = CommandMetrics()
+    let metrics = CommandMetrics()
 
     /// The largest request body accepted (64 KiB).
     public static let maxBody = 64 * 1024
@@ -65,6 +65,7 @@ public struct ShardAPI: Sendable {
         let guilds = router.group("/v1/guilds/:guild")
         if let forwarding { guilds.add(middleware: forwarding) }
         guilds.post("/commands") { request, context in try await command(request, context) }
+        guilds.post("/commands/batch") { request, context in try await commandBatch(request, context) }
         guilds.get("/leaderboards/:kind") { request, context in try await leaderboard(request, context) }
         guilds.get("/people/:person") { _, context in try await person(context) }
         guilds.get("/raffle") { _, context in try await raffle(context) }
@@ -75,6 +76,7 @@ public struct ShardAPI: Sendable {
         guilds.put("/settings") { request, context in try await putSettings(request, context) }
         var routes: [(String, [HTTPRequest.Method])] = [
             ("/health", [.get]), ("/v1/guilds/:guild/commands", [.post]),
+            ("/v1/guilds/:guild/commands/batch", [.post]),
             ("/v1/guilds/:guild/leaderboards/:kind", [.get]),
             ("/v1/guilds/:guild/people/:person", [.get]), ("/v1/guilds/:guild/raffle", [.get]),
             ("/v1/guilds/:guild/raffle/draws/:draw", [.get]), ("/v1/guilds/:guild/raffle/periods/:period", [.get]),
@@ -132,7 +134,7 @@ public struct ShardAPI: Sendable {
             })
     }
 
-    private func authorize(_ request: Request) throws {
+    func authorize(_ request: Request) throws {
         guard let header = request.headers[.authorization], Self.bearer(header, matches: operatorToken) else {
             throw APIError(.unauthorized, "commands need Authorization: Bearer <operator token>")
         }
