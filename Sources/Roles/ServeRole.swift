@@ -14,7 +14,8 @@ public import UnixSignals
 /// `tally serve`: the coordinator's assignment and N shard nodes in one process, behind one port.
 ///
 /// The services run in one ``ServiceLifecycle/ServiceGroup``, listed in start order and shut down
-/// gracefully in reverse: the HTTP server stops taking requests and drains, the timers stop, the
+/// gracefully in reverse: the HTTP server stops taking requests and drains, deferred interactions are
+/// finished, the timers stop, the
 /// outbox workers stop (a delivery in flight finishes and records its outcome), then every partition
 /// is released (in-flight appends finish, a snapshot is written, the lock dropped), and last the
 /// HTTP client closes.
@@ -70,8 +71,10 @@ public struct ServeRole: Sendable {
         var api = ShardAPI(node: cluster, operatorToken: configuration.operatorToken, now: configuration.now)
         api.metricsText = configuration.metricsText
         api.clusterView = { await cluster.view }
+        api.overlays = OverlayServer(nodes: cluster, publicBaseURL: configuration.publicBaseURL)
         let client = HTTPClient.forwarding()
         var senders: [any DeliverySender] = []
+        var deferred: [any Service] = []
         if let kick = configuration.kick {
             let setup = try KickSetup(
                 configuration: kick, raffleSecret: configuration.raffleSecret,
@@ -87,6 +90,7 @@ public struct ServeRole: Sendable {
                 logger: logger)
             api.discord = setup.ingress
             senders.append(setup.sender)
+            deferred.append(setup.deferredService)
         }
         let app = Application(
             router: api.router(),
@@ -118,7 +122,9 @@ public struct ServeRole: Sendable {
             }
         self.cluster = cluster
         self.services =
-            [HTTPClientService(client: client), partitions] + outboxes + timers + extraServices(cluster) + [app]
+            [HTTPClientService(client: client), partitions] + outboxes + timers + deferred + extraServices(cluster) + [
+                app
+            ]
         self.logger = logger
     }
 

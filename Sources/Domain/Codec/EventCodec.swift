@@ -80,6 +80,7 @@ public enum EventCodec {
             case .giftedSubsUnattributed: 70
             case .raffleBeaconRecorded: 40
             case .streamStatusReported: 41
+            case .game(let game): gameTag(game)
             }
         return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: currentVersion(of: tag))
     }
@@ -147,7 +148,7 @@ public enum EventCodec {
         70: "gifted_subs_unattributed",
         40: "raffle_beacon_recorded",
         41: "stream_status_reported",
-    ]
+    ].merging(gameNames) { old, _ in old }
 
     /// Encodes an event as a log record payload with its envelope.
     public static func encode(

@@ -94,6 +94,9 @@ public enum DomainEvent: Hashable, Sendable {
     case kickAuthorizationFinished(state: String)
     /// Gifted subs nobody can be credited for (an anonymous gifter), and why.
     case giftedSubsUnattributed(count: Int64, reason: String)
+
+    // Chat games and messages (type tags 96–127)
+    case game(GameEvent)
 }
 
 /// A decoded event with where and when the log put it.

@@ -350,8 +350,11 @@ extension GuildState {
             return [.linkRejected(user, chatter, reason: GuildState.truncated(reason, toBytes: 200))]
 
         case .connectKickChannel, .answerChatCommand, .recordDelivery, .subscribeKickEvents, .startKickAuthorization,
-            .finishKickAuthorization:
+            .finishKickAuthorization, .finishInteraction:
             return try kickRules(command, c)
+
+        case .game(let game):
+            return try gameRules(game, c)
 
         case .unlink(let user):
             guard links[user] != nil else { throw Rejection(.notLinked, "user \(user) is not linked") }

@@ -195,6 +195,7 @@ extension GuildState {
         case .giftedSubsUnattributed: break
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             mergePerson(.kick(chatter), into: .discord(user))
+        case .game(let game): games.apply(game, sequence: sequence, timestamp: timestamp)
         }
         lastSequence = sequence
         lastTimestamp = timestamp

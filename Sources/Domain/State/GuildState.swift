@@ -59,6 +59,9 @@ public struct GuildState: Sendable, Equatable {
     /// Kick authorizations started and not yet finished, by state (expired ones are dropped as time passes).
     public internal(set) var kickAuthorizations: [String: KickAuthorization] = [:]
 
+    // Chat games and messages
+    public internal(set) var games = GamesState()
+
     // Idempotency
     public internal(set) var keys = IdempotencyKeys()
     /// Whether ``apply(_:)`` records idempotency keys. Deciding needs them; a state folded only to

@@ -22,21 +22,18 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static var forwardedHeader: HTTPField.Name { HTTPField.Name("X-Tally-Forwarded")! }
+    static var signatureHeaders: [HTTPField.Name] {
+        [HTTPField.Name("X-Signature-Ed25519")!, HTTPField.Name("X-Signature-Timestamp")!]
+    }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
-        async throws -> Response
-    {
-        let parts = request.uri.path.split(separator: "/")
-        guard parts.count >= 3, parts[0] == "v1", parts[1] == "guilds", let raw = UInt64(parts[2]) else {
-            return try await next(request, context)
-        }
-        let partition = data.partition(for: GuildID(raw))
+    /// Sends a request for `guild` that arrived on a path without the guild in it (a Discord
+    /// interaction) to the shard owning the guild's partition, waiting for a moving one; nil when this
+    /// node serves it. A request forwarded once is never sent on again.
+    public func forwardIfElsewhere(guild: GuildID, _ request: Request) async throws -> Response? {
+        let partition = data.partition(for: guild)
         let deadline = ContinuousClock.now + patience
-        // Buffer the body once, so it can be sent again (to a new owner) or read here.
-        var request = request
-        _ = try await request.collectBody(upTo: ShardAPI.maxBody + 1)
         while true {
-            if await agent.node.serves(partition) { return try await next(request, context) }
+            if await agent.node.serves(partition) { return nil }
             if let target = agent.ownerURL(of: partition.rawValue), request.headers[Self.forwardedHeader] == nil {
                 do { return try await forward(request, to: target) } catch let error as APIError
                     where error.code == .ownerUnreachable
@@ -46,11 +43,24 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
                 }
             }
             guard ContinuousClock.now < deadline else {
-                throw APIError(
-                    .partitionMoving, "partition \(partition) has no owner yet; retry")
+                throw APIError(.partitionMoving, "partition \(partition) has no owner yet; retry")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let parts = request.uri.path.split(separator: "/")
+        guard parts.count >= 3, parts[0] == "v1", parts[1] == "guilds", let raw = UInt64(parts[2]) else {
+            return try await next(request, context)
+        }
+        // Buffer the body once, so it can be sent again (to a new owner) or read here.
+        var request = request
+        _ = try await request.collectBody(upTo: ShardAPI.maxBody + 1)
+        if let response = try await forwardIfElsewhere(guild: GuildID(raw), request) { return response }
+        return try await next(request, context)
     }
 
     private func forward(_ request: Request, to target: String) async throws -> Response {
@@ -62,14 +72,16 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Sends `request` (its method, path, query, body, `Authorization`, `Content-Type` and
-    /// `X-Request-Id`) to
+    /// Sends `request` (its method, path, query, body, `Authorization`, `Content-Type`,
+    /// `X-Request-Id` and Discord's signature headers, which the owner verifies again) to
     /// `target` and returns the answer as a response; marks it forwarded so it is not sent on again.
     public static func send(_ request: Request, to target: String, client: HTTPClient) async throws -> Response {
         var out = HTTPClientRequest(url: target + request.uri.description)
         out.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers
-        where field.name == .authorization || field.name == .contentType || field.name == .requestID {
+        where field.name == .authorization || field.name == .contentType || field.name == .requestID
+            || Self.signatureHeaders.contains(field.name)
+        {
             out.headers.add(name: field.name.rawName, value: field.value)
         }
         out.headers.add(name: Self.forwardedHeader.rawName, value: "1")

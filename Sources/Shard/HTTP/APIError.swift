@@ -58,6 +58,10 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         /// The guild has no raffle period with that number.
         public static let unknownPeriod = Code("unknown_period", .notFound)
         /// The route does not take this method (the answer's `Allow` header lists those it takes).
+        /// No overlay of that kind exists.
+        public static let unknownOverlay = Code("unknown_overlay", .notFound)
+        /// The overlay key is missing or wrong.
+        public static let forbidden = Code("forbidden", .forbidden)
         public static let methodNotAllowed = Code("method_not_allowed", .methodNotAllowed)
         /// The body is larger than the API takes.
         public static let bodyTooLarge = Code("body_too_large", .contentTooLarge)
