@@ -12,9 +12,7 @@ extension GuildState {
     func gameRules(_ command: GameCommand, _ c: CommandContext) throws -> [DomainEvent] {
         switch command {
         case .openSlotQueue(let commitment):
-            guard commitment.count == 32 else {
-                throw Rejection(.invalidCommitment, "a seed commitment is 32 bytes (SHA-256)")
-            }
+            // The fields were checked (``GameCommand/validateFields()``); here only the state decides.
             guard !games.slotQueueOpen else { throw Rejection(.slotQueueOpen, "the slot queue is open already") }
             let (round, overflow) = games.slotRound.addingReportingOverflow(1)
             guard !overflow else { throw Rejection(.amountOverflow, "no slot-request round numbers are left") }
@@ -53,9 +51,6 @@ extension GuildState {
 
         case .setSlotBlacklist(let slot, let blocked):
             let name = GamesState.normalisedSlot(slot)
-            guard !name.isEmpty, name.utf8.count <= GuildState.slotNameLimit else {
-                throw Rejection(.invalidText, "a slot name is 1 to \(GuildState.slotNameLimit) bytes")
-            }
             guard games.slotBlacklist.contains(name) != blocked else { return [] }
             return [.game(.slotBlacklistChanged(slot: name, blocked: blocked))]
 
@@ -75,12 +70,8 @@ extension GuildState {
             guard games.guessSession > 0, games.lastGuessResult?.session != games.guessSession else {
                 throw Rejection(.noGuessSession, "no guess-the-balance session waits for its result")
             }
-            guard let result = MoneyAmount(parsing: text) else {
-                throw Rejection(
-                    .invalidAmount, "a result is an amount above 0 and at most 999,999,999,999.99, like 1234.56")
-            }
+            guard let result = MoneyAmount(parsing: text) else { throw Rejection(.invalidAmount, "not an amount") }
             let count = requested.map(Int64.init) ?? settings[.guessWinners]
-            guard (1...10).contains(count) else { throw Rejection(.invalidValue, "winners is 1 to 10") }
             let ranked = games.guesses.map { chatter, guess in
                 (chatter, guess, (guess.cents - result.cents).magnitude)
             }.sorted { ($0.2, $0.1.order) < ($1.2, $1.1.order) }
@@ -96,19 +87,6 @@ extension GuildState {
 
         case .saveCustomCommand(let command):
             let name = command.name.lowercased()
-            guard (1...32).contains(name.utf8.count),
-                name.utf8.allSatisfy({
-                    ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D
-                })
-            else { throw Rejection(.invalidName, "a command name is 1 to 32 letters, digits, _ and -, without the !") }
-            guard !GuildState.gameWords.contains(name), !ChatCommand.allCases.contains(where: { $0.name == name })
-            else { throw Rejection(.invalidName, "!\(name) is a built-in command") }
-            do { _ = try ChatTemplate(parsing: command.template) } catch {
-                throw Rejection(.invalidTemplate, error.description)
-            }
-            guard (0...86_400).contains(command.cooldownSeconds) else {
-                throw Rejection(.invalidValue, "a cooldown is 0 to 86,400 seconds")
-            }
             var saved = command
             saved.name = name
             guard games.customCommands[name] != saved else { return [] }
@@ -121,12 +99,6 @@ extension GuildState {
             return [.game(.customCommandDeleted(name: name.lowercased()))]
 
         case .saveTimedMessage(let message):
-            guard !message.text.isEmpty, message.text.utf8.count <= GuildState.kickChatLimit else {
-                throw Rejection(.invalidText, "a timed message is 1 to \(GuildState.kickChatLimit) bytes")
-            }
-            guard (1...1440).contains(message.intervalMinutes) else {
-                throw Rejection(.invalidValue, "an interval is 1 to 1,440 minutes")
-            }
             var saved = message
             if saved.id == 0 {
                 let (id, overflow) = games.lastTimedMessage.addingReportingOverflow(1)

@@ -67,7 +67,7 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         .raffleAnnouncementChannel: "raffle_announcement_channel", .staffChannel: "staff_channel",
         .adminRoleID: "admin_role_id",
         .slotRequestCooldownSeconds: "slot_request_cooldown_seconds", .slotRequestCap: "slot_request_cap",
-        .slotRequestRefuseDuplicates: "slot_request_refuse_duplicates", .guessWinners: "guess_winners",
+        .slotRequestRefuseDuplicates: "slot_refuse_duplicates", .guessWinners: "guess_winners",
         .gamesAnnouncementChannel: "games_announcement_channel",
     ]
 
