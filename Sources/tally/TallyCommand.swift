@@ -12,6 +12,7 @@ struct TallyCommand: AsyncParsableCommand {
             RaffleCommand.self, SlotsCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self,
             ClusterCommand.self,
             LoadgenCommand.self, BenchCommand.self, KickCommand.self, LinkCommand.self, DiscordCommand.self,
+            OverlayCommand.self,
         ]
     )
 }

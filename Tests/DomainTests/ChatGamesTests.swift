@@ -32,6 +32,7 @@ import Testing
         arguments: [
             ("1234.56", 123_456), ("1234.5", 123_450), ("1234", 123_400), ("$1,234.56", 123_456), ("0.01", 1),
             ("999,999,999,999.99", 99_999_999_999_999), ("999999999999.99", 99_999_999_999_999), ("0.1", 10),
+            ("0.05", 5), ("$0.50", 50),
         ] as [(String, Int64)])
     func amountsParseExactly(text: String, cents: Int64) {
         #expect(MoneyAmount(parsing: text)?.cents == cents)
@@ -40,7 +41,7 @@ import Testing
     @Test(arguments: [
         "", "0", "0.00", "-5", "+5", "1e3", "NaN", "nan", "inf", "Infinity", "1.234", "1,23", "12,34.5", ",123",
         "1 000", "1000000000000", "999999999999.999", "1000000000000.00", ".5", "5.", "0x10", "１２", "1.2.3", "$",
-        "$-1", "1,000,00",
+        "$-1", "1,000,00", "007", "0,100", "00.5", "0.0", "$0.00",
     ])
     func everythingElseIsRefused(text: String) {
         #expect(MoneyAmount(parsing: text) == nil, "\(text) parsed")
@@ -179,10 +180,15 @@ import Testing
 
     @Test func builtInNamesAndMalformedNamesAreRefused() {
         var h = connected()
-        for name in ["points", "sr", "guess", "link", "bad name", "", String(repeating: "a", count: 33), "émoji"] {
+        for name in ["bad name", "", String(repeating: "a", count: 33), "émoji", "a!"] {
             let decision = h.run(
                 .game(.saveCustomCommand(CustomCommand(name: name, template: "x", cooldownSeconds: 0))))
             #expect(h.rejection(decision) == "invalid_name", "\(name)")
+        }
+        for name in ["points", "SR", "guess", "link", "call"] {
+            let decision = h.run(
+                .game(.saveCustomCommand(CustomCommand(name: name, template: "x", cooldownSeconds: 0))))
+            #expect(h.rejection(decision) == "name_taken", "\(name)")
         }
         #expect(h.rejection(h.run(.game(.deleteCustomCommand(name: "nope")))) == "unknown_custom_command")
     }

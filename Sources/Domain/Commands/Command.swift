@@ -263,8 +263,10 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         public static let noGuessSession = Code("no_guess_session", .conflict)
         /// A custom command's reply names an unknown variable or has a stray brace.
         public static let invalidTemplate = Code("invalid_template", .invalid)
-        /// A custom command's name is malformed or is a built-in command's.
+        /// A custom command's name is malformed.
         public static let invalidName = Code("invalid_name", .invalid)
+        /// A custom command's name is a built-in command's.
+        public static let nameTaken = Code("name_taken", .conflict)
         /// No custom command has that name.
         public static let unknownCustomCommand = Code("unknown_custom_command", .conflict)
         /// No timed message has that id.

@@ -24,8 +24,6 @@ extension GameCommand {
                     ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D
                 })
             else { throw Rejection(.invalidName, "a command name is 1 to 32 letters, digits, _ and -, without the !") }
-            guard !GuildState.gameWords.contains(name), !ChatCommand.allCases.contains(where: { $0.name == name })
-            else { throw Rejection(.invalidName, "!\(name) is a built-in command") }
             do { _ = try ChatTemplate(parsing: command.template) } catch {
                 throw Rejection(.invalidTemplate, error.description)
             }

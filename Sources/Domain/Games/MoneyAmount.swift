@@ -12,9 +12,10 @@ public struct MoneyAmount: Hashable, Sendable, Comparable, CustomStringConvertib
         self.cents = cents
     }
 
-    /// Parses `1234`, `1234.5`, `1,234.56`, `$1,234.56` (an optional `$`, digits optionally grouped by
-    /// commas in threes, at most two decimals). Refuses anything else: signs, exponents, `NaN`,
-    /// `inf`, spaces inside, three decimals, zero, and amounts above 999,999,999,999.99.
+    /// Parses `1234`, `1234.5`, `1,234.56`, `$1,234.56`, `0.05` (an optional `$`, digits without
+    /// leading zeros optionally grouped by commas in threes, at most two decimals). Refuses anything
+    /// else: signs, exponents, `NaN`, `inf`, spaces inside, leading zeros, three decimals, zero, and
+    /// amounts above 999,999,999,999.99.
     public init?(parsing text: String) {
         var bytes = Array(text.utf8)
         if bytes.first == UInt8(ascii: "$") { bytes.removeFirst() }
@@ -32,8 +33,10 @@ public struct MoneyAmount: Hashable, Sendable, Comparable, CustomStringConvertib
                 return nil
             }
         }
-        let digits = groups.joined()
+        let digits = Array(groups.joined())
         guard digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), digits.count <= 12 else { return nil }
+        // No leading zeros: one way to write each amount (`0.5`, never `00.5` or `0,500`).
+        guard digits.count == 1 || digits[0] != UInt8(ascii: "0") else { return nil }
         var cents: Int64 = 0
         for d in digits { cents = cents * 10 + Int64(d - 0x30) }
         let padded = fraction + Array(repeating: UInt8(ascii: "0"), count: 2 - fraction.count)

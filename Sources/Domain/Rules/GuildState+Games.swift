@@ -87,6 +87,9 @@ extension GuildState {
 
         case .saveCustomCommand(let command):
             let name = command.name.lowercased()
+            // Well formed, but taken: the built-in chat commands answer first.
+            guard !GuildState.gameWords.contains(name), !ChatCommand.allCases.contains(where: { $0.name == name })
+            else { throw Rejection(.nameTaken, "!\(name) is a built-in command") }
             var saved = command
             saved.name = name
             guard games.customCommands[name] != saved else { return [] }
