@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import ServiceLifecycle
+import Synchronization
 
 /// Overlays for OBS browser sources: `GET /overlay/{guild}/{kind}?key=…` serves a self-contained page
 /// (HTML, CSS and a little JavaScript, no external asset, transparent background), and
@@ -23,9 +24,31 @@ public struct OverlayServer: Sendable {
     /// A stream ends after this long (the page reconnects and resumes). Default 1 hour.
     public var maximumStream: Duration = .seconds(3600)
 
+    /// Views computed at a sequence, shared by every stream showing the same one (hundreds of pages
+    /// may watch one guild).
+    let views = ViewCache()
+
     public init(nodes: any NodeRouter, publicBaseURL: String) {
         self.nodes = nodes
         self.publicBaseURL = publicBaseURL
+    }
+
+    /// The newest view JSON of each overlay (guild, kind, board, rows) with the sequence it reflects.
+    final class ViewCache: Sendable {
+        private let entries = Mutex<[String: (sequence: UInt64, json: String)]>([:])
+
+        /// The view of `state`, computed once per sequence and overlay.
+        func json(_ view: OverlayView, _ state: GuildState, guild: GuildID) -> String {
+            let key = "\(guild)/\(view.kind.name)/\(view.board)/\(view.rows)"
+            if let entry = entries.withLock({ $0[key] }), entry.sequence == state.lastSequence { return entry.json }
+            let json = view.json(state, guild: guild)
+            entries.withLock { entries in
+                if (entries[key]?.sequence ?? 0) < state.lastSequence {
+                    entries[key] = (state.lastSequence, json)
+                }
+            }
+            return json
+        }
     }
 
     /// Adds the routes to `router`.
@@ -86,7 +109,7 @@ public struct OverlayServer: Sendable {
         let resumeFrom =
             request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { UInt64($0) }
             ?? request.uri.queryParameters["after"].flatMap { UInt64(String($0)) }
-        let (poll, keepAlive, limit) = (pollInterval, self.keepAlive, maximumStream)
+        let (poll, keepAlive, limit, views) = (pollInterval, self.keepAlive, maximumStream, self.views)
         let body = ResponseBody { writer in
             var sent = resumeFrom
             var lastJSON = ""
@@ -99,7 +122,7 @@ public struct OverlayServer: Sendable {
                     sent.map({ state.lastSequence > $0 }) ?? true
                 {
                     // Events that do not change what the overlay shows are not pushed.
-                    let json = target.view.json(state, guild: target.guild)
+                    let json = views.json(target.view, state, guild: target.guild)
                     if json != lastJSON {
                         try await writer.write(
                             ByteBuffer(string: "id: \(state.lastSequence)\nevent: view\ndata: \(json)\n\n"))
