@@ -45,16 +45,37 @@ struct OverlayBench: AsyncParsableCommand {
         let stop = Mutex(false)
     }
 
+    /// The changes an overlay kind must show, and what each of its streams received when.
     final class Changes: Sendable {
         let list = Mutex<[Change]>([])
-        let latencies = Mutex<[Duration]>([])
+        let streams = Mutex<[[Received]]>([])
         func add(_ change: Change) { list.withLock { $0.append(change) } }
-        /// Records, for a stream that had seen up to `before`, the delay of every change in
-        /// (`before`, `id`] received `at`.
-        func received(id: UInt64, before: UInt64, at: ContinuousClock.Instant) {
-            let shown = list.withLock { $0.filter { $0.sequence > before && $0.sequence <= id } }
-            latencies.withLock { l in for c in shown { l.append(c.durable.duration(to: at)) } }
+        func add(stream: [Received]) { streams.withLock { $0.append(stream) } }
+
+        /// For every change and every stream: how long after the change was durable the stream first
+        /// had a view at or past its sequence (0 when the view arrived before the acknowledgement did);
+        /// and how many pairs never got there.
+        func delays() -> (delays: [Duration], missed: Int) {
+            let changes = list.withLock { $0 }
+            var delays: [Duration] = []
+            var missed = 0
+            for stream in streams.withLock({ $0 }) {
+                for change in changes {
+                    guard let seen = stream.first(where: { $0.id >= change.sequence }) else {
+                        missed += 1
+                        continue
+                    }
+                    delays.append(max(.zero, change.durable.duration(to: seen.at)))
+                }
+            }
+            return (delays.sorted(), missed)
         }
+    }
+
+    /// A view a stream received: its event id and when.
+    struct Received: Sendable {
+        let id: UInt64
+        let at: ContinuousClock.Instant
     }
 
     func run() async throws {
@@ -135,7 +156,8 @@ struct OverlayBench: AsyncParsableCommand {
                     request.headers.add(name: "Accept", value: "text/event-stream")
                     let response = try await client.execute(request, timeout: .seconds(3600))
                     var text = ""
-                    var seen: UInt64?
+                    var received: [Received] = []
+                    defer { changes.add(stream: received) }
                     for try await chunk in response.body {
                         let at = ContinuousClock.now
                         text += String(buffer: chunk)
@@ -145,12 +167,8 @@ struct OverlayBench: AsyncParsableCommand {
                             guard let line = block.split(separator: "\n").first(where: { $0.hasPrefix("id: ") }),
                                 let id = UInt64(line.dropFirst(4))
                             else { continue }
-                            if let seen {
-                                changes.received(id: id, before: seen, at: at)
-                            } else {
-                                flags.connected.withLock { $0 += 1 }
-                            }
-                            seen = id
+                            if received.isEmpty { flags.connected.withLock { $0 += 1 } }
+                            received.append(Received(id: id, at: at))
                         }
                         if flags.stop.withLock({ $0 }) { return }
                     }
@@ -215,10 +233,14 @@ struct OverlayBench: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(1))
             flags.stop.withLock { $0 = true }
             streams.cancelAll()
+            // Every stream hands in what it received as it ends.
+            while board.streams.withLock({ $0.count }) + slots.streams.withLock({ $0.count }) < connections {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             for (name, changes, per) in [
                 ("leaderboard", board, (connections + 1) / 2), ("slots", slots, connections / 2),
             ] {
-                let sorted = changes.latencies.withLock { $0.sorted() }
+                let (sorted, missed) = changes.delays()
                 let count = changes.list.withLock { $0.count }
                 guard !sorted.isEmpty else {
                     print("\(name): no update measured")
@@ -230,8 +252,8 @@ struct OverlayBench: AsyncParsableCommand {
                 print(
                     String(
                         format:
-                            "%@: %d changes × %d overlays, %d deliveries seen (%.1f%%): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-                        name, count, per, sorted.count, Double(sorted.count) * 100 / Double(max(count * per, 1)),
+                            "%@: %d changes × %d overlays, %d delivered, %d missed: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                        name, count, per, sorted.count, missed,
                         ms(sorted[sorted.count / 2]), ms(sorted[sorted.count * 99 / 100]), ms(sorted[sorted.count - 1]))
                 )
             }
