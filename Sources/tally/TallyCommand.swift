@@ -10,9 +10,8 @@ struct TallyCommand: AsyncParsableCommand {
         subcommands: [
             LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, AuditCommand.self,
             RaffleCommand.self, SlotsCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self,
-            ClusterCommand.self,
-            LoadgenCommand.self, BenchCommand.self, KickCommand.self, LinkCommand.self, DiscordCommand.self,
-            OverlayCommand.self,
+            ClusterCommand.self, LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self,
+            LinkCommand.self, DiscordCommand.self, ImportLegacyCommand.self, OverlayCommand.self,
         ]
     )
 }

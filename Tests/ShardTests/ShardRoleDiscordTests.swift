@@ -11,10 +11,6 @@ import ServiceLifecycle
 import TallyTesting
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Discord through `tally shard`: a coordinator and two shard roles in process, a fake Discord. Any
 /// shard answers any guild's interaction (the one that does not own it forwards it, signature
 /// headers and all, and the owner verifies it again); the owner's outbox delivers the guild's roles
@@ -24,25 +20,6 @@ import Testing
     static let admin: UInt64 = 82_000_000_000_000_001
     static let viewer: UInt64 = 82_000_000_000_000_002
     static let role: UInt64 = 72_000_000_000_000_001
-
-    /// A loopback port nobody listens on right now (a shard's URL must be known before it listens).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CancellationError() }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw CancellationError() }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     @Test func eitherShardAnswersAGuildsInteractionsAndItsOwnerDeliversThem() async throws {
         let directory = TemporaryDirectory()
@@ -66,7 +43,7 @@ import Testing
                 let discord = fake.configuration(base: "http://127.0.0.1:\(try await fakePort.wait())")
                 var shards: [(role: ShardRole, url: String)] = []
                 for i in 1...2 {
-                    let port = try Self.freePort()
+                    let port = try freeLoopbackPort()
                     var configuration = ShardRole.Configuration(
                         data: data, shard: ShardID("shard-\(i)"), coordinator: coordinatorURL,
                         url: "http://127.0.0.1:\(port)", operatorToken: "t",

@@ -184,6 +184,9 @@ extension EventCodec {
             w.writeString(reason)
         case .game(let game):
             encodeGame(game, into: &w)
+        case .legacyPersonImported, .legacyRecordImported, .legacyRoleThresholdImported, .legacyOrderImported,
+            .legacyPeriodImported, .kickNameResolved:
+            encodeLegacyFields(event, into: &w)
         }
     }
 
@@ -489,6 +492,7 @@ extension EventCodec {
         case (40, 1):
             let p = try period()
             return .raffleBeaconRecorded(p, RaffleBeacon(round: try r.readVarint(), value: try r.readData()))
+        case (80...85, 1): return try decodeLegacyFields(tag: tag, &r)
         default: return nil
         }
     }

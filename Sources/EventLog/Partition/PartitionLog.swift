@@ -185,20 +185,10 @@ public final class PartitionLog: Sendable {
         guard let writer else {
             return completion(.failure(EventLogError(.invalidArgument, "partition \(partition) was opened read-only")))
         }
-        guard !records.isEmpty else {
-            return completion(.failure(EventLogError(.invalidArgument, "an append needs at least one record")))
-        }
-        var bytes = 0
-        for record in records {
-            guard record.payload.count <= configuration.maxPayloadBytes else {
-                return completion(
-                    .failure(
-                        EventLogError(
-                            .invalidArgument,
-                            "payload of \(record.payload.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)"
-                        )))
-            }
-            bytes += record.payload.count + 24
+        let bytes: Int
+        switch PartitionLog.check(records, maxPayloadBytes: configuration.maxPayloadBytes) {
+        case .success(let size): bytes = size
+        case .failure(let error): return completion(.failure(error))
         }
         if let failure = state.values.withLock({
             $0.closed ? EventLogError(.closed, "partition \(partition) is closed") : $0.failure
@@ -206,6 +196,26 @@ public final class PartitionLog: Sendable {
             return completion(.failure(failure))
         }
         writer.enqueue(.init(records: records, bytes: bytes, completion: completion))
+    }
+
+    /// Checks an append before it is queued: at least one record, no payload over the limit.
+    ///
+    /// - Returns: the bytes the records take in a batch body, about, for group-commit sizing.
+    package static func check(_ records: [Record], maxPayloadBytes: Int) -> Result<Int, EventLogError> {
+        guard !records.isEmpty else {
+            return .failure(EventLogError(.invalidArgument, "an append needs at least one record"))
+        }
+        var bytes = 0
+        for record in records {
+            guard record.payload.count <= maxPayloadBytes else {
+                return .failure(
+                    EventLogError(
+                        .invalidArgument,
+                        "payload of \(record.payload.count) bytes exceeds the limit of \(maxPayloadBytes)"))
+            }
+            bytes += record.payload.count + 24
+        }
+        return .success(bytes)
     }
 
     /// Finishes queued appends, syncs, releases the lock (for a writer) and wakes every tail.
@@ -216,6 +226,17 @@ public final class PartitionLog: Sendable {
             return PartitionState.takeWaiters(&v)
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Suspends until every record below `end` is durable (and readable); false if the log closes
+    /// or its writer fails first, so those records may never become durable.
+    package func waitUntilDurable(below end: Offset) async -> Bool {
+        while true {
+            let (visible, stopped) = state.values.withLock { ($0.endOffset, $0.closed || $0.failure != nil) }
+            if visible >= end { return true }
+            if stopped || end == .zero { return false }
+            await state.waitForAppend(after: visible)
+        }
     }
 
     /// The offset the next appended record will get; every offset below it is readable.

@@ -45,7 +45,13 @@ public struct ShardAPI: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(MetricsMiddleware())
-        router.get("/health") { _, _ in HealthResponse(status: "ok") }
+        router.middlewares.add(ShardErrorMiddleware())
+        let nodes = self.nodes
+        router.get("/health") { _, _ in
+            let damaged = await nodes.quarantined()
+            return HealthResponse(
+                status: damaged.isEmpty ? "ok" : "degraded", quarantined: damaged.isEmpty ? nil : damaged)
+        }
         if let metricsText {
             router.get("/metrics") { _, _ in
                 Response(
@@ -240,8 +246,16 @@ public struct ShardAPI: Sendable {
         }
         _ = try await knownGuild(guild)
         let history = try await node(guild).history(for: guild)
-        let entries = try history.audit(guild: guild, person: person, until: before.map { .offset($0) }).suffix(limit)
-        return AuditResponse(entries: Array(entries))
+        // Reading and folding the history blocks on file I/O: it runs on the I/O pool, never on
+        // the cooperative one, so a long history does not stall other requests.
+        return try await BlockingIOPool.shared.run {
+            let all = try history.audit(guild: guild, person: person, until: before.map { .offset($0) })
+            var start = max(0, all.count - limit)
+            // A page never splits the entries of one event, so `next_before` loses none.
+            while start > 0, start < all.count, all[start - 1].offset == all[start].offset { start -= 1 }
+            let page = Array(all[start...])
+            return AuditResponse(entries: page, nextBefore: start > 0 ? page.first?.offset.rawValue : nil)
+        }
     }
 
     func settings(_ context: BasicRequestContext) async throws -> SettingsResponse {

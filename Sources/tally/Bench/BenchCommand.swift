@@ -8,6 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             AllBench.self, LogBench.self, DomainBench.self, MemoryBench.self, WebhookBench.self, InteractionBench.self,
             OverlayBench.self,
+            HistoryBench.self,
         ],
         defaultSubcommand: AllBench.self
     )
