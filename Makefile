@@ -2,7 +2,7 @@
 # Both install the Debian packages the build needs (as root; otherwise they say what to install),
 # build, and then run the service or every test.
 
-DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus postgresql
+DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus postgresql chromium chromium-driver
 SWIFT ?= swift
 DATA ?= ./tally-data
 PORT ?= 8080
@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_BUILD = TALLY_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
-.PHONY: run test build release deps bench bench-http clean lint format check-alerts fuzz fuzz-build fuzz-smoke api-check
+.PHONY: run test build release deps bench bench-http clean lint format check-alerts fuzz fuzz-build fuzz-smoke api-check overlay-browser-test
 
 deps:
 	@missing=""; \
@@ -63,11 +63,18 @@ test: deps lint check-alerts $(if $(TALLY_SKIP_FUZZ),,fuzz-smoke)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 	scripts/api-check.sh .build/debug/tally
+	scripts/overlay-browser-test.sh .build/debug/tally .build/overlay-artifacts
 
 # Schemathesis (from PyPI, in a throwaway virtualenv) against a real `tally serve`: every operation of
 # docs/openapi.yaml with every check, at least 1,000 cases, 0 failures (scripts/schemathesis.toml).
 api-check: build
 	scripts/api-check.sh .build/debug/tally
+
+# The OBS overlays in headless Chromium (Debian's chromium and chromium-driver; Selenium from PyPI in a
+# throwaway virtualenv): each page renders, shows an update a command causes, and a draw lands on the
+# API's winner; screenshots in .build/overlay-artifacts.
+overlay-browser-test: build
+	scripts/overlay-browser-test.sh .build/debug/tally .build/overlay-artifacts
 
 # One build of every target: building the fuzz products one `--product` at a time makes SwiftPM forget
 # the targets outside each product and rebuild them on the next run.

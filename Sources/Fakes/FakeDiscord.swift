@@ -145,6 +145,9 @@ public final class FakeDiscord: Sendable {
     public func messages(in channel: UInt64) -> [String] {
         state.withLock { $0.messages.filter { $0.channel == channel }.map(\.content) }
     }
+    /// The body of the last edit of the original response under `token` (a deferred interaction's
+    /// follow-up), if any.
+    public func original(token: String) -> String? { state.withLock { $0.originals[token] } }
     /// Bodies of the command registrations received.
     public var registrations: [String] { state.withLock { $0.commands } }
 

@@ -14,7 +14,8 @@ public import UnixSignals
 /// `tally serve`: the coordinator's assignment and N shard nodes in one process, behind one port.
 ///
 /// The services run in one ``ServiceLifecycle/ServiceGroup``, listed in start order and shut down
-/// gracefully in reverse: the HTTP server stops taking requests and drains, the timers stop, the
+/// gracefully in reverse: the HTTP server stops taking requests and drains, deferred interactions are
+/// finished, the timers stop, the
 /// outbox workers stop (a delivery in flight finishes and records its outcome), then every partition
 /// is released (in-flight appends finish, a snapshot is written, the lock dropped), and last the
 /// HTTP client closes.
@@ -75,8 +76,10 @@ public struct ServeRole: Sendable {
         api.keys = GuildKeyStore(dataDirectory: configuration.data.path)
         // The nodes of a local cluster share the process: nothing is forwarded between them, so the
         // API's own random cluster key (which refuses every signed request) stays.
+        api.overlays = OverlayServer(nodes: cluster, publicBaseURL: configuration.publicBaseURL)
         let client = HTTPClient.forwarding()
         var senders: [any DeliverySender] = []
+        var deferred: [any Service] = []
         if let kick = configuration.kick {
             let setup = try KickSetup(
                 configuration: kick, raffleSecret: configuration.raffleSecret,
@@ -92,6 +95,7 @@ public struct ServeRole: Sendable {
                 logger: logger)
             api.discord = setup.ingress
             senders.append(setup.sender)
+            deferred.append(setup.deferredService)
         }
         let app = configuration.limits.application(
             router: api.router(), address: configuration.address, serverName: "tally",
@@ -122,7 +126,9 @@ public struct ServeRole: Sendable {
             }
         self.cluster = cluster
         self.services =
-            [HTTPClientService(client: client), partitions] + outboxes + timers + extraServices(cluster) + [app]
+            [HTTPClientService(client: client), partitions] + outboxes + timers + deferred + extraServices(cluster) + [
+                app
+            ]
         self.logger = logger
     }
 

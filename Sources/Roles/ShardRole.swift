@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 public import Coordinator
+public import Discord
 public import EventLog
 public import Hummingbird
 public import Logging
@@ -11,8 +12,13 @@ public import UnixSignals
 /// `tally shard`: one shard process of a cluster. It holds what the coordinator grants, forwards
 /// requests for the rest, and runs the timers of what it holds.
 ///
-/// Services, in start order: the HTTP client, heartbeats, partitions, timers, HTTP. A graceful shutdown runs in
-/// reverse: stop taking requests and drain, stop the timers, release every partition (snapshot and
+/// With a Discord app it also answers interactions (one for a guild another shard owns is forwarded
+/// there, signature headers and all, and verified again) and delivers the Discord effects of the
+/// partitions it holds.
+///
+/// Services, in start order: the HTTP client, heartbeats, partitions, the outbox, timers, deferred
+/// interactions, HTTP. A graceful shutdown runs in reverse: stop taking requests and drain, finish
+/// deferred interactions, stop the timers and the outbox, release every partition (snapshot and
 /// unlock), and only then stop heartbeating.
 public struct ShardRole: Sendable {
     public struct Configuration: Sendable {
@@ -36,6 +42,10 @@ public struct ShardRole: Sendable {
         public var beacon: (any RandomnessBeacon)?
         /// Idle timeout and connection limit of the HTTP server. Default ``HTTPServerLimits/init()``.
         public var limits = HTTPServerLimits()
+        /// The deployment's Discord app (nil: no interactions endpoint, no Discord deliveries). Default nil.
+        public var discord: DiscordConfiguration?
+        /// The service's public base URL, for link buttons. Default `http://127.0.0.1:8080`.
+        public var publicBaseURL = "http://127.0.0.1:8080"
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -59,7 +69,8 @@ public struct ShardRole: Sendable {
     public let services: [any Service]
     let logger: Logger
 
-    public init(configuration: Configuration, logger: Logger) async {
+    /// - Throws: ``Discord/DiscordError`` `configuration` when the Discord public key is not an Ed25519 key.
+    public init(configuration: Configuration, logger: Logger) async throws {
         var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
         nodeConfiguration.raffleSecret = configuration.raffleSecret
         nodeConfiguration.beacon = configuration.beacon
@@ -74,20 +85,37 @@ public struct ShardRole: Sendable {
         api.keys = GuildKeyStore(dataDirectory: configuration.data.path)
         api.clusterAuthenticator = authenticator
         api.metricsText = configuration.metricsText
-        api.forwarding = ForwardingMiddleware(agent: agent, data: configuration.data, client: client)
+        let forwarding = ForwardingMiddleware<BasicRequestContext>(
+            agent: agent, data: configuration.data, client: client)
+        api.forwarding = forwarding
+        api.overlays = OverlayServer(nodes: node, publicBaseURL: configuration.publicBaseURL)
+        var discordServices: [any Service] = []
+        var outbox: [any Service] = []
+        if let discord = configuration.discord {
+            let setup = try DiscordSetup(
+                configuration: discord, raffleSecret: configuration.raffleSecret,
+                publicBaseURL: configuration.publicBaseURL, nodes: node, client: client, now: configuration.now,
+                logger: logger, forward: forwarding)
+            api.discord = setup.ingress
+            discordServices.append(setup.deferredService)
+            outbox.append(
+                DeliveryService(
+                    node: node, senders: [setup.sender], clock: ContinuousClock(), now: configuration.now,
+                    logger: logger))
+        }
         let app = configuration.limits.application(
             router: api.router(), address: configuration.address, serverName: "tally",
             onServerRunning: configuration.onServerRunning, logger: logger)
         self.node = node
         self.agent = agent
         self.logger = logger
-        self.services = [
-            HTTPClientService(client: client),
-            HeartbeatService(agent: agent, clock: ContinuousClock()),
-            PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),
-            TimerService(node: node, clock: ContinuousClock(), now: configuration.now),
-            app,
-        ]
+        self.services =
+            [
+                HTTPClientService(client: client),
+                HeartbeatService(agent: agent, clock: ContinuousClock()),
+                PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),
+            ] + outbox + [TimerService(node: node, clock: ContinuousClock(), now: configuration.now)] + discordServices
+            + [app]
     }
 
     /// The group that runs the services; a graceful shutdown (a signal, or

@@ -140,6 +140,41 @@ extension DomainEvent {
                             drawnAt: Timestamp(milliseconds: 1_769_904_300_000), verification: "verified")
                     ])),
             .kickNameResolved(name: "eve", KickUserID(4_242_077)),
+        ] + gameSamples
+    }()
+
+    /// One of each chat-game event (type tags 96–112).
+    static let gameSamples: [DomainEvent] = {
+        let request = SlotRequest(
+            number: 17, chatter: KickUserID(4_242_001), username: "mizuro", slot: "Gates of Olympus")
+        let events: [GameEvent] = [
+            .slotQueueOpened(round: 2, commitment: Array(repeating: 0x5A, count: 32)),
+            .slotQueueClosed(round: 2, seed: Array(0..<32).map { UInt8($0 * 7 % 256) }),
+            .slotRequested(request), .slotRequestSkipped(number: 12), .slotQueueCleared(round: 2),
+            .slotPicked(
+                SlotPick(
+                    round: 2, pick: 3, request: request, candidates: 41,
+                    candidatesDigest: Array(repeating: 0x3C, count: 32), index: 9)),
+            .slotBlacklistChanged(slot: "book of dead", blocked: true), .guessOpened(session: 4),
+            .guessRecorded(session: 4, chatter: KickUserID(4_242_001), username: "mizuro", cents: 123_456),
+            .guessClosed(session: 4),
+            .guessResolved(
+                GuessResult(
+                    session: 4, cents: 120_000,
+                    winners: [
+                        GuessWinner(
+                            chatter: KickUserID(4_242_001), username: "mizuro", cents: 123_456, distance: 3_456),
+                        GuessWinner(
+                            chatter: KickUserID(7_001), username: "vex", cents: 99_999_999_999_999,
+                            distance: 99_999_999_879_999),
+                    ], guesses: 212)),
+            .customCommandSaved(
+                CustomCommand(
+                    name: "discord", template: "{user}: join us at discord.gg/example ({rank})", cooldownSeconds: 30)),
+            .customCommandDeleted(name: "discord"), .customCommandUsed(name: "discord"),
+            .timedMessageSaved(TimedMessage(id: 2, text: "Follow the channel!", intervalMinutes: 15)),
+            .timedMessageDeleted(id: 2), .timedMessageSent(id: 2),
         ]
+        return events.map { DomainEvent.game($0) }
     }()
 }

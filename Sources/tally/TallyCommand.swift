@@ -9,9 +9,9 @@ struct TallyCommand: AsyncParsableCommand {
         abstract: "Tally: an event-sourced, sharded back end for live-streaming community bots.",
         subcommands: [
             LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, AuditCommand.self,
-            RaffleCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self, ClusterCommand.self,
-            LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self, LinkCommand.self,
-            DiscordCommand.self, ImportLegacyCommand.self, KeysCommand.self,
+            RaffleCommand.self, SlotsCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self,
+            ClusterCommand.self, LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self,
+            LinkCommand.self, DiscordCommand.self, ImportLegacyCommand.self, OverlayCommand.self, KeysCommand.self,
         ]
     )
 }

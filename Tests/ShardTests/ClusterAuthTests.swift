@@ -150,7 +150,7 @@ import Testing
                     data: data, shard: ShardID("shard-\(i)"), coordinator: coordinator, url: "http://127.0.0.1:\(port)",
                     operatorToken: Self.token, raffleSecret: Array(repeating: 1, count: 32), clusterKey: Self.key)
                 configuration.address = .hostname("127.0.0.1", port: port)
-                let role = await ShardRole(configuration: configuration, logger: testLogger)
+                let role = try await ShardRole(configuration: configuration, logger: testLogger)
                 let group = role.serviceGroup(gracefulShutdownSignals: [])
                 tasks.addTask { try await group.run() }
                 shards.append((configuration.url, group))

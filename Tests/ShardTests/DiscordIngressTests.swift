@@ -71,7 +71,22 @@ import Testing
             }
             let (status, answer) = try await interact(object)
             #expect(status == 200)
+            // A deferred command ("thinking…") is finished by the outbox editing the original response.
+            if answer["type"] as? Int == 5 { return try await followUp(token: "token-\(id)") }
             return (answer["data"] as? [String: Any])?["content"] as? String ?? ""
+        }
+
+        /// The content a deferred interaction's original response was edited to (waits for it).
+        func followUp(token: String) async throws -> String {
+            for _ in 0..<400 {
+                if let body = fake.original(token: token) {
+                    let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+                    return object?["content"] as? String ?? ""
+                }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            Issue.record("the deferred interaction \(token) was never finished")
+            return ""
         }
 
         func state() async throws -> GuildState? {
@@ -380,14 +395,63 @@ import Testing
             s.fake.inject(.status(502, code: 0), on: "messages")
             let drawn = try await s.command(["raffle", "draw"], user: Self.admin, admin: true, id: "draw-1")
             #expect(drawn.contains("<@\(Self.viewer)>"), "\(drawn)")
-            #expect(
-                try await s.command(["raffle", "draw"], user: Self.admin, admin: true, id: "draw-1") == "Already done.")
+            // Replayed: deferred again, drawn nothing, and its answer (already sent) not sent again.
+            _ = try await s.command(["raffle", "draw"], user: Self.admin, admin: true, id: "draw-1")
+            // (Give the replay's job time to run: its follow-up is a duplicate, so no second edit may appear.)
+            try await Task.sleep(for: .milliseconds(500))
             try await s.eventually("the announcement posted") { s.fake.messages(in: channel).count == 1 }
             try await s.eventually("its outcome recorded") { try await s.state()?.deliveries.isEmpty == true }
             #expect(s.fake.messages(in: channel).count == 1)
             #expect(s.fake.messages(in: channel)[0].contains("the winner is <@\(Self.viewer)>"))
             let posts = s.fake.calls.filter { $0.path.hasSuffix("/messages") }
             #expect(posts.count == 2 && posts.allSatisfy { $0.body.contains(#""enforce_nonce":true"#) })
+            #expect(s.fake.calls.filter { $0.path.hasSuffix("/token-draw-1/messages/@original") }.count == 1)
+            var draws = 0
+            try await s.role.cluster.node(for: Self.guild).history(for: Self.guild).forEachEvent(guild: Self.guild) {
+                if case .raffleWinnerDrawn = $0.event { draws += 1 }
+            }
+            #expect(draws == 1)
+        }
+    }
+
+    @Test func slowCommandsAnswerThinkingAtOnceAndAreFinishedThroughTheOutbox() async throws {
+        try await withService { s in
+            _ = try await s.command(["settings", "set"], ["name": "leaderboard_default", "value": "5"], admin: true)
+            // The follow-up's first PATCH is rate limited: the outbox waits and sends it again.
+            s.fake.inject(.rateLimited(retryAfter: 0.3, scope: "user"), on: "webhooks")
+            let object: [String: Any] = [
+                "id": "700001", "type": 2, "token": "token-700001", "application_id": s.fake.applicationID,
+                "guild_id": String(Self.guild.rawValue),
+                "member": ["user": ["id": String(Self.admin)], "permissions": "32", "roles": [String]()],
+                "data": ["name": "roles", "options": [["name": "status", "type": 1, "options": [Any]()]]],
+            ]
+            let started = ContinuousClock.now
+            let (status, answer) = try await s.interact(object)
+            let firstResponse = started.duration(to: .now)
+            #expect(status == 200)
+            #expect(answer["type"] as? Int == 5, "\(answer)")
+            #expect((answer["data"] as? [String: Any])?["flags"] as? Int == 64, "ephemeral, like its answer")
+            #expect(firstResponse < .seconds(1))
+            let content = try await s.followUp(token: "token-700001")
+            #expect(content.contains("role changes waiting"), "\(content)")
+            let patches = s.fake.calls.filter {
+                $0.method == "PATCH"
+                    && $0.path == "/api/v10/webhooks/\(s.fake.applicationID)/token-700001/messages/@original"
+            }
+            #expect(patches.count == 2, "a 429, then the edit")
+            let edit = patches.last?.body ?? "flags"
+            #expect(!edit.contains("flags"), "an edit cannot change the ephemeral flag")
+            try await s.eventually("the follow-up's outcome recorded") {
+                try await s.state()?.deliveries.isEmpty == true
+            }
+            // A viewer is refused at once, not deferred.
+            var viewer = object
+            viewer["id"] = "700002"
+            viewer["member"] = ["user": ["id": String(Self.viewer)], "permissions": "0", "roles": [String]()]
+            let (_, refused) = try await s.interact(viewer)
+            #expect(refused["type"] as? Int == 4)
+            let refusal = (refused["data"] as? [String: Any])?["content"] as? String
+            #expect(refusal?.contains("Only server admins") == true, "\(refused)")
         }
     }
 

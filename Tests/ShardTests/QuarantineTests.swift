@@ -174,7 +174,7 @@ import Testing
                 operatorToken: Self.token, raffleSecret: Array(repeating: 1, count: 32),
                 clusterKey: coordinatorConfiguration.clusterKey)
             shardConfiguration.address = .hostname("127.0.0.1", port: shardPort)
-            let shard = await ShardRole(configuration: shardConfiguration, logger: testLogger)
+            let shard = try await ShardRole(configuration: shardConfiguration, logger: testLogger)
             let shardGroup = shard.serviceGroup(gracefulShutdownSignals: [])
             tasks.addTask { try await shardGroup.run() }
 

@@ -97,5 +97,57 @@ extension SlashCommand {
                     "set", "Change a setting (no value: back to the default)",
                     [.string("name", "Setting name"), .string("value", "New value", required: false)]),
             ]),
+        SlashCommand(
+            "slots", "Slot requests from Kick chat (!sr <slot>)",
+            [
+                .sub("list", "The queue"),
+                .sub("open", "Admins: open the queue (commits to the seed its picks use)"),
+                .sub("close", "Admins: close the queue (reveals the seed)"),
+                .sub("pick", "Admins: pick a waiting request, provably fairly"),
+                .sub("skip", "Admins: skip a waiting request", [.integer("number", "Request number", min: 1)]),
+                .sub("clear", "Admins: empty the queue"),
+                .sub(
+                    "blacklist", "Admins: refuse a slot (or allow it again)",
+                    [.string("slot", "Slot name"), .boolean("blocked", "Refused?", required: false)]),
+            ]),
+        SlashCommand(
+            "guess", "Guess the balance (!guess <amount> in Kick chat)",
+            [
+                .sub("list", "The guesses so far"),
+                .sub("open", "Admins: open guessing"),
+                .sub("close", "Admins: close guessing"),
+                .sub(
+                    "result", "Admins: enter the balance and rank the closest guesses",
+                    [
+                        .string("amount", "The balance, e.g. 1234.56"),
+                        .integer("winners", "How many to rank", required: false, min: 1, max: 10),
+                    ]),
+            ]),
+        SlashCommand(
+            "commands", "Admins: custom Kick chat commands",
+            [
+                .sub(
+                    "set", "Create or change a command",
+                    [
+                        .string("name", "Its name, without !"),
+                        .string("reply", "The reply; variables {user} {points} {watchtime} {tickets} {rank}"),
+                        .integer("cooldown", "Seconds between answers", required: false, min: 0, max: 86_400),
+                    ]),
+                .sub("delete", "Delete a command", [.string("name", "Its name")]),
+                .sub("list", "The commands"),
+            ]),
+        SlashCommand(
+            "timers", "Admins: timed Kick chat messages (sent while live and people chat)",
+            [
+                .sub(
+                    "set", "Add a timed message (or change one by id)",
+                    [
+                        .string("text", "The message"), .integer("minutes", "Interval in minutes", min: 1, max: 1440),
+                        .integer("id", "The message to change", required: false, min: 1),
+                    ]),
+                .sub("delete", "Delete a timed message", [.integer("id", "Its id", min: 1)]),
+                .sub("list", "The timed messages"),
+            ]),
+        SlashCommand("overlay", "Admins: this server's OBS overlay links"),
     ]
 }

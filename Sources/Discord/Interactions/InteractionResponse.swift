@@ -36,6 +36,13 @@ public struct InteractionResponse: Encodable, Sendable, Equatable {
         InteractionResponse(type: .message, data: Message(content: content, ephemeral: ephemeral, buttons: buttons))
     }
 
+    /// "Thinking…" (type 5): the answer follows by editing the original response. An ephemeral
+    /// deferral makes the answer visible only to the user (the flag cannot change later).
+    public static func deferred(ephemeral: Bool) -> InteractionResponse {
+        InteractionResponse(
+            type: .deferredMessage, data: ephemeral ? Message(content: "", ephemeral: true, buttons: []) : nil)
+    }
+
     /// Replaces the message a button was on.
     public static func update(_ content: String, buttons: [Button] = []) -> InteractionResponse {
         InteractionResponse(type: .updateMessage, data: Message(content: content, ephemeral: false, buttons: buttons))
@@ -60,6 +67,24 @@ public struct InteractionResponse: Encodable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case content, flags, components, allowedMentions = "allowed_mentions"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            if !content.isEmpty { try container.encode(content, forKey: .content) }
+            try container.encodeIfPresent(flags, forKey: .flags)
+            try container.encodeIfPresent(components, forKey: .components)
+            try container.encode(allowedMentions, forKey: .allowedMentions)
+        }
+
+        /// The body that edits a deferred response into this message (`PATCH …/messages/@original`):
+        /// its content, buttons and mentions; the ephemeral flag was set by the deferral and cannot change.
+        public func editJSON() -> String {
+            var edit = self
+            edit.flags = nil
+            if edit.content.isEmpty { edit.content = "Done." }
+            return String(
+                decoding: InteractionResponse.encoded(edit) ?? Data(#"{"content":"Done."}"#.utf8), as: UTF8.self)
         }
     }
 
@@ -106,9 +131,13 @@ public struct InteractionResponse: Encodable, Sendable, Equatable {
 
     /// The JSON body.
     public func json() -> Data {
+        // Every field is a plain value: encoding cannot fail.
+        Self.encoded(self) ?? Data(#"{"type":1}"#.utf8)
+    }
+
+    static func encoded(_ value: some Encodable) -> Data? {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Every field is a plain value: encoding cannot fail.
-        return (try? encoder.encode(self)) ?? Data(#"{"type":1}"#.utf8)
+        return try? encoder.encode(value)
     }
 }

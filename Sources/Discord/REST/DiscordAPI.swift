@@ -1,5 +1,5 @@
 public import AsyncHTTPClient
-import Foundation
+public import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -52,10 +52,10 @@ public struct DiscordAPI: Sendable {
             body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), reason: nil)
     }
 
-    /// `PATCH /webhooks/{application}/{token}/messages/@original`: finishes a deferred interaction.
-    public func editOriginal(token: String, content: String) async throws -> Answer {
-        let body = try JSONSerialization.data(withJSONObject: ["content": String(content.prefix(2000))])
-        return try await send(
+    /// `PATCH /webhooks/{application}/{token}/messages/@original` with `body`, a message's JSON
+    /// (content, components, allowed mentions): finishes a deferred interaction.
+    public func editOriginal(token: String, body: Data) async throws -> Answer {
+        try await send(
             .PATCH, "/webhooks/\(configuration.applicationID)/\(token)/messages/@original",
             route: "/webhooks/{application}/{token}/messages/@original", major: "webhook:\(token)", body: body,
             reason: nil)

@@ -182,6 +182,8 @@ extension EventCodec {
         case .giftedSubsUnattributed(let count, let reason):
             w.writeInt(count)
             w.writeString(reason)
+        case .game(let game):
+            encodeGame(game, into: &w)
         case .legacyPersonImported, .legacyRecordImported, .legacyRoleThresholdImported, .legacyOrderImported,
             .legacyPeriodImported, .kickNameResolved:
             encodeLegacyFields(event, into: &w)
@@ -212,6 +214,10 @@ extension EventCodec {
             w.write(UInt8(3))
             w.writeVarint(channel)
             w.writeString(content)
+        case .discordFollowUp(let token, let message):
+            w.write(UInt8(4))
+            w.writeString(token)
+            w.writeString(message)
         }
     }
 
@@ -242,6 +248,9 @@ extension EventCodec {
         case 3:
             let channel = try r.readVarint()
             destination = .discordMessage(channel: channel, content: try r.readString())
+        case 4:
+            let token = try r.readString()
+            destination = .discordFollowUp(token: token, message: try r.readString())
         default:
             throw ByteReader.Overrun()
         }
@@ -479,6 +488,7 @@ extension EventCodec {
                     expiresAt: try r.readTime()))
         case (69, 1): return .kickAuthorizationFinished(state: try r.readString())
         case (70, 1): return .giftedSubsUnattributed(count: try r.readInt(), reason: try r.readString())
+        case (96...127, 1): return try decodeGame(tag: tag, &r).map { .game($0) }
         case (40, 1):
             let p = try period()
             return .raffleBeaconRecorded(p, RaffleBeacon(round: try r.readVarint(), value: try r.readData()))

@@ -80,6 +80,7 @@ public enum EventCodec {
             case .giftedSubsUnattributed: 70
             case .raffleBeaconRecorded: 40
             case .streamStatusReported: 41
+            case .game(let game): gameTag(game)
             case .legacyPersonImported: 80
             case .legacyRecordImported: 81
             case .legacyRoleThresholdImported: 82
@@ -159,7 +160,7 @@ public enum EventCodec {
         83: "legacy_order_imported",
         84: "legacy_period_imported",
         85: "kick_name_resolved",
-    ]
+    ].merging(gameNames) { old, _ in old }
 
     /// Encodes an event as a log record payload with its envelope.
     public static func encode(

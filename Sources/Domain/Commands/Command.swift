@@ -75,6 +75,12 @@ public enum Command: Hashable, Sendable {
     /// outbox when the command is enabled and the chatter is off cooldown (key: derived from the
     /// Kick message id).
     case answerChatCommand(KickUserID, username: String, message: String, messageID: String)
+    /// A chat game or message: slot requests, guess the balance, custom commands, timed messages.
+    case game(GameCommand)
+    /// Finishes a deferred Discord interaction: the outbox edits its original response (`PATCH
+    /// …/messages/@original`) to `message`, the JSON of an interaction message (key: derived from the
+    /// interaction id).
+    case finishInteraction(token: String, message: String)
     /// The outcome of a delivery the outbox sent.
     case recordDelivery(DeliveryID, outcome: DeliveryOutcome, detail: String)
     /// Requests the connected channel's event subscriptions again (`tally kick subscribe`).
@@ -247,6 +253,28 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownRole = Code("unknown_role", .conflict)
         /// No setting has that name.
         public static let unknownSetting = Code("unknown_setting", .invalid)
+        /// The slot queue is open already.
+        public static let slotQueueOpen = Code("slot_queue_open", .conflict)
+        /// The slot queue is not open.
+        public static let slotQueueClosed = Code("slot_queue_closed", .conflict)
+        /// The slot queue has never been opened, or has no request waiting.
+        public static let noSlotRequests = Code("no_slot_requests", .conflict)
+        /// No waiting slot request has that number.
+        public static let unknownSlotRequest = Code("unknown_slot_request", .conflict)
+        /// A guess-the-balance session is open already.
+        public static let guessOpen = Code("guess_open", .conflict)
+        /// No guess-the-balance session is open (or waits for its result).
+        public static let noGuessSession = Code("no_guess_session", .conflict)
+        /// A custom command's reply names an unknown variable or has a stray brace.
+        public static let invalidTemplate = Code("invalid_template", .invalid)
+        /// A custom command's name is malformed.
+        public static let invalidName = Code("invalid_name", .invalid)
+        /// A custom command's name is a built-in command's.
+        public static let nameTaken = Code("name_taken", .conflict)
+        /// No custom command has that name.
+        public static let unknownCustomCommand = Code("unknown_custom_command", .conflict)
+        /// No timed message has that id.
+        public static let unknownTimedMessage = Code("unknown_timed_message", .conflict)
         /// The guild holds Tally history, so an import needs `--merge`.
         public static let historyExists = Code("history_exists", .conflict)
     }

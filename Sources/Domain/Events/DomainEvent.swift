@@ -95,6 +95,8 @@ public enum DomainEvent: Hashable, Sendable {
     /// Gifted subs nobody can be credited for (an anonymous gifter), and why.
     case giftedSubsUnattributed(count: Int64, reason: String)
 
+    // Chat games and messages (type tags 96–127)
+    case game(GameEvent)
     // Imports from the old bot (each names the old rows it came from; see ``LegacyRow``)
     /// A person with what the old bot held for them.
     case legacyPersonImported(LegacyPerson)

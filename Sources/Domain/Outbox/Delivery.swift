@@ -21,12 +21,15 @@ public enum Destination: Hashable, Sendable {
     case discordRole(user: UserID, role: RoleID, grant: Bool)
     /// A message posted in a Discord channel (raffle winners, shop orders for the staff).
     case discordMessage(channel: UInt64, content: String)
+    /// The answer to a deferred interaction (one answered type 5, "thinking…"): `message` is the JSON
+    /// body of `PATCH /webhooks/{application}/{token}/messages/@original`. The token lives 15 minutes.
+    case discordFollowUp(token: String, message: String)
 
     /// The platform that carries it out.
     public var platform: Platform {
         switch self {
         case .kickChat, .kickSubscriptions: .kick
-        case .discordRole, .discordMessage: .discord
+        case .discordRole, .discordMessage, .discordFollowUp: .discord
         }
     }
 
@@ -38,6 +41,7 @@ public enum Destination: Hashable, Sendable {
         case .kickChat, .kickSubscriptions: nil
         case .discordRole(let user, _, _): "discord-member:\(user)"
         case .discordMessage(let channel, _): "discord-channel:\(channel)"
+        case .discordFollowUp: nil
         }
     }
 

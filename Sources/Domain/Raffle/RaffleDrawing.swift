@@ -156,17 +156,7 @@ public enum RaffleDrawing {
         let prefix =
             seed + Array("tally-raffle-v2".utf8) + bigEndian(guild.rawValue) + bigEndian(UInt64(period.rawValue))
             + bigEndian(UInt64(number))
-        let t = UInt64(total)
-        // The largest multiple of `total` that fits in 2⁶⁴: values at or above it are redrawn.
-        let limit = UInt64.max - (UInt64.max % t + 1) % t
-        var attempt: UInt64 = 0
-        var value: UInt64
-        repeat {
-            let r = Array(SHA256.hash(data: prefix + bigEndian(attempt)))
-            value = r[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            attempt += 1
-        } while value > limit
-        let winningTicket = Int64(value % t)
+        let winningTicket = Int64(uniform(prefix, below: UInt64(total)))
         var start: Int64 = 0
         var winner = participants[0]
         for p in participants {
@@ -182,6 +172,21 @@ public enum RaffleDrawing {
                 winner: winner.person, winnerTickets: winner.tickets, participants: UInt32(participants.count),
                 participantsDigest: digest(of: table), beaconRound: beacon.round, beacon: beacon.value,
                 replaces: replaces, reason: reason))
+    }
+
+    /// A value below `n`, uniformly: the first 8 bytes (big-endian) of `SHA-256(prefix ‖ attempt)` for
+    /// attempt 0, 1, … until one falls below the largest multiple of `n` that fits in 2⁶⁴ (so there is
+    /// no modulo bias), taken modulo `n`.
+    static func uniform(_ prefix: [UInt8], below n: UInt64) -> UInt64 {
+        let limit = UInt64.max - (UInt64.max % n + 1) % n
+        var attempt: UInt64 = 0
+        var value: UInt64
+        repeat {
+            let r = Array(SHA256.hash(data: prefix + bigEndian(attempt)))
+            value = r[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            attempt += 1
+        } while value > limit
+        return value % n
     }
 
     static func bigEndian(_ v: UInt64) -> [UInt8] {

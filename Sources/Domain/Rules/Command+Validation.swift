@@ -67,6 +67,8 @@ extension Command {
                     $0 == 0x2D || $0 == 0x5F || ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || $0 >= 0x30 && $0 <= 0x39
                 })
             else { throw Rejection(.invalidText, "a channel slug is 1 to 64 letters, digits, - and _") }
+        case .game(let game):
+            try game.validateFields()
         default:
             break
         }

@@ -319,9 +319,11 @@ extension GuildState {
             return [.linkRejected(user, chatter, reason: GuildState.truncated(reason, toBytes: 200))]
 
         case .connectKickChannel, .answerChatCommand, .recordDelivery, .subscribeKickEvents, .startKickAuthorization,
-            .finishKickAuthorization:
+            .finishKickAuthorization, .finishInteraction:
             return try kickRules(command, c)
 
+        case .game(let game):
+            return try gameRules(game, c)
         case .importLegacy(let batch):
             return try decideImport(batch, time: c.time).events
 

@@ -3,8 +3,9 @@ import EventLog
 extension GuildState {
     /// `events` with the Discord deliveries they call for, each right after its cause: every role
     /// grant or removal becomes a role delivery (so the one outbox carries it out, in order per member),
-    /// a raffle winner an announcement in the guild's announcement channel, and a pending shop order a
-    /// notice in its staff channel (when those channels are set).
+    /// a raffle winner an announcement in the guild's announcement channel, a pending shop order a
+    /// notice in its staff channel, and a guess-the-balance result an announcement in its games
+    /// channel (when those channels are set).
     func withDiscordDeliveries(_ events: [DomainEvent], at time: Timestamp) -> [DomainEvent] {
         var next = events.reduce(lastDelivery.rawValue) { last, event in
             if case .deliveryRequested(let delivery) = event { return max(last, delivery.id.rawValue) }
@@ -18,6 +19,7 @@ extension GuildState {
         }
         let announcements = UInt64(clamping: settings[.raffleAnnouncementChannel])
         let staff = UInt64(clamping: settings[.staffChannel])
+        let games = UInt64(clamping: settings[.gamesAnnouncementChannel])
         for event in events {
             out.append(event)
             switch event {
@@ -39,6 +41,10 @@ extension GuildState {
                     "🛒 Order #\(order.id): \(mention(order.person)) bought \(item) for "
                     + "\(GuildState.grouped(order.price)) points.\(asked) Fulfil or cancel it with /orders."
                 request(.discordMessage(channel: staff, content: GuildState.truncated(text, to: 1900)))
+            case .game(.guessResolved(let result)) where games != 0:
+                request(
+                    .discordMessage(
+                        channel: games, content: GuildState.truncated(GuildState.announcement(of: result), to: 1900)))
             default:
                 break
             }

@@ -18,6 +18,9 @@ extension GuildState {
             ]
 
         case .answerChatCommand(let chatter, let username, let message, let messageID):
+            if let game = try chatGame(chatter, username: username, message: message, messageID: messageID, c) {
+                return game
+            }
             guard let channel = kickChannel, let chat = ChatCommand(message: message),
                 settings[.chatCommandsEnabled] & chat.bit != 0
             else { return [] }
@@ -41,6 +44,17 @@ extension GuildState {
                 return []
             }
             return [.deliveryRecorded(id, outcome: outcome, detail: GuildState.truncated(detail, to: 500))]
+
+        case .finishInteraction(let token, let message):
+            // Discord's tokens are a few hundred bytes; a message body is at most 2000 characters of
+            // content plus its buttons.
+            guard !token.isEmpty, token.utf8.count <= 1000,
+                token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x2F && $0 != 0x3F && $0 != 0x23 })
+            else { throw Rejection(.invalidText, "an interaction token is 1 to 1000 URL-safe characters") }
+            guard !message.isEmpty, message.utf8.count <= 16_384 else {
+                throw Rejection(.invalidText, "a follow-up message is 1 to 16,384 bytes of JSON")
+            }
+            return [request(.discordFollowUp(token: token, message: message), at: c.time)]
 
         case .subscribeKickEvents:
             guard let channel = kickChannel else {
@@ -81,7 +95,7 @@ extension GuildState {
     }
 
     /// A new delivery, numbered after the last.
-    private func request(_ destination: Destination, at time: Timestamp) -> DomainEvent {
+    func request(_ destination: Destination, at time: Timestamp) -> DomainEvent {
         .deliveryRequested(
             Delivery(id: DeliveryID(lastDelivery.rawValue + 1), destination: destination, requestedAt: time))
     }
@@ -120,8 +134,9 @@ extension GuildState {
         }
     }
 
-    /// The name a person goes by in chat.
-    private func displayName(_ person: PersonID) -> String {
+    /// The name a person goes by in chat (a Kick username; a Discord user without a linked Kick
+    /// account by their id).
+    public func displayName(_ person: PersonID) -> String {
         switch person {
         case .kick(let chatter): return chatters[chatter]?.username ?? person.description
         case .kickName(let name): return name

@@ -8,6 +8,7 @@ public struct GuildSettings: Hashable, Sendable, Codable {
         .leaderboardDefault: 10, .leaderboardMax: 25, .roleRemovalEnabled: 0, .raffleAutoRenew: 0, .linkedRoleID: 0,
         .chatCommandsEnabled: 63, .chatCommandCooldownSeconds: 30,
         .raffleAutoDraw: 0, .liveWhenUnknown: 0,
+        .slotRequestCooldownSeconds: 30, .slotRequestCap: 0, .slotRequestRefuseDuplicates: 0, .guessWinners: 3,
     ]
 
     /// Deployment-wide defaults (a single-server deployment sets only these).

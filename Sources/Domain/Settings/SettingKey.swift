@@ -34,12 +34,25 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// A Discord role whose members are Tally admins besides those with Manage Server (0: none).
     public static let adminRoleID = SettingKey(rawValue: 52)
 
+    /// Seconds a chatter waits between slot requests.
+    public static let slotRequestCooldownSeconds = SettingKey(rawValue: 96)
+    /// Requests one chatter may have waiting in the slot queue (0: no cap).
+    public static let slotRequestCap = SettingKey(rawValue: 97)
+    /// 1: a slot already waiting in the queue is refused.
+    public static let slotRequestRefuseDuplicates = SettingKey(rawValue: 98)
+    /// How many closest guesses a guess-the-balance result ranks by default.
+    public static let guessWinners = SettingKey(rawValue: 99)
+    /// The Discord channel game results are announced in (0: none).
+    public static let gamesAnnouncementChannel = SettingKey(rawValue: 100)
+
     public static let allCases: [SettingKey] = [
         .pointsPer5Min, .subscriberPointsPer5Min, .tickIntervalSeconds, .chatterWindowSeconds, .activityWindowSeconds,
         .minActiveChatters, .watchtimeTicketsPerHour, .giftedSubTickets, .leaderboardDefault, .leaderboardMax,
         .roleRemovalEnabled, .raffleAutoRenew, .linkedRoleID, .raffleAutoDraw, .liveWhenUnknown,
         .chatCommandsEnabled, .chatCommandCooldownSeconds,
         .raffleAnnouncementChannel, .staffChannel, .adminRoleID,
+        .slotRequestCooldownSeconds, .slotRequestCap, .slotRequestRefuseDuplicates, .guessWinners,
+        .gamesAnnouncementChannel,
     ]
 
     static let names: [SettingKey: String] = [
@@ -53,6 +66,9 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         .chatCommandsEnabled: "chat_commands_enabled", .chatCommandCooldownSeconds: "chat_command_cooldown_seconds",
         .raffleAnnouncementChannel: "raffle_announcement_channel", .staffChannel: "staff_channel",
         .adminRoleID: "admin_role_id",
+        .slotRequestCooldownSeconds: "slot_request_cooldown_seconds", .slotRequestCap: "slot_request_cap",
+        .slotRequestRefuseDuplicates: "slot_refuse_duplicates", .guessWinners: "guess_winners",
+        .gamesAnnouncementChannel: "games_announcement_channel",
     ]
 
     /// Looks a setting up by its name as the API and CLI spell it.
@@ -73,7 +89,10 @@ public struct SettingKey: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .roleRemovalEnabled, .raffleAutoRenew, .liveWhenUnknown: 0...1
         case .raffleAutoDraw: 0...10
         case .chatCommandsEnabled: 0...63
-        case .chatCommandCooldownSeconds: 0...86_400
+        case .chatCommandCooldownSeconds, .slotRequestCooldownSeconds: 0...86_400
+        case .slotRequestCap: 0...1000
+        case .slotRequestRefuseDuplicates: 0...1
+        case .guessWinners: 1...10
         default: 0...Int64.max
         }
     }

@@ -197,6 +197,7 @@ extension GuildState {
         case .giftedSubsUnattributed: break
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             mergePerson(.kick(chatter), into: .discord(user))
+        case .game(let game): games.apply(game, sequence: sequence, timestamp: timestamp)
         case .legacyPersonImported, .legacyRecordImported, .legacyRoleThresholdImported, .legacyOrderImported,
             .legacyPeriodImported:
             applyLegacy(event, sequence: sequence, timestamp: timestamp, offset: offset)

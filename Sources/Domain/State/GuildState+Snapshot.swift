@@ -2,7 +2,7 @@ package import EventLog
 
 extension GuildState {
     /// The snapshot format's version; a snapshot of another version is ignored (the log is replayed).
-    public static let snapshotVersion: UInt8 = 5
+    public static let snapshotVersion: UInt8 = 6
 
     /// Appends the whole state in a compact binary form (see `PartitionSnapshot`). Global defaults
     /// are not included: they are configuration, supplied again when the snapshot is loaded.
@@ -132,6 +132,8 @@ extension GuildState {
             w.writePerson(id)
             w.writeInt(p.periodHoursPaid)
         }
+        // Chat games and messages (version 6)
+        games.encodeSnapshot(into: &w)
         // Idempotency keys, in expiry order.
         let live = keys.liveOrder
         w.writeVarint(UInt64(live.count))
@@ -310,6 +312,7 @@ extension GuildState {
             guard s.people[id] != nil else { throw ByteReader.Overrun() }
             s.people[id]!.periodHoursPaid = paid
         }
+        s.games = try GamesState.decodeSnapshot(from: &r)
         let keyCount = try count()
         s.keys.outcomes.reserveCapacity(keyCount)
         s.keys.order.reserveCapacity(keyCount)

@@ -59,6 +59,8 @@ public struct GuildState: Sendable, Equatable {
     /// Kick authorizations started and not yet finished, by state (expired ones are dropped as time passes).
     public internal(set) var kickAuthorizations: [String: KickAuthorization] = [:]
 
+    // Chat games and messages
+    public internal(set) var games = GamesState()
     /// What imports from the old bot brought: rows imported, provisional links, role names to map.
     public internal(set) var legacy = LegacyState()
 

@@ -27,20 +27,19 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         self.client = client
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
-        async throws -> Response
-    {
-        let parts = request.uri.path.split(separator: "/")
-        guard parts.count >= 3, parts[0] == "v1", parts[1] == "guilds", let raw = UInt64(parts[2]) else {
-            return try await next(request, context)
-        }
-        let partition = data.partition(for: GuildID(raw))
+    /// Discord's signature headers: a forwarded interaction is verified again by its owner.
+    static var signatureHeaders: [HTTPField.Name] {
+        [HTTPField.Name("X-Signature-Ed25519"), HTTPField.Name("X-Signature-Timestamp")].compactMap { $0 }
+    }
+
+    /// Sends a request for `guild` that arrived on a path without the guild in it (a Discord
+    /// interaction) to the shard owning the guild's partition, waiting for a moving one; nil when this
+    /// node serves it. A request forwarded once is never sent on again.
+    public func forwardIfElsewhere(guild: GuildID, _ request: Request) async throws -> Response? {
+        let partition = data.partition(for: guild)
         let deadline = ContinuousClock.now + patience
-        // Buffer the body once, so it can be sent again (to a new owner) or read here.
-        var request = request
-        _ = try await request.collectBody(upTo: ShardAPI.maxBatchBody + 1)
         while true {
-            if await agent.node.serves(partition) { return try await next(request, context) }
+            if await agent.node.serves(partition) { return nil }
             if let target = agent.ownerURL(of: partition.rawValue),
                 request.headers[ClusterAuthenticator.Header.forwarded] == nil
             {
@@ -52,11 +51,24 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
                 }
             }
             guard ContinuousClock.now < deadline else {
-                throw APIError(
-                    .partitionMoving, "partition \(partition) has no owner yet; retry")
+                throw APIError(.partitionMoving, "partition \(partition) has no owner yet; retry")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let parts = request.uri.path.split(separator: "/")
+        guard parts.count >= 3, parts[0] == "v1", parts[1] == "guilds", let raw = UInt64(parts[2]) else {
+            return try await next(request, context)
+        }
+        // Buffer the body once, so it can be sent again (to a new owner) or read here.
+        var request = request
+        _ = try await request.collectBody(upTo: ShardAPI.maxBatchBody + 1)
+        if let response = try await forwardIfElsewhere(guild: GuildID(raw), request) { return response }
+        return try await next(request, context)
     }
 
     private func forward(_ request: Request, to target: String) async throws -> Response {
@@ -70,10 +82,11 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Sends `request` (its method, path, query, body, `Content-Type` and `X-Request-Id`) to `target`,
-    /// signed with the cluster key and carrying the digest of the client's bearer token in place of
-    /// its `Authorization`, and returns the answer as a response. The receiver's check of the
-    /// signature marks it forwarded, so it is not sent on again.
+    /// Sends `request` (its method, path, query, body, `Content-Type`, `X-Request-Id` and Discord's
+    /// signature headers, which the owner verifies again) to `target`, signed with the cluster key and
+    /// carrying the digest of the client's bearer token in place of its `Authorization`, and returns
+    /// the answer as a response. The receiver's check of the signature marks it forwarded, so it is
+    /// not sent on again.
     public static func send(
         _ request: Request, to target: String, client: HTTPClient, authenticator: ClusterAuthenticator
     ) async throws -> Response {
@@ -83,7 +96,8 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         let path = request.uri.description
         var out = HTTPClientRequest(url: target + path)
         out.method = HTTPMethod(rawValue: request.method.rawValue)
-        for field in request.headers where field.name == .contentType || field.name == .requestID {
+        for field in request.headers
+        where field.name == .contentType || field.name == .requestID || Self.signatureHeaders.contains(field.name) {
             out.headers.add(name: field.name.rawName, value: field.value)
         }
         var request = request

@@ -46,7 +46,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let unknownSetting = Code("unknown_setting", .badRequest)
         /// The request needs `Authorization: Bearer <operator token>` (or the guild's API key).
         public static let unauthorized = Code("unauthorized", .unauthorized)
-        /// The API key is for another guild.
+        /// The API key is for another guild, or an overlay key is missing or wrong.
         public static let forbidden = Code("forbidden", .forbidden)
         /// A request signed as a forward from another node whose signature is missing, wrong, stale
         /// or replayed.
@@ -65,6 +65,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let invalidPeriodID = Code("invalid_period", .badRequest)
         /// The guild has no raffle period with that number.
         public static let unknownPeriod = Code("unknown_period", .notFound)
+        /// No overlay of that kind exists.
+        public static let unknownOverlay = Code("unknown_overlay", .notFound)
         /// The route does not take this method (the answer's `Allow` header lists those it takes).
         public static let methodNotAllowed = Code("method_not_allowed", .methodNotAllowed)
         /// A batch holds no command or more than ``ShardAPI/maxBatchCommands``.

@@ -53,6 +53,15 @@ package struct CommandRequest: Decodable, Sendable {
     var at: Int64?
     var createdAt: Int64?
     var gifteeKickUserIds: [UInt64]?
+    var slot: String?
+    var number: UInt32?
+    var blocked: Bool?
+    var result: String?
+    var template: String?
+    var cooldownSeconds: Int64?
+    var text: String?
+    var intervalMinutes: Int64?
+    var id: UInt32?
 
     enum CodingKeys: String, CodingKey {
         case type, key, setting, value, live, mode, username, name, minutes, position, enabled, granted, outcome, detail
@@ -65,6 +74,8 @@ package struct CommandRequest: Decodable, Sendable {
         case startsAt = "starts_at", endsAt = "ends_at", gifterKickUserId = "gifter_kick_user_id"
         case kickUsername = "kick_username"
         case broadcasterUserId = "broadcaster_user_id", slug
+        case slot, number, blocked, result, template, text, id
+        case cooldownSeconds = "cooldown_seconds", intervalMinutes = "interval_minutes"
     }
 
     /// Decodes the body; `null` is refused for every field but `value` (where it clears a setting),
@@ -134,6 +145,15 @@ package struct CommandRequest: Decodable, Sendable {
             case .at: at = try field(k)
             case .createdAt: createdAt = try field(k)
             case .gifteeKickUserIds: gifteeKickUserIds = try field(k)
+            case .slot: slot = try field(k)
+            case .number: number = try field(k)
+            case .blocked: blocked = try field(k)
+            case .result: result = try field(k)
+            case .template: template = try field(k)
+            case .cooldownSeconds: cooldownSeconds = try field(k)
+            case .text: text = try field(k)
+            case .intervalMinutes: intervalMinutes = try field(k)
+            case .id: id = try field(k)
             }
         }
         guard let type else {
@@ -151,6 +171,9 @@ package struct CommandRequest: Decodable, Sendable {
     /// Whether the command needs the guild's raffle seeds (which only the node derives).
     package var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period"].contains(type) }
 
+    /// Whether the command needs the guild's slot-request seeds (which only the node derives).
+    package var needsSlotSeeds: Bool { ["open_slot_queue", "close_slot_queue", "pick_slot"].contains(type) }
+
     /// Every command type the API takes.
     static let types = [
         "set_setting", "set_stream_status", "override_tracking", "record_chat_activity", "tick", "set_role_threshold",
@@ -159,10 +182,13 @@ package struct CommandRequest: Decodable, Sendable {
         "cancel_order", "reset_purchase_limit", "open_raffle_period", "close_raffle_period", "grant_tickets",
         "remove_tickets", "set_raffle_exclusion", "draw_raffle", "reroll_raffle", "record_beacon", "record_gifted_subs",
         "request_link", "confirm_link", "reject_link", "unlink", "connect_kick_channel", "subscribe_kick_events",
+        "open_slot_queue", "close_slot_queue", "pick_slot", "skip_slot_request", "clear_slot_queue",
+        "set_slot_blacklist", "open_guess", "close_guess", "resolve_guess", "save_custom_command",
+        "delete_custom_command", "save_timed_message", "delete_timed_message",
     ]
 
-    /// The domain command, given the time and the raffle seeds the server derives.
-    package func command(now: Timestamp, seeds: RaffleSeeds) throws -> Command {
+    /// The domain command, given the time and the raffle and slot-request seeds the server derives.
+    package func command(now: Timestamp, seeds: RaffleSeeds, slotSeeds: RaffleSeeds = .none) throws -> Command {
         func need<T>(_ v: T?, _ field: String) throws -> T {
             guard let v else { throw APIError(.missingField, "\(type) needs the field \(field)") }
             return v
@@ -296,6 +322,30 @@ package struct CommandRequest: Decodable, Sendable {
                     broadcaster: KickUserID(try need(broadcasterUserId, "broadcaster_user_id")),
                     slug: try need(slug, "slug")))
         case "subscribe_kick_events": return .subscribeKickEvents
+        case "open_slot_queue": return .game(.openSlotQueue(commitment: SlotPicking.commitment(for: slotSeeds.next)))
+        case "close_slot_queue": return .game(.closeSlotQueue(seed: slotSeeds.current))
+        case "pick_slot": return .game(.pickSlot(seed: slotSeeds.current))
+        case "skip_slot_request": return .game(.skipSlotRequest(number: try need(number, "number")))
+        case "clear_slot_queue": return .game(.clearSlotQueue)
+        case "set_slot_blacklist":
+            return .game(.setSlotBlacklist(slot: try need(slot, "slot"), blocked: blocked ?? true))
+        case "open_guess": return .game(.openGuess)
+        case "close_guess": return .game(.closeGuess)
+        case "resolve_guess": return .game(.resolveGuess(result: try need(result, "result"), winners: winners))
+        case "save_custom_command":
+            return .game(
+                .saveCustomCommand(
+                    CustomCommand(
+                        name: try need(name, "name"), template: try need(template, "template"),
+                        cooldownSeconds: cooldownSeconds ?? 0)))
+        case "delete_custom_command": return .game(.deleteCustomCommand(name: try need(name, "name")))
+        case "save_timed_message":
+            return .game(
+                .saveTimedMessage(
+                    TimedMessage(
+                        id: id ?? 0, text: try need(text, "text"),
+                        intervalMinutes: try need(intervalMinutes, "interval_minutes"))))
+        case "delete_timed_message": return .game(.deleteTimedMessage(id: try need(id, "id")))
         default:
             throw APIError(
                 .unknownCommand, "no command type \(type); known: \(CommandRequest.types.joined(separator: ", "))")

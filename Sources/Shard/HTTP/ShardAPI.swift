@@ -33,6 +33,8 @@ public struct ShardAPI: Sendable {
     public var kick: KickIngress?
     /// Discord's interactions (nil: no Discord app configured).
     public var discord: DiscordIngress?
+    /// The OBS overlays (nil: none). Default nil.
+    public var overlays: OverlayServer?
     let metrics = CommandMetrics()
 
     /// The largest request body accepted (64 KiB).
@@ -80,6 +82,7 @@ public struct ShardAPI: Sendable {
         }
         kick?.register(on: router)
         discord?.register(on: router)
+        overlays?.register(on: router)
         let guilds = router.group("/v1/guilds/:guild")
         if let forwarding { guilds.add(middleware: forwarding) }
         guilds.post("/commands") { request, context in try await command(request, context) }
@@ -102,6 +105,7 @@ public struct ShardAPI: Sendable {
         ]
         if metricsText != nil { routes.append(("/metrics", [.get])) }
         if clusterView != nil { routes.append(("/v1/cluster", [.get])) }
+        if overlays != nil { routes += [("/overlay/:guild/:kind", [.get]), ("/overlay/:guild/:kind/events", [.get])] }
         if kick != nil {
             routes += [("/v1/kick/webhook", [.post]), ("/v1/link/start", [.get]), ("/v1/link/callback", [.get])]
         }
@@ -130,7 +134,8 @@ public struct ShardAPI: Sendable {
         do {
             // Only raffle commands need the period's seeds (and so a look at the guild's state).
             let seeds = parsed.needsRaffleSeeds ? try await node.raffleSeeds(for: guild) : .none
-            let command = try parsed.command(now: time, seeds: seeds)
+            let slotSeeds = parsed.needsSlotSeeds ? try await node.slotSeeds(for: guild) : .none
+            let command = try parsed.command(now: time, seeds: seeds, slotSeeds: slotSeeds)
             outcome = try await node.handle(
                 command, guild: guild, context: CommandContext(key: parsed.key, time: time, origin: .operator))
         } catch let rejection as Rejection {

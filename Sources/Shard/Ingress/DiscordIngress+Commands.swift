@@ -19,7 +19,7 @@ extension DiscordIngress {
     /// Answers a slash command.
     func command(_ call: Call) async throws -> InteractionResponse {
         let (path, options) = call.interaction.commandPath
-        let admin = Self.adminPaths.contains(path)
+        let admin = Self.adminPaths.contains(path) || Self.gameAdminPaths.contains(path)
         if admin && !call.isAdmin {
             return .message("Only server admins (Manage Server, or the admin role) can use that.", ephemeral: true)
         }
@@ -224,7 +224,7 @@ extension DiscordIngress {
             _ = try await call.handle(.setSetting(key, value))
             return .message(value.map { "\(key) is now \($0)." } ?? "\(key) is back to its default.", ephemeral: true)
         default:
-            return .message(Self.unknownCommand, ephemeral: true)
+            return try await gameCommand(call, state, path, options) ?? .message(Self.unknownCommand, ephemeral: true)
         }
     }
 

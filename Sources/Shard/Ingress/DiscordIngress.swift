@@ -14,7 +14,8 @@ import Metrics
 /// parsed; any failure is a 401. A PING is answered `{"type":1}`. Slash commands and buttons are
 /// answered at once (type 4 or 7): reads from the guild's state, changes as ordinary commands keyed
 /// by the interaction id (kept in the log for 7 days, so a replay is a duplicate even after a restart)
-/// with the Discord user as their actor. Errors are ephemeral messages in plain words; a verified
+/// with the Discord user as their actor. The commands that may be slow (``deferredPaths``) answer
+/// type 5 at once when a ``DeferredInteractions`` queue is attached, and are finished by the outbox. Errors are ephemeral messages in plain words; a verified
 /// interaction is never answered 500.
 public struct DiscordIngress: Sendable {
     public let verifier: InteractionVerifier
@@ -24,6 +25,11 @@ public struct DiscordIngress: Sendable {
     /// The service's public base URL, for link buttons.
     public let publicBaseURL: String
     public let now: @Sendable () -> Timestamp
+    /// Where slow commands go to be finished later (nil: every command is answered at once). Default nil.
+    public var deferred: DeferredInteractions?
+    /// Sends an interaction on to the node that owns its guild, or returns nil when this process serves
+    /// the guild (a shard of a multi-process cluster; nil: every guild is served here). Default nil.
+    public var forward: (@Sendable (GuildID, Request) async throws -> Response?)?
     let logger: Logger
     let verificationFailures = Counter(
         label: "tally_webhook_verification_failures_total", dimensions: [("platform", "discord")])
@@ -66,12 +72,25 @@ public struct DiscordIngress: Sendable {
         do { interaction = try Interaction(json: bytes) } catch let error as DiscordError {
             throw APIError(.malformedJSON, error.message, underlying: error)
         }
+        if let forward, let text = interaction.guildID, let guild = UInt64(text), guild > 0 {
+            do {
+                if let response = try await forward(GuildID(guild), request) { return response }
+            } catch {
+                logger.warning(
+                    "interaction could not be forwarded", metadata: ["guild": "\(guild)", "error": "\(error)"])
+                return Self.json(.message(Self.busy, ephemeral: true))
+            }
+        }
         answered.increment()
-        return Self.json(await respond(to: interaction))
+        return Self.json(await respond(to: interaction, deferring: deferred != nil))
     }
 
-    /// The answer to a verified interaction.
-    public func respond(to interaction: Interaction) async -> InteractionResponse {
+    /// The slash commands that may take long (a draw, a scan of the guild's history): answered
+    /// "thinking…" and finished through the outbox, with whether their answer is for the user alone.
+    static let deferredPaths: [[String]: Bool] = [["raffle", "draw"]: false, ["roles", "status"]: true]
+
+    /// The answer to a verified interaction; a slow command is deferred when `deferring`.
+    public func respond(to interaction: Interaction, deferring: Bool = false) async -> InteractionResponse {
         if interaction.type == .ping { return .pong }
         guard let guildText = interaction.guildID else {
             return .message(
@@ -88,6 +107,13 @@ public struct DiscordIngress: Sendable {
             let call = Call(
                 interaction: interaction, guild: guild, user: UserID(userValue), node: node, state: state,
                 time: now())
+            if deferring, interaction.type == .applicationCommand, interaction.token != nil,
+                let ephemeral = Self.deferredPaths[interaction.commandPath.0],
+                !Self.adminPaths.contains(interaction.commandPath.0) || call.isAdmin,
+                let deferred, deferred.submit(interaction)
+            {
+                return .deferred(ephemeral: ephemeral)
+            }
             switch interaction.type {
             case .applicationCommand: return try await command(call)
             case .messageComponent: return try await component(call)
@@ -98,8 +124,42 @@ public struct DiscordIngress: Sendable {
         } catch {
             logger.warning(
                 "interaction could not be answered", metadata: ["guild": "\(guild)", "error": "\(error)"])
-            return .message("Tally is busy right now (the server is moving). Try again in a moment.", ephemeral: true)
+            return .message(Self.busy, ephemeral: true)
         }
+    }
+
+    /// Answers a deferred interaction: computes its answer as ``respond(to:deferring:)`` would have,
+    /// and asks the outbox to edit the original response into it. A partition on the move is waited
+    /// for (about 15 s, well inside the token's 15 minutes).
+    public func finish(_ interaction: Interaction) async {
+        guard let text = interaction.guildID, let value = UInt64(text), value > 0, let token = interaction.token
+        else { return }
+        let guild = GuildID(value)
+        let message = (await respond(to: interaction, deferring: false)).data?.editJSON() ?? #"{"content":"Done."}"#
+        let user = interaction.invoker.flatMap { UInt64($0.id) }.map { UserID($0) } ?? .unknown
+        var wait = Duration.milliseconds(100)
+        for attempt in 1...8 {
+            do {
+                _ = try await nodes.node(for: guild).handle(
+                    .finishInteraction(token: token, message: message), guild: guild,
+                    context: CommandContext(key: "discord-followup:" + interaction.id, time: now(), actor: user))
+                return
+            } catch let rejection as Rejection {
+                logger.warning(
+                    "deferred interaction cannot be finished",
+                    metadata: ["guild": "\(guild)", "interaction": "\(interaction.id)", "reason": "\(rejection)"])
+                return
+            } catch {
+                logger.notice(
+                    "deferred interaction waits for its partition",
+                    metadata: ["guild": "\(guild)", "attempt": "\(attempt)", "error": "\(error)"])
+                do { try await Task.sleep(for: wait) } catch { return }
+                wait = min(wait * 2, .seconds(4))
+            }
+        }
+        logger.error(
+            "deferred interaction was not finished",
+            metadata: ["guild": "\(guild)", "interaction": "\(interaction.id)"])
     }
 
     /// One interaction being answered, with what every handler needs.
@@ -142,6 +202,9 @@ public struct DiscordIngress: Sendable {
         if let first = text.first { text = first.uppercased() + text.dropFirst() }
         return text.hasSuffix(".") ? text : text + "."
     }
+
+    /// The answer when the guild's partition cannot be reached right now.
+    static let busy = "Tally is busy right now (the server is moving). Try again in a moment."
 
     /// The message a guild without Tally gets.
     static let notSetUp =

@@ -13,6 +13,8 @@ extension ShardNode {
         public var beaconsRecorded = 0
         /// Periods drawn automatically (`raffle_auto_draw`).
         public var periodsDrawn = 0
+        /// Timed messages sent to Kick chat.
+        public var timedMessagesSent = 0
     }
 
     /// Fires every timer due at `now` in every acquired partition: watch-time ticks (one per guild
@@ -20,7 +22,8 @@ extension ShardNode {
     /// `internal:tick:<guild>:<bucket>` makes a repeat a duplicate), raffle periods that have ended
     /// (closed with their seed; a new calendar month opened when the guild enables auto-renew), the
     /// beacon value of an ended period once its round is out (when a ``RandomnessBeacon`` is
-    /// configured), and the automatic draw of a period whose beacon is recorded. Timers issue ordinary
+    /// configured), the automatic draw of a period whose beacon is recorded, and the guild's due timed
+    /// messages (only while the stream is live and people chat). Timers issue ordinary
     /// commands with keys in the internal namespace, so replay never re-runs them and no client key
     /// collides with them.
     public func fireTimers(now: Timestamp) async -> TimerRound {
@@ -56,6 +59,18 @@ extension ShardNode {
                     }
                 }
                 await drawEndedPeriod(guild, owner: owner, now: now, round: &round)
+                // Timed messages: one check a minute at most (the key), each message at most once per check.
+                if !state.dueTimedMessages(at: now).isEmpty,
+                    let outcome = await timerCommand(
+                        owner, .game(.sendTimedMessages), guild, key: "timed:\(guild):\(now.rawValue / 60_000)",
+                        now: now),
+                    !outcome.duplicate
+                {
+                    round.timedMessagesSent +=
+                        outcome.events.filter {
+                            if case .game(.timedMessageSent) = $0.event { true } else { false }
+                        }.count
+                }
             }
         }
         return round

@@ -1,13 +1,15 @@
 public import Discord
 public import Domain
 public import EventLog
+import Foundation
 
 /// Delivers Discord role changes and channel messages through Discord's REST API, under its rate
 /// limits (the API's ``Discord/DiscordRateLimiter``).
 ///
 /// A role grant or removal is idempotent, so a crash between the call and its recorded outcome
 /// resends it harmlessly; a message carries a nonce made of the guild and delivery id with
-/// `enforce_nonce`, so a resend returns the first message instead of posting twice.
+/// `enforce_nonce`, so a resend returns the first message instead of posting twice; the follow-up of a
+/// deferred interaction edits its original response, which is idempotent too.
 public struct DiscordSender: DeliverySender {
     public let api: DiscordAPI
     public var platform: Destination.Platform { .discord }
@@ -25,6 +27,8 @@ public struct DiscordSender: DeliverySender {
             case .discordMessage(let channel, let content):
                 answer = try await api.createMessage(
                     channel: channel, content: content, nonce: Self.nonce(guild: guild, delivery: delivery.id))
+            case .discordFollowUp(let token, let message):
+                answer = try await api.editOriginal(token: token, body: Data(message.utf8))
             case .kickChat, .kickSubscriptions:
                 return .failed(detail: "not a Discord delivery")
             }

@@ -20,7 +20,7 @@ public struct KickSender: DeliverySender {
                 answer = try await api.sendChat(broadcaster: broadcaster.rawValue, content: content, replyTo: replyTo)
             case .kickSubscriptions(let broadcaster, let events):
                 answer = try await api.subscribe(broadcaster: broadcaster.rawValue, events: events)
-            case .discordRole, .discordMessage:
+            case .discordRole, .discordMessage, .discordFollowUp:
                 return .failed(detail: "not a Kick delivery")
             }
         } catch {

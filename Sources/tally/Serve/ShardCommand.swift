@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Coordinator
+import Discord
 import Domain
 import EventLog
 import Foundation
@@ -34,6 +35,8 @@ struct ShardCommand: AsyncParsableCommand {
             """)
     var drandRelay: String?
     @OptionGroup var server: ServerOptions
+    @Option(help: "The service's public base URL, for link buttons (default http://HOST:PORT).")
+    var publicURL: String?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -58,6 +61,10 @@ struct ShardCommand: AsyncParsableCommand {
         configuration.limits = server.limits
         configuration.metricsText = { registry.emitToString() }
         configuration.beacon = drandRelay.map { DrandHTTPBeacon(relay: $0) }
+        configuration.publicBaseURL = publicURL ?? "http://\(host):\(port)"
+        // The same app as `tally serve`: TALLY_DISCORD_APPLICATION_ID, _PUBLIC_KEY, _BOT_TOKEN.
+        configuration.discord = try DiscordConfiguration.fromEnvironment()
+        if let discord = configuration.discord { logger.info("Discord", metadata: ["app": "\(discord)"]) }
         try await ShardRole(configuration: configuration, logger: logger).run()
         logger.info("stopped: every partition released")
     }
