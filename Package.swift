@@ -144,6 +144,7 @@ let package = Package(
             name: "Roles",
             dependencies: [
                 "EventLog",
+                "Projections",
                 "Shard",
                 "Coordinator",
                 "Kick",

@@ -7,6 +7,7 @@ public import Hummingbird
 public import Kick
 public import Logging
 public import NIOCore
+public import Projections
 public import ServiceLifecycle
 public import Shard
 public import UnixSignals
@@ -15,7 +16,8 @@ public import UnixSignals
 ///
 /// The services run in one ``ServiceLifecycle/ServiceGroup``, listed in start order and shut down
 /// gracefully in reverse: the HTTP server stops taking requests and drains, the timers stop, the
-/// outbox workers stop (a delivery in flight finishes and records its outcome), then every partition
+/// outbox workers stop (a delivery in flight finishes and records its outcome), an online rebuild
+/// stops between partitions, then every partition
 /// is released (in-flight appends finish, a snapshot is written, the lock dropped), and last the
 /// HTTP client closes.
 public struct ServeRole: Sendable {
@@ -40,6 +42,8 @@ public struct ServeRole: Sendable {
         public var discord: DiscordConfiguration?
         /// The service's public base URL, for links Kick redirects back to. Default `http://127.0.0.1:8080`.
         public var publicBaseURL = "http://127.0.0.1:8080"
+        /// The read-model projections and their versions. Default ``Projections/ProjectionCatalog/current``.
+        public var catalog: ProjectionCatalog = .current
         /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -64,12 +68,17 @@ public struct ServeRole: Sendable {
         var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
         nodeConfiguration.raffleSecret = configuration.raffleSecret
         nodeConfiguration.beacon = configuration.beacon
+        nodeConfiguration.catalog = configuration.catalog
         let cluster = try LocalCluster(
             configuration: nodeConfiguration, shards: configuration.shards,
             store: try AssignmentStore(path: configuration.data.path + "/coordinator.sqlite"), logger: logger)
         var api = ShardAPI(node: cluster, operatorToken: configuration.operatorToken, now: configuration.now)
         api.metricsText = configuration.metricsText
         api.clusterView = { await cluster.view }
+        let operations = Operations(
+            source: "serve", nodes: cluster.nodes.keys.sorted().map { ($0.rawValue, cluster.nodes[$0]!) },
+            data: configuration.data, logger: logger)
+        api.operations = operations
         let client = HTTPClient.forwarding()
         var senders: [any DeliverySender] = []
         if let kick = configuration.kick {
@@ -118,7 +127,9 @@ public struct ServeRole: Sendable {
             }
         self.cluster = cluster
         self.services =
-            [HTTPClientService(client: client), partitions] + outboxes + timers + extraServices(cluster) + [app]
+            [HTTPClientService(client: client), partitions, operations.rebuilds] + outboxes + timers
+            + extraServices(cluster)
+            + [app]
         self.logger = logger
     }
 

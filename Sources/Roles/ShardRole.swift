@@ -11,8 +11,9 @@ public import UnixSignals
 /// `tally shard`: one shard process of a cluster. It holds what the coordinator grants, forwards
 /// requests for the rest, and runs the timers of what it holds.
 ///
-/// Services, in start order: the HTTP client, heartbeats, partitions, timers, HTTP. A graceful shutdown runs in
-/// reverse: stop taking requests and drain, stop the timers, release every partition (snapshot and
+/// Services, in start order: the HTTP client, heartbeats, partitions, online rebuilds, timers, HTTP. A
+/// graceful shutdown runs in reverse: stop taking requests and drain, stop the timers, stop an online
+/// rebuild between partitions, release every partition (snapshot and
 /// unlock), and only then stop heartbeating.
 public struct ShardRole: Sendable {
     public struct Configuration: Sendable {
@@ -67,6 +68,10 @@ public struct ShardRole: Sendable {
         var api = ShardAPI(node: node, operatorToken: configuration.operatorToken, now: configuration.now)
         api.metricsText = configuration.metricsText
         api.forwarding = ForwardingMiddleware(agent: agent, data: configuration.data, client: client)
+        let operations = Operations(
+            source: configuration.shard.rawValue, nodes: [(configuration.shard.rawValue, node)],
+            data: configuration.data, logger: logger)
+        api.operations = operations
         let app = Application(
             router: api.router(), configuration: .init(address: configuration.address, serverName: "tally"),
             onServerRunning: configuration.onServerRunning, logger: logger)
@@ -77,6 +82,7 @@ public struct ShardRole: Sendable {
             HTTPClientService(client: client),
             HeartbeatService(agent: agent, clock: ContinuousClock()),
             PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),
+            operations.rebuilds,
             TimerService(node: node, clock: ContinuousClock(), now: configuration.now),
             app,
         ]

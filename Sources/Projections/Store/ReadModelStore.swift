@@ -162,10 +162,3 @@ public final class ReadModelStore: Sendable {
     /// Closes the database so the file can be renamed.
     public func close() throws { try queue.close() }
 }
-
-extension ReadModelStore {
-    /// Where a data directory keeps a partition's read models: `DIR/readmodels/pNNNNN.sqlite`.
-    public static func path(dataDirectory: DataDirectory, partition: PartitionID) -> String {
-        dataDirectory.path + "/readmodels/" + partition.directoryName + ".sqlite"
-    }
-}

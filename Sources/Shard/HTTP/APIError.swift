@@ -68,6 +68,13 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         /// The partition cannot take commands now (released, failed or not held here): retry.
         public static let unavailable = Code("unavailable", .serviceUnavailable)
 
+        /// An online rebuild is already queued or running.
+        public static let rebuildRunning = Code("rebuild_running", .conflict)
+        /// A backup could not be made or did not verify (nothing is claimed for the partition).
+        public static let backupFailed = Code("backup_failed", .internalServerError)
+        /// No rebuild has that id.
+        public static let unknownRebuild = Code("unknown_rebuild", .notFound)
+
         /// The code a domain rejection answers with: its own name, with the status its kind maps to.
         static func rejected(_ code: Rejection.Code) -> Code {
             switch code.kind {

@@ -27,6 +27,8 @@ public struct ShardAPI: Sendable {
     public var kick: KickIngress?
     /// Discord's interactions (nil: no Discord app configured).
     public var discord: DiscordIngress?
+    /// What `/v1/admin/…` works on: online rebuilds, backups, status (nil: no such endpoints).
+    public var operations: Operations?
     private let metrics = CommandMetrics()
 
     /// The largest request body accepted (64 KiB).
@@ -74,6 +76,7 @@ public struct ShardAPI: Sendable {
             ("/v1/guilds/:guild/raffle/draws/:draw", [.get]), ("/v1/guilds/:guild/raffle/periods/:period", [.get]),
             ("/v1/guilds/:guild/audit", [.get]), ("/v1/guilds/:guild/settings", [.get, .put]),
         ]
+        routes += registerAdmin(on: router)
         if metricsText != nil { routes.append(("/metrics", [.get])) }
         if clusterView != nil { routes.append(("/v1/cluster", [.get])) }
         if kick != nil {
@@ -125,9 +128,9 @@ public struct ShardAPI: Sendable {
             })
     }
 
-    private func authorize(_ request: Request) throws {
+    func authorize(_ request: Request) throws {
         guard let header = request.headers[.authorization], Self.bearer(header, matches: operatorToken) else {
-            throw APIError(.unauthorized, "commands need Authorization: Bearer <operator token>")
+            throw APIError(.unauthorized, "commands and admin requests need Authorization: Bearer <operator token>")
         }
     }
 
