@@ -29,7 +29,7 @@ wait_for() {
 }
 export TALLY_OPERATOR_TOKEN=check-metrics-token
 
-# tally serve --demo takes three ports in a row (server, fake Kick, fake Discord): find a free run.
+# tally serve --demo also takes the next two ports (fake Kick, fake Discord).
 SERVE=$(free_port)
 "$TALLY" serve --data "$WORK/serve" --port "$SERVE" --demo >"$WORK/serve.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -60,8 +60,10 @@ kill -9 "$SHARD_PID"
 sleep 3  # the lease runs out
 curl -sf "http://127.0.0.1:$COORDINATOR/metrics" >>"$WORK/metrics.txt"
 
-USED=$(grep -ohE '\b(tally|hb|http)_[a-z0-9_]+' "$ROOT/deploy/grafana/tally.json" "$ROOT/deploy/prometheus/alerts.yml" \
-    | sed -E 's/_(bucket|sum|count)$//' | sort -u)
+# A metric is a name followed by its selector ({…} or […]); label names (http_route …) are not.
+USED=$(grep -ohE '\b(tally|hb|http)_[a-z0-9_]+[{[]' "$ROOT/deploy/grafana/tally.json" "$ROOT/deploy/prometheus/alerts.yml" \
+    | sed -E 's/[{[]$//; s/_(bucket|sum|count)$//' | sort -u)
+[ -n "$USED" ] || { echo "check-metrics: found no metric in the dashboard or alerts" >&2; exit 1; }
 missing=""
 for name in $USED; do
     grep -qE "^$name(_bucket|_sum|_count)?(\{| )" "$WORK/metrics.txt" || missing="$missing $name"

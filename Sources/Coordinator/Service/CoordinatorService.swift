@@ -36,7 +36,12 @@ public actor CoordinatorService {
     ///
     /// - Throws: ``CoordinatorError`` `storage` when the table cannot be saved.
     public func heartbeat(_ shard: ShardID, url: String, now: Int64) throws -> Orders {
-        if urls[shard] == nil { logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"]) }
+        if urls[shard] == nil {
+            logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"])
+            // The shard's expiry series exists from its first heartbeat, at zero, so the alert's
+            // increase() sees its first expiry (a series born at 1 shows no increase).
+            _ = Counter(label: "tally_lease_expiries_total", dimensions: [("shard", shard.rawValue)])
+        }
         urls[shard] = url
         try carryOut(expiring { $0.heartbeat(shard, now: now) })
         return orders(for: shard)
