@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_BUILD = TALLY_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
-.PHONY: run test build release deps bench clean lint format check-alerts check-metrics fuzz fuzz-build fuzz-smoke
+.PHONY: run test build release deps bench clean lint format check-alerts check-metrics fuzz fuzz-build fuzz-smoke api-check
 
 deps:
 	@missing=""; \
@@ -68,6 +68,12 @@ test: deps lint check-alerts $(if $(TALLY_SKIP_FUZZ),,fuzz-smoke)
 	$(SWIFT) build --build-tests
 	scripts/check-metrics.sh .build/debug/tally
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
+	scripts/api-check.sh .build/debug/tally
+
+# Schemathesis (from PyPI, in a throwaway virtualenv) against a real `tally serve`: every operation of
+# docs/openapi.yaml with every check, at least 1,000 cases, 0 failures (scripts/schemathesis.toml).
+api-check: build
+	scripts/api-check.sh .build/debug/tally
 
 # One build of every target: building the fuzz products one `--product` at a time makes SwiftPM forget
 # the targets outside each product and rebuild them on the next run.

@@ -102,6 +102,25 @@ extension PartitionModel {
         }
     }
 
+    /// Renames every snapshot that reflects records at or past `end` to `<name>.set-aside-<end>`,
+    /// so that none is loaded once the log grows past it again: after `tally log repair` cut the
+    /// log at `end`, such a snapshot holds state of records that no longer exist.
+    ///
+    /// - Returns: the new paths.
+    /// - Throws: ``EventLog/EventLogError`` `io` when a snapshot cannot be renamed.
+    public static func setAsideSnapshots(partitionDirectory: String, pastEnd end: Offset) throws -> [String] {
+        var moved: [String] = []
+        for path in snapshots(in: snapshotDirectory(partitionDirectory: partitionDirectory)) {
+            let name = path.split(separator: "/").last.map(String.init) ?? ""
+            guard let offset = UInt64(name.dropLast(".snapshot".count)), offset > end.rawValue else { continue }
+            let aside = path + ".set-aside-\(end.rawValue)"
+            try FileSystem.rename(path, to: aside)
+            moved.append(aside)
+        }
+        if !moved.isEmpty { try FileSystem.syncDirectory(snapshotDirectory(partitionDirectory: partitionDirectory)) }
+        return moved
+    }
+
     static func snapshots(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".snapshot") }.sorted().map { directory + "/" + $0 }

@@ -42,6 +42,8 @@ public struct ServeRole: Sendable {
         public var discord: DiscordConfiguration?
         /// The service's public base URL, for links Kick redirects back to. Default `http://127.0.0.1:8080`.
         public var publicBaseURL = "http://127.0.0.1:8080"
+        /// Where `POST /v1/admin/backups` writes backups. Default nil: `DIR/backups`.
+        public var backupDirectory: String?
         /// The read-model projections and their versions. Default ``Projections/ProjectionCatalog/current``.
         public var catalog: ProjectionCatalog = .current
         /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
@@ -77,7 +79,7 @@ public struct ServeRole: Sendable {
         api.clusterView = { await cluster.view }
         let operations = Operations(
             source: "serve", nodes: cluster.nodes.keys.sorted().map { ($0.rawValue, cluster.nodes[$0]!) },
-            data: configuration.data, logger: logger)
+            data: configuration.data, backupRoot: configuration.backupDirectory, logger: logger)
         api.operations = operations
         let client = HTTPClient.forwarding()
         var senders: [any DeliverySender] = []

@@ -33,6 +33,8 @@ public struct ShardRole: Sendable {
         public var now: @Sendable () -> Timestamp = { Timestamp.now }
         /// Where the timers fetch a closed period's drand value (nil: only `record_beacon` brings it). Default nil.
         public var beacon: (any RandomnessBeacon)?
+        /// Where `POST /v1/admin/backups` writes backups. Default nil: `DIR/backups`.
+        public var backupDirectory: String?
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -70,7 +72,7 @@ public struct ShardRole: Sendable {
         api.forwarding = ForwardingMiddleware(agent: agent, data: configuration.data, client: client)
         let operations = Operations(
             source: configuration.shard.rawValue, nodes: [(configuration.shard.rawValue, node)],
-            data: configuration.data, logger: logger)
+            data: configuration.data, backupRoot: configuration.backupDirectory, logger: logger)
         api.operations = operations
         let app = Application(
             router: api.router(), configuration: .init(address: configuration.address, serverName: "tally"),

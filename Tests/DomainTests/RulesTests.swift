@@ -280,4 +280,34 @@ import Testing
         #expect(h.state.keys["interaction-1"] == nil)
         #expect(h.rebuilt().keys["interaction-1"] == nil)
     }
+
+    @Test func aGuildRemembersAtMostTheNewestKeysWhateverTheirAge() throws {
+        var h = Harness()
+        let extra = 25
+        for i in 0..<(IdempotencyKeys.maximumCount + extra) {
+            h.accept(.adjustPoints(.discord(Self.alice), delta: 1, reason: "chat"), key: "message-\(i)")
+        }
+        #expect(h.state.keys.count == IdempotencyKeys.maximumCount)
+        #expect(h.state.keys["message-\(extra - 1)"] == nil, "the oldest are forgotten first")
+        #expect(h.state.keys["message-\(extra)"] != nil)
+        // Forgotten means a repeat is a new command; remembered means it is a duplicate.
+        guard
+            case .duplicate = h.run(
+                .adjustPoints(.discord(Self.alice), delta: 1, reason: "chat"), key: "message-\(extra)")
+        else {
+            Issue.record("a remembered key must be a duplicate")
+            return
+        }
+        // Replay and a snapshot remember exactly the same keys.
+        let rebuilt = h.rebuilt()
+        #expect(rebuilt.keys == h.state.keys)
+        var w = ByteWriter(capacity: 1 << 20)
+        h.state.encodeSnapshot(into: &w)
+        let decoded = try w.bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            return try GuildState.decodeSnapshot(from: &r, globalDefaults: [:], remembersKeys: true)
+        }
+        #expect(decoded.keys == h.state.keys)
+        #expect(decoded.keys.count == IdempotencyKeys.maximumCount)
+    }
 }

@@ -23,7 +23,6 @@ import Testing
 
     @Test func backupUnderLoadRestoresEveryCommandAcknowledgedBeforeItsEndOffset() async throws {
         let dir = TemporaryDirectory()
-        let backup = TemporaryDirectory()
         let restored = TemporaryDirectory()
         try FileManager.default.removeItem(atPath: restored.path)
         let data = try DataDirectory.open(path: dir.path, creatingWith: 4)
@@ -60,7 +59,7 @@ import Testing
                 }
                 try await Task.sleep(for: .milliseconds(400))
                 let (status, answer) = try await Rebuild.request(
-                    port, .POST, "/v1/admin/backups", #"{"to":"\#(backup.path)"}"#)
+                    port, .POST, "/v1/admin/backups", #"{"name":"b1"}"#)
                 #expect(status == 200, "\(answer)")
                 manifest = answer
                 try await Task.sleep(for: .milliseconds(300))
@@ -68,12 +67,15 @@ import Testing
                 try await load.waitForAll()
             }
             all = acks.withLock { $0 }
-            // Bad requests change nothing: a relative path, and a second backup into the same place.
-            let answer1 = try await Rebuild.request(port, .POST, "/v1/admin/backups", #"{"to":"relative"}"#).status
+            // Bad requests change nothing: a name that leaves the backup directory (400), and a second
+            // backup under the same name (409, the first is left as it was).
+            let answer1 = try await Rebuild.request(port, .POST, "/v1/admin/backups", #"{"name":"../up"}"#).status
             #expect(answer1 == 400)
-            let again = try await Rebuild.request(port, .POST, "/v1/admin/backups", #"{"to":"\#(backup.path)"}"#)
-            #expect(again.status == 400, "\(again.json)")
+            let again = try await Rebuild.request(port, .POST, "/v1/admin/backups", #"{"name":"b1"}"#)
+            #expect(again.status == 409, "\(again.json)")
         }
+        let backup = try #require(manifest["directory"] as? String)
+        #expect(backup == dir.path + "/backups/b1")
         let partitions = try #require(manifest["partitions"] as? [[String: Any]])
         var ends: [Int: UInt64] = [:]
         for p in partitions { ends[p["partition"] as! Int] = UInt64(p["end_offset"] as! Int) }
@@ -84,9 +86,9 @@ import Testing
         #expect(all.contains { $0.offset < ends[partitionOf($0)]! })
 
         // tally log verify passes on the copy; tally restore brings it into a fresh directory.
-        #expect(try Self.tally(["log", "verify", backup.path]) == 0)
-        #expect(try Self.tally(["restore", backup.path, "--to", restored.path]) == 0)
-        #expect(try Self.tally(["restore", backup.path, "--to", restored.path]) != 0)  // not empty any more
+        #expect(try Self.tally(["log", "verify", backup]) == 0)
+        #expect(try Self.tally(["restore", backup, "--to", restored.path]) == 0)
+        #expect(try Self.tally(["restore", backup, "--to", restored.path]) != 0)  // not empty any more
 
         // Served, the copy holds exactly the commands acknowledged below each partition's end.
         let copy = try DataDirectory.open(path: restored.path)

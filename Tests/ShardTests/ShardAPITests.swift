@@ -291,12 +291,12 @@ import Testing
         }
     }
 
-    /// Issue 9: a 180-byte key applied the settings whose derived key fit, then answered 400.
+    /// Issue 9: a 180-byte key applied the settings whose derived key fit, then answered 400; now a
+    /// key over 170 bytes is refused before anything is applied.
     @Test func settingsAreCheckedBeforeAnyIsApplied() async throws {
         let f = try Fixture()
         try await f.app.test(.router) { client in
             let key = String(repeating: "k", count: 180)
-            // "leaderboard_default" fits beside the key (200 bytes); "subscriber_points_per_5min" does not.
             let response = try await client.execute(
                 uri: "/v1/guilds/\(Self.g1)/settings", method: .put, headers: Self.auth,
                 body: Self.json(["key": key, "settings": ["leaderboard_default": 7, "subscriber_points_per_5min": 9]]))
@@ -325,6 +325,53 @@ import Testing
             #expect(p2["points"] as? Int == 7)
             let a1 = Self.decode(try await client.execute(uri: "/v1/guilds/\(Self.g1)/audit", method: .get))
             #expect((a1["entries"] as? [[String: Any]])?.count == 1)
+        }
+    }
+
+    /// What schemathesis found: a malformed command under a key seen before was answered as the first
+    /// outcome (200, duplicate) instead of being refused.
+    @Test func malformedCommandsAreRefusedEvenUnderAKeySeenBefore() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            let first = try await Self.post(
+                client, ["type": "adjust_points", "key": "k1", "person": Self.alice, "delta": 5, "reason": "r"])
+            #expect(first.status == .ok)
+            let bad = try await Self.post(
+                client, ["type": "adjust_points", "key": "k1", "person": Self.alice, "delta": 0, "reason": "r"])
+            #expect(bad.status == .badRequest)
+            #expect((Self.decode(bad)["error"] as? [String: Any])?["code"] as? String == "invalid_amount")
+            let null = try await Self.post(
+                client,
+                ["type": "request_link", "key": "k2", "user_id": Self.alice, "expires_at": NSNull()])
+            #expect(null.status == .badRequest, "an explicit null was taken as a missing field")
+        }
+    }
+
+    @Test func undeclaredMethodsAnswer405WithAllow() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            for method in [HTTPRequest.Method.trace, .delete] {
+                let response = try await client.execute(uri: "/v1/guilds/\(Self.g1)/settings", method: method)
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET, PUT")
+            }
+        }
+    }
+
+    @Test func aLeaderboardLimitAboveTheGuildsMaximumIsCapped() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            for (i, person) in ["1100000000000000001", "1100000000000000002", "1100000000000000003"].enumerated() {
+                try await Self.post(
+                    client, ["type": "adjust_points", "key": "p\(i)", "person": person, "delta": 5 + i, "reason": "r"])
+            }
+            try await Self.post(
+                client, ["type": "set_setting", "key": "max", "setting": "leaderboard_max", "value": 2])
+            let capped = Self.decode(
+                try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/points?limit=25", method: .get))
+            #expect((capped["entries"] as? [[String: Any]])?.count == 2)
+            let over = try await client.execute(uri: "/v1/guilds/\(Self.g1)/leaderboards/points?limit=26", method: .get)
+            #expect(over.status == .badRequest)
         }
     }
 }

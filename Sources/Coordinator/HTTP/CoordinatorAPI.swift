@@ -19,11 +19,19 @@ public struct CoordinatorAPI: Sendable {
         self.now = now
     }
 
-    struct Health: ResponseEncodable { var status: String }
+    /// `GET /health`: `ok`, or `degraded` with the partitions some shard quarantined (still 200:
+    /// the coordinator itself is alive and serving; see decision 6).
+    struct Health: ResponseEncodable {
+        var status: String
+        var quarantined: [PartitionDamage]?
+    }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.get("/health") { _, _ in Health(status: "ok") }
+        router.get("/health") { _, _ in
+            let damaged = await service.view.quarantined
+            return Health(status: damaged.isEmpty ? "ok" : "degraded", quarantined: damaged.isEmpty ? nil : damaged)
+        }
         if let metricsText {
             router.get("/metrics") { _, _ in
                 Response(
@@ -36,7 +44,10 @@ public struct CoordinatorAPI: Sendable {
             guard !beat.shard.isEmpty, beat.shard.utf8.count <= 100, beat.url.hasPrefix("http") else {
                 throw Self.http(CoordinatorError(.badRequest, "a heartbeat names its shard and its http(s) URL"))
             }
-            return try await Self.answer { try await service.heartbeat(ShardID(beat.shard), url: beat.url, now: now()) }
+            return try await Self.answer {
+                try await service.heartbeat(
+                    ShardID(beat.shard), url: beat.url, quarantined: beat.quarantined ?? [], now: now())
+            }
         }
         router.post("/v1/cluster/released") { request, _ in
             let released = try await Self.decode(Released.self, request)

@@ -24,9 +24,11 @@ public struct ClusterView: ResponseCodable, Sendable, Equatable {
         public var owner: String?
         /// The shard that acquires it once the owner has released it.
         public var movingTo: String?
+        /// Where its log is damaged, when its owner quarantined it (absent otherwise).
+        public var damage: PartitionDamage?
 
         enum CodingKeys: String, CodingKey {
-            case partition, epoch, owner
+            case partition, epoch, owner, damage
             case movingTo = "moving_to"
         }
     }
@@ -34,13 +36,19 @@ public struct ClusterView: ResponseCodable, Sendable, Equatable {
     public var shards: [Shard]
     public var partitions: [Partition]
 
-    /// The view of `table`, with each shard's URL from `urls`.
-    public init(table: AssignmentTable, urls: [ShardID: String] = [:]) {
+    /// The partitions quarantined somewhere in the cluster.
+    public var quarantined: [PartitionDamage] { partitions.compactMap(\.damage) }
+
+    /// The view of `table`, with each shard's URL from `urls` and the damage its owner reported
+    /// for each quarantined partition.
+    public init(table: AssignmentTable, urls: [ShardID: String] = [:], damage: [PartitionDamage] = []) {
+        let damaged = Dictionary(damage.map { (Int($0.partition), $0) }, uniquingKeysWith: { a, _ in a })
         shards = table.leases.keys.sorted().map {
             Shard(id: $0.rawValue, url: urls[$0] ?? "", leaseExpiresMs: table.leases[$0] ?? 0)
         }
         partitions = table.entries.enumerated().map { i, entry in
             var row = Partition(partition: i, epoch: entry.epoch.rawValue)
+            row.damage = damaged[i]
             switch entry.ownership {
             case .owned(let shard): row.owner = shard.rawValue
             case .releasing(let from, let to):

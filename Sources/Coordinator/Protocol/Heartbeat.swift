@@ -6,10 +6,14 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     public var shard: String
     /// The shard's base URL (what other nodes forward requests to).
     public var url: String
+    /// The partitions the shard quarantined because their logs are damaged (absent: none, or a
+    /// shard of an earlier release).
+    public var quarantined: [PartitionDamage]?
 
-    public init(shard: String, url: String) {
+    public init(shard: String, url: String, quarantined: [PartitionDamage]? = nil) {
         self.shard = shard
         self.url = url
+        self.quarantined = quarantined
     }
 }
 

@@ -32,10 +32,15 @@ public actor CoordinatorService {
         Self.publishPartitionStates(table)
     }
 
-    /// A shard registers or heartbeats; returns its orders.
+    /// The damage each shard last reported for the partitions it quarantined.
+    public private(set) var quarantines: [ShardID: [PartitionDamage]] = [:]
+
+    /// A shard registers or heartbeats, naming the partitions it quarantined; returns its orders.
     ///
     /// - Throws: ``CoordinatorError`` `storage` when the table cannot be saved.
-    public func heartbeat(_ shard: ShardID, url: String, now: Int64) throws -> Orders {
+    public func heartbeat(
+        _ shard: ShardID, url: String, quarantined: [PartitionDamage] = [], now: Int64
+    ) throws -> Orders {
         if urls[shard] == nil {
             logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"])
             // The shard's expiry series exists from its first heartbeat, at zero, so the alert's
@@ -43,6 +48,17 @@ public actor CoordinatorService {
             _ = Counter(label: "tally_lease_expiries_total", dimensions: [("shard", shard.rawValue)])
         }
         urls[shard] = url
+        if quarantines[shard, default: []] != quarantined {
+            for damage in quarantined where !(quarantines[shard] ?? []).contains(damage) {
+                logger.error(
+                    "shard quarantined a partition",
+                    metadata: [
+                        "shard": "\(shard)", "partition": "\(damage.partition)", "damage.file": "\(damage.file)",
+                        "damage.position": "\(damage.position)",
+                    ])
+            }
+            quarantines[shard] = quarantined.isEmpty ? nil : quarantined
+        }
         try carryOut(expiring { $0.heartbeat(shard, now: now) })
         return orders(for: shard)
     }
@@ -107,8 +123,15 @@ public actor CoordinatorService {
         }
     }
 
-    /// The cluster as `GET /v1/cluster` shows it.
-    public var view: ClusterView { ClusterView(table: table, urls: urls) }
+    /// The cluster as `GET /v1/cluster` shows it: a partition's damage is shown as its current
+    /// owner reported it.
+    public var view: ClusterView {
+        let damage = table.entries.indices.compactMap { i -> PartitionDamage? in
+            guard let owner = table.owner(of: PartitionID(UInt32(i))) else { return nil }
+            return quarantines[owner]?.first { $0.partition == UInt32(i) }
+        }
+        return ClusterView(table: table, urls: urls, damage: damage)
+    }
 
     /// The base URL of the shard owning `partition`, if it has a live owner.
     public func ownerURL(of partition: PartitionID) -> String? {

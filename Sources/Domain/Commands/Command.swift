@@ -163,14 +163,16 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidAmount = Code("invalid_amount", .invalid)
         /// A raffle seed commitment is not 32 bytes.
         public static let invalidCommitment = Code("invalid_commitment", .invalid)
-        /// An expiry is not in the future.
-        public static let invalidExpiry = Code("invalid_expiry", .invalid)
+        /// An expiry is not within its window from now (a conflict with the clock: the same request
+        /// sent at another time could be accepted).
+        public static let invalidExpiry = Code("invalid_expiry", .conflict)
         /// A shop item's fields are out of range.
         public static let invalidItem = Code("invalid_item", .invalid)
         /// The idempotency key is empty or longer than 200 bytes.
         public static let invalidKey = Code("invalid_key", .invalid)
-        /// A raffle period's start and end do not make a period.
-        public static let invalidPeriod = Code("invalid_period", .invalid)
+        /// A raffle period's start and end do not make a period, or it ends in the past: a rule over
+        /// several fields and the clock, which no field's schema can state (so 409, not 400).
+        public static let invalidPeriod = Code("invalid_period", .conflict)
         /// A name, reason or requirement is empty or too long.
         public static let invalidText = Code("invalid_text", .invalid)
         /// A setting's value is outside its range.

@@ -17,6 +17,13 @@ extension GuildState {
                 Rejection(
                     .invalidKey, "keys beginning \(CommandContext.internalKeyPrefix) are reserved for the service"))
         }
+        // Fields are checked before the key is looked up: a malformed command is refused even
+        // under a key seen before, so a retry never passes off bad input as the first outcome.
+        do { try command.validateFields() } catch let rejection as Rejection {
+            return .rejected(rejection)
+        } catch {
+            return .rejected(Rejection(.internalError, "\(error)"))
+        }
         if let outcome = keys[context.key] { return .duplicate(outcome) }
         do {
             return .accepted(withDiscordDeliveries(try rules(command, context), at: context.time))
@@ -33,13 +40,7 @@ extension GuildState {
         let now = c.time
         switch command {
         case .setSetting(let key, let value):
-            guard SettingKey.allCases.contains(key) else {
-                throw Rejection(.unknownSetting, "no setting \(key.rawValue)")
-            }
             guard let value else { return settings.overrides[key] == nil ? [] : [.settingCleared(key)] }
-            guard key.validRange.contains(value) else {
-                throw Rejection(.invalidValue, "\(key) must be within \(key.validRange), not \(value)")
-            }
             return settings.overrides[key] == value ? [] : [.settingChanged(key, value)]
 
         case .setStreamStatus(let isLive, let at):
@@ -55,7 +56,6 @@ extension GuildState {
             return mode == tracking ? [] : [.trackingOverridden(mode)]
 
         case .recordChatActivity(let chatter, let username):
-            try validateName(username, "username", max: 64)
             var events: [DomainEvent] = []
             if let known = chatters[chatter], known.username != username, !known.username.isEmpty {
                 events.append(.platformUsernameChanged(chatter, from: known.username, to: username))
@@ -67,10 +67,6 @@ extension GuildState {
             return try tickEvents(now)
 
         case .setRoleThreshold(let t):
-            try validateName(t.name, "role name", max: 100)
-            guard t.minutes >= 0, t.minutes <= GuildState.maxAmount else {
-                throw Rejection(.invalidAmount, "minutes out of range")
-            }
             var events: [DomainEvent] = [.roleThresholdSet(t)]
             for (user, chatter) in links.sorted(by: { $0.key < $1.key }) {
                 _ = chatter
@@ -105,8 +101,6 @@ extension GuildState {
 
         case .spendPoints(let named, let amount, let reason):
             let p = resolve(named)
-            try validateAmount(amount)
-            try validateName(reason, "reason", max: 200)
             let balance = person(p).points
             guard balance >= amount else {
                 throw Rejection(.insufficientPoints, "balance \(balance) is less than \(amount)")
@@ -115,10 +109,6 @@ extension GuildState {
 
         case .adjustPoints(let named, let delta, let reason):
             let p = resolve(named)
-            guard delta != 0, delta.magnitude <= GuildState.maxAmount.magnitude else {
-                throw Rejection(.invalidAmount, "an adjustment is between 1 and \(GuildState.maxAmount) in size")
-            }
-            try validateName(reason, "reason", max: 200)
             let balance = person(p).points
             guard try GuildState.sum(balance, delta, "the balance of \(p)") >= 0 else {
                 throw Rejection(.insufficientPoints, "balance \(balance) cannot go below zero by \(delta)")
@@ -134,7 +124,6 @@ extension GuildState {
             return [.subscriptionRecorded(chatter, expiresAt: expiresAt, createdAt: createdAt)]
 
         case .createShopItem(var item):
-            try validateItem(item)
             if item.id.rawValue == 0 {
                 let (next, overflow) = (items.keys.map(\.rawValue).max() ?? 0).addingReportingOverflow(1)
                 guard !overflow else { throw Rejection(.amountOverflow, "no shop item id is left") }
@@ -147,14 +136,10 @@ extension GuildState {
 
         case .editShopItem(let item):
             guard items[item.id] != nil else { throw Rejection(.unknownItem, "no item \(item.id)") }
-            try validateItem(item)
             return [.shopItemEdited(item)]
 
         case .restockShopItem(let id, let stock):
             guard items[id] != nil else { throw Rejection(.unknownItem, "no item \(id)") }
-            guard stock >= -1, stock <= GuildState.maxAmount else {
-                throw Rejection(.invalidAmount, "stock is -1 (unlimited) or more")
-            }
             return [.shopItemRestocked(id, stock: stock)]
 
         case .deactivateShopItem(let id):
@@ -172,8 +157,8 @@ extension GuildState {
             return [.orderFulfilled(id, by: c.actor)]
 
         case .cancelOrder(let id, let reason):
-            // A cancellation refunds points: like every change to points or tickets, it says why.
-            try validateName(reason, "reason", max: 200)
+            // A cancellation refunds points: like every change to points or tickets, it says why
+            // (checked with the other fields, in validateFields).
             guard let order = orders[id] else { throw Rejection(.unknownOrder, "no order \(id)") }
             guard order.status == .pending else {
                 throw Rejection(.orderNotPending, "order \(id) is \(order.status)")
@@ -232,16 +217,12 @@ extension GuildState {
         case .grantTickets(let named, let amount, let reason):
             let p = resolve(named)
             _ = try periodTakingTickets(now)
-            try validateAmount(amount)
-            try validateName(reason, "reason", max: 200)
             try ensureRoom(for: p, tickets: amount, from: .admin)
             return [.ticketsGranted(p, amount: amount, source: .admin, reason: reason)]
 
         case .removeTickets(let named, let amount, let source, let reason):
             let p = resolve(named)
             _ = try periodTakingTickets(now)
-            try validateAmount(amount)
-            try validateName(reason, "reason", max: 200)
             let holder = person(p)
             let order: [TicketSource] = source.map { [$0] } ?? [.admin, .shop, .giftedSub, .watchtime]
             let available = try order.reduce(Int64(0)) {
@@ -268,26 +249,15 @@ extension GuildState {
             return person(p).excluded == excluded ? [] : [.raffleExclusionChanged(p, excluded: excluded)]
 
         case .drawRaffle(let seed, let winners, let period):
-            guard (1...10).contains(winners) else {
-                throw Rejection(.invalidAmount, "draw 1 to 10 winners at a time")
-            }
             return try drawEvents(period: period, seed: seed, count: winners, replacing: nil)
 
         case .rerollRaffle(let period, let replaces, let reason):
-            try validateName(reason, "reason", max: 200)
             return try drawEvents(period: period, seed: nil, count: 1, replacing: (replaces, reason))
 
         case .recordBeacon(let period, let round, let value):
             return try beaconEvents(period: period, round: round, value: value, now: now)
 
         case .recordGiftedSubs(let gifter, _, let count, let giftees, let createdAt):
-            guard count >= 1, count <= 10_000 else {
-                throw Rejection(.invalidAmount, "gift count must be 1 to 10000")
-            }
-            guard giftees.isEmpty || giftees.count == count else {
-                throw Rejection(
-                    .invalidAmount, "the gift count is the number of giftees (\(giftees.count)), not \(count)")
-            }
             // An anonymous gifter cannot be credited: the gift is recorded with the reason.
             guard let gifter else {
                 return [.giftedSubsUnattributed(count: count, reason: "an anonymous gifter cannot be credited")]
@@ -324,7 +294,6 @@ extension GuildState {
             return [.linkRequested(user, expiresAt: expiresAt)]
 
         case .confirmLink(let user, let chatter, let username):
-            try validateName(username, "Kick username", max: 64)
             guard let expiry = pendingLinks[user], expiry > now else {
                 throw Rejection(.noLinkRequest, "no unexpired link request for user \(user)")
             }
@@ -491,7 +460,7 @@ extension GuildState {
         guard item.active else { throw Rejection(.itemInactive, "\(item.name) is no longer sold") }
         guard item.stock != 0 else { throw Rejection(.outOfStock, "\(item.name) is out of stock") }
         if !item.requirementPrompt.isEmpty {
-            try validateName(requirement, "answer to “\(item.requirementPrompt)”", max: 500)
+            try Command.validateText(requirement, "answer to “\(item.requirementPrompt)”", max: 500)
         }
         if item.perPersonLimit >= 0 {
             // Items created before windows were bounded may hold any value: checked, never a trap.
@@ -529,24 +498,6 @@ extension GuildState {
             id: OrderID(orderID), item: id, person: p, price: item.price, tickets: tickets,
             period: period,
             requirement: requirement, status: tickets > 0 ? .completed : .pending)
-    }
-
-    private func validateItem(_ item: ShopItem) throws {
-        try validateName(item.name, "item name", max: 100)
-        try validateAmount(item.price)
-        guard item.stock >= -1, item.perPersonLimit >= -1, item.limitWindowSeconds >= 0,
-            item.stock <= GuildState.maxAmount, item.perPersonLimit <= GuildState.maxAmount,
-            item.limitWindowSeconds <= GuildState.maxAmount
-        else {
-            throw Rejection(
-                .invalidItem,
-                "stock and limit are -1 (unlimited) to \(GuildState.maxAmount); the window is 0 (all time) to \(GuildState.maxAmount) seconds"
-            )
-        }
-        guard item.requirementPrompt.utf8.count <= 200 else {
-            throw Rejection(.invalidItem, "the requirement prompt is too long")
-        }
-        if case .raffleTickets(let n) = item.kind { try validateAmount(n) }
     }
 
     // MARK: Raffle
@@ -626,7 +577,6 @@ extension GuildState {
     private func beaconEvents(period id: PeriodID?, round: UInt64, value: [UInt8], now: Timestamp) throws
         -> [DomainEvent]
     {
-        guard value.count == 32 else { throw Rejection(.invalidBeacon, "a drand randomness value is 32 bytes") }
         let period = try closedPeriod(id)
         guard round == period.beaconRound else {
             throw Rejection(
@@ -718,17 +668,5 @@ extension GuildState {
             end = next
         }
         return String(text[..<end])
-    }
-
-    private func validateAmount(_ amount: Int64) throws {
-        guard amount > 0, amount <= GuildState.maxAmount else {
-            throw Rejection(.invalidAmount, "amounts are between 1 and \(GuildState.maxAmount), not \(amount)")
-        }
-    }
-
-    private func validateName(_ text: String, _ what: String, max: Int) throws {
-        guard !text.isEmpty, text.utf8.count <= max else {
-            throw Rejection(.invalidText, "\(what) must be 1 to \(max) bytes")
-        }
     }
 }

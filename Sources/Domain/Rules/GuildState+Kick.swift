@@ -9,14 +9,6 @@ extension GuildState {
     func kickRules(_ command: Command, _ c: CommandContext) throws -> [DomainEvent] {
         switch command {
         case .connectKickChannel(let channel):
-            guard channel.broadcaster.rawValue > 0 else {
-                throw Rejection(.invalidAmount, "the broadcaster is a Kick user id above 0")
-            }
-            guard !channel.slug.isEmpty, channel.slug.utf8.count <= 64,
-                channel.slug.utf8.allSatisfy({
-                    $0 == 0x2D || $0 == 0x5F || ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || $0 >= 0x30 && $0 <= 0x39
-                })
-            else { throw Rejection(.invalidText, "a channel slug is 1 to 64 letters, digits, - and _") }
             guard kickChannel != channel else { return [] }
             return [
                 .kickChannelConnected(channel),

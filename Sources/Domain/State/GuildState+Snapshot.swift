@@ -311,6 +311,7 @@ extension GuildState {
             s.keys.outcomes[hash] = outcome
             s.keys.order.append(hash)
         }
+        s.keys.trimToMaximum()
         return s
     }
 }

@@ -176,8 +176,13 @@ public struct RaffleState: Hashable, Sendable {
 /// Keys are held as 128-bit hashes of their UTF-8 bytes (two independently seeded 64-bit mixes), so
 /// the map stores no strings; two different keys colliding is a 2⁻¹²⁸ event.
 public struct IdempotencyKeys: Hashable, Sendable {
-    /// Keys are remembered for 7 days of log time.
+    /// Keys are remembered for 7 days of log time…
     public static let retentionMilliseconds: Int64 = 7 * 86_400_000
+    /// …and at most this many per guild (the oldest is forgotten first), so that a guild's memory
+    /// and snapshot do not grow with its chat: a repeat is recognized when it comes within 7 days
+    /// of log time of the first delivery *and* fewer than this many later commands of the guild
+    /// came in between (see README, "Idempotency"). 10,000.
+    public static let maximumCount = 10_000
 
     public struct Outcome: Hashable, Sendable {
         /// The sequence number of the command's first event.
@@ -251,18 +256,40 @@ public struct IdempotencyKeys: Hashable, Sendable {
     /// How many keys are remembered.
     public var count: Int { outcomes.count }
 
+    /// Remembers `key`, then forgets (deterministically, so every replay forgets the same keys at
+    /// the same event) the keys older than 7 days of log time before `outcome` and the oldest
+    /// beyond ``maximumCount``.
     mutating func record(_ key: String, _ outcome: Outcome) {
         let hash = KeyHash(key)
-        outcomes[hash] = outcome
+        if outcomes.updateValue(outcome, forKey: hash) != nil, let old = order[orderStart...].firstIndex(of: hash) {
+            // Re-recorded: its old place in the order no longer counts.
+            order.remove(at: old)
+        }
         order.append(hash)
         let horizon = outcome.timestamp.rawValue - IdempotencyKeys.retentionMilliseconds
-        while orderStart < order.count, let oldest = outcomes[order[orderStart]], oldest.timestamp.rawValue < horizon {
-            outcomes.removeValue(forKey: order[orderStart])
+        while orderStart < order.count {
+            let oldest = order[orderStart]
+            guard let remembered = outcomes[oldest] else {
+                orderStart += 1
+                continue
+            }
+            guard remembered.timestamp.rawValue < horizon || outcomes.count > IdempotencyKeys.maximumCount else {
+                break
+            }
+            outcomes.removeValue(forKey: oldest)
             orderStart += 1
         }
         if orderStart > 4096 && orderStart * 2 > order.count {
             order.removeFirst(orderStart)
             orderStart = 0
+        }
+    }
+
+    /// Forgets the oldest keys beyond ``maximumCount`` (a snapshot written with a larger bound).
+    mutating func trimToMaximum() {
+        while outcomes.count > IdempotencyKeys.maximumCount, orderStart < order.count {
+            outcomes.removeValue(forKey: order[orderStart])
+            orderStart += 1
         }
     }
 }

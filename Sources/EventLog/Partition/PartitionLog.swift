@@ -213,6 +213,17 @@ public final class PartitionLog: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Suspends until every record below `end` is durable (and readable); false if the log closes
+    /// or its writer fails first, so those records may never become durable.
+    package func waitUntilDurable(below end: Offset) async -> Bool {
+        while true {
+            let (visible, stopped) = state.values.withLock { ($0.endOffset, $0.closed || $0.failure != nil) }
+            if visible >= end { return true }
+            if stopped || end == .zero { return false }
+            await state.waitForAppend(after: visible)
+        }
+    }
+
     /// The offset the next appended record will get; every offset below it is readable.
     public var endOffset: Offset { state.values.withLock { $0.endOffset } }
 

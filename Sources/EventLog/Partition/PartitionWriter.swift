@@ -122,6 +122,7 @@ final class PartitionWriter: @unchecked Sendable {
             write(group)
         }
         syncer.stop()
+        if shared.values.withLock({ $0.failure != nil }) { cutUnacknowledgedTail() }
         if unsyncedSince != nil, (try? segment.sync()) != nil { unsyncedSince = nil }
         try? index.sync()
         if unsyncedSince == nil, shared.values.withLock({ $0.failure == nil }) {
@@ -289,6 +290,30 @@ final class PartitionWriter: @unchecked Sendable {
         logger.info("rolled segment", metadata: ["partition": "\(partition)", "segment.base": "\(nextOffset)"])
     }
 
+    /// Closing after a failure: cuts the active segment after its last acknowledged batch, so that
+    /// the next owner never finds batches whose appends were refused. After a failed `fdatasync`
+    /// the page cache may show bytes the disk lost, so recovery alone could keep an unacknowledged
+    /// batch that reads back whole; cutting it here leaves only what was acknowledged.
+    private func cutUnacknowledgedTail() {
+        let kept = shared.values.withLock { $0.segments.last?.entries.last?.end ?? 0 }
+        guard let size = try? segment.size(), size > kept else { return }
+        do {
+            try segment.truncate(to: kept)
+            segmentSize = kept
+            try segment.sync()
+            logger.warning(
+                "cut unacknowledged batches after a failed write",
+                metadata: [
+                    "partition": "\(partition)", "segment.path": "\(segment.path)", "segment.position": "\(kept)",
+                    "bytes.dropped": "\(size - kept)",
+                ])
+        } catch {
+            // Recovery on the next open still tells a torn tail from acknowledged data.
+            logger.error(
+                "cannot cut unacknowledged batches", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
+    }
+
     /// After a failed write or fsync nothing about the file's tail can be trusted (a failed fsync may
     /// have dropped dirty pages): refuse every append until the partition is reopened and recovered.
     private func fail(_ cause: any Error, pending: [Pending]) {
@@ -297,7 +322,12 @@ final class PartitionWriter: @unchecked Sendable {
             error.code, "partition \(partition) stopped accepting appends after a failed write; reopen it to recover",
             path: error.path, position: error.position, underlying: error)
         logger.critical("partition write failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
-        shared.values.withLock { $0.failure = failure }
+        // Waiters for durability learn that what they wait for may never come.
+        let waiters = shared.values.withLock { v in
+            v.failure = failure
+            return PartitionState.takeWaiters(&v)
+        }
+        for waiter in waiters { waiter.resume() }
         for p in pending { p.completion(.failure(failure)) }
     }
 }

@@ -59,6 +59,10 @@ package final class FileDescriptor: @unchecked Sendable {
 
     /// Writes all of `bytes` at `position`.
     package func write(_ bytes: UnsafeRawBufferPointer, at position: Int64) throws {
+        if let injected = FaultInjection.errno(for: .write, path: path) {
+            errno = injected
+            throw FileDescriptor.error(.io, "cannot write file", path: path, position: position)
+        }
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(position) + off_t(done))
@@ -78,8 +82,9 @@ package final class FileDescriptor: @unchecked Sendable {
     /// duration goes to `tally_fsync_duration_seconds`.
     package func sync() throws {
         let start = ContinuousClock.now
-        let result = fdatasync(fd)
-        let failure = errno
+        let injected = FaultInjection.errno(for: .sync, path: path)
+        let result = injected == nil ? fdatasync(fd) : -1
+        let failure = injected ?? errno
         let elapsed = ContinuousClock.now - start
         Metrics.Timer(label: "tally_fsync_duration_seconds")
             .recordNanoseconds(

@@ -162,3 +162,27 @@ public final class ReadModelStore: Sendable {
     /// Closes the database so the file can be renamed.
     public func close() throws { try queue.close() }
 }
+
+extension ReadModelStore {
+    /// Renames the read-model database at `path` (with its WAL files) to `<path>.set-aside-<end>`
+    /// when its checkpoint lies past `end`: after `tally log repair` cut the log at `end`, its rows
+    /// reflect records that no longer exist, and the next start rebuilds it from the log.
+    ///
+    /// - Returns: the new path, or nil when there is no such database or it is not past `end`.
+    /// - Throws: ``ProjectionsError`` `storage` when it cannot be read or renamed.
+    public static func setAside(path: String, ifCheckpointPast end: Offset) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let checkpoint = try ReadModelStore(path: path, requireCurrentVersions: false).checkpoint()
+        guard checkpoint > end else { return nil }
+        let aside = path + ".set-aside-\(end.rawValue)"
+        do {
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try FileSystem.rename(path + suffix, to: aside + suffix)
+            }
+            try FileSystem.syncDirectory(FileSystem.directory(of: path))
+        } catch {
+            throw ProjectionsError(.storage, "cannot set the read models aside", path: path, underlying: error)
+        }
+        return aside
+    }
+}

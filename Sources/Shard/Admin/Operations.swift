@@ -10,19 +10,38 @@ public struct Operations: Sendable {
     public let nodes: [(name: String, node: ShardNode)]
     public let data: DataDirectory
     public let rebuilds: RebuildJobs
+    /// Where `POST /v1/admin/backups` writes (each backup a directory named in the request): the API
+    /// never writes anywhere else.
+    public let backupRoot: String
 
-    public init(source: String, nodes: [(name: String, node: ShardNode)], data: DataDirectory, logger: Logger) {
+    /// - Parameter backupRoot: where backups go (default `DIR/backups`).
+    public init(
+        source: String, nodes: [(name: String, node: ShardNode)], data: DataDirectory, backupRoot: String? = nil,
+        logger: Logger
+    ) {
         self.source = source
         self.nodes = nodes
         self.data = data
+        self.backupRoot = backupRoot ?? data.path + "/backups"
         self.rebuilds = RebuildJobs(nodes: nodes, data: data, logger: logger)
     }
 
-    /// Backs up every partition this process serves into `destination` (a data directory, created if
-    /// needed) and writes its manifest there. See ``DataBackup``.
+    /// Whether `name` may name a backup: 1 to 100 letters, digits, `.`, `_`, `-`, not starting with `.`.
+    public static func isBackupName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 100 && !name.hasPrefix(".")
+            && name.unicodeScalars.allSatisfy {
+                ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+                    || "._-".unicodeScalars.contains($0)
+            }
+    }
+
+    /// Backs up every partition this process serves into `backupRoot/name` (a data directory, created
+    /// if needed) and writes its manifest there. See ``DataBackup``.
     ///
     /// - Throws: what ``DataBackup`` throws.
-    public func backup(to destination: String) async throws -> DataBackup.Manifest {
+    public func backup(named name: String) async throws -> DataBackup.Manifest {
+        precondition(Operations.isBackupName(name), "backup names are checked at the edge")
+        let destination = backupRoot + "/" + name
         let started = Int64(Date().timeIntervalSince1970 * 1000)
         let (source, data) = (self.source, self.data)
         var owners: [PartitionOwner] = []
@@ -41,9 +60,10 @@ public struct Operations: Sendable {
                     try DataBackup.backup(partition: owner.partition, log: log, source: data, destination: copy)
                 })
         }
-        let manifest = DataBackup.Manifest(
+        var manifest = DataBackup.Manifest(
             source: source, createdAtMs: started, partitions: entries.sorted { $0.partition < $1.partition })
-        try await ShardNode.maintenancePool.run { try DataBackup.write(manifest, to: copy) }
+        manifest.directory = copy.path
+        try await ShardNode.maintenancePool.run { [manifest] in try DataBackup.write(manifest, to: copy) }
         return manifest
     }
 }

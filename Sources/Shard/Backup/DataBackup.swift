@@ -19,6 +19,8 @@ public enum DataBackup {
         public var source: String
         public var createdAtMs: Int64
         public var partitions: [PartitionEntry]
+        /// Where the backup is (on the machine that made it).
+        public var directory: String?
 
         public init(source: String, createdAtMs: Int64, partitions: [PartitionEntry]) {
             self.source = source
@@ -27,7 +29,7 @@ public enum DataBackup {
         }
 
         enum CodingKeys: String, CodingKey {
-            case format, source, partitions
+            case format, source, partitions, directory
             case createdAtMs = "created_at_ms"
         }
     }

@@ -40,7 +40,10 @@ public final class ShardAgent: Sendable {
 
     /// One heartbeat and its orders.
     public func beat() async throws {
-        var orders = try await post("/v1/cluster/heartbeat", Heartbeat(shard: shard.rawValue, url: url))
+        let quarantined = await node.quarantined()
+        var orders = try await post(
+            "/v1/cluster/heartbeat",
+            Heartbeat(shard: shard.rawValue, url: url, quarantined: quarantined.isEmpty ? nil : quarantined))
         while true {
             routing.withLock { table in
                 table = Dictionary(uniqueKeysWithValues: orders.routes.map { ($0.partition, ($0.owner, $0.url)) })

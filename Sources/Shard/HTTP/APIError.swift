@@ -1,3 +1,4 @@
+public import Coordinator
 public import Domain
 import Foundation
 public import Hummingbird
@@ -65,13 +66,19 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let partitionMoving = Code("partition_moving", .serviceUnavailable)
         /// The shard owning the guild did not answer: retry.
         public static let ownerUnreachable = Code("owner_unreachable", .serviceUnavailable)
-        /// The partition cannot take commands now (released, failed or not held here): retry.
+        /// The partition cannot take commands now (released, failed or not held here): retry
+        /// (after the `Retry-After` seconds when the answer has one).
         public static let unavailable = Code("unavailable", .serviceUnavailable)
+        /// The guild's partition is quarantined: its log is damaged inside acknowledged data. The
+        /// answer names the file and byte; it lasts until an operator repairs the log and restarts.
+        public static let partitionDamaged = Code("partition_damaged", .serviceUnavailable)
 
         /// An online rebuild is already queued or running.
         public static let rebuildRunning = Code("rebuild_running", .conflict)
         /// A backup could not be made or did not verify (nothing is claimed for the partition).
         public static let backupFailed = Code("backup_failed", .internalServerError)
+        /// The backup directory already holds a backup of these partitions: choose another name.
+        public static let backupExists = Code("backup_exists", .conflict)
         /// No rebuild has that id.
         public static let unknownRebuild = Code("unknown_rebuild", .notFound)
 
@@ -89,6 +96,10 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public var message: String
     /// What caused it, for logs (never sent to the client).
     public var underlying: (any Error)?
+    /// Sent as `Retry-After` (whole seconds, at least 1) when set.
+    public var retryAfter: Duration?
+    /// For `partition_damaged`: the partition, file and byte, sent in the error body.
+    public var damage: PartitionDamage?
 
     public var status: HTTPResponse.Status { code.status }
 
@@ -105,7 +116,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
 
     /// The answer to a shard that cannot serve the partition now.
     public init(_ error: ShardError) {
-        self.init(.unavailable, error.message, underlying: error)
+        self.init(error.code == .partitionDamaged ? .partitionDamaged : .unavailable, error.message, underlying: error)
+        retryAfter = error.retryAfter
+        damage = error.damage
     }
 
     public var description: String { "\(code): \(message)" }
@@ -115,6 +128,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         struct Detail: Encodable {
             var code: String
             var message: String
+            var partition: UInt32?
+            var file: String?
+            var position: Int64?
         }
         var error: Detail
     }
@@ -122,9 +138,16 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let body = try encoder.encode(Body(error: .init(code: code.name, message: message)))
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        let body = try encoder.encode(
+            Body(
+                error: .init(
+                    code: code.name, message: message, partition: damage?.partition, file: damage?.file,
+                    position: damage?.position)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter {
+            let seconds = retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0)
+            headers[.retryAfter] = "\(max(1, seconds))"
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

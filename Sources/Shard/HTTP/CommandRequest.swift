@@ -67,6 +67,70 @@ package struct CommandRequest: Decodable, Sendable {
         case broadcasterUserId = "broadcaster_user_id", slug
     }
 
+    /// Decodes the body; `null` is refused for every field but `value` (where it clears a setting),
+    /// so that a field is either present with a value of its type or left out.
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func field<T: Decodable>(_ key: CodingKeys) throws -> T? {
+            guard c.contains(key) else { return nil }
+            if try c.decodeNil(forKey: key) {
+                throw DecodingError.valueNotFound(
+                    T.self,
+                    .init(
+                        codingPath: c.codingPath + [key], debugDescription: "\(key.stringValue) is null; leave it out"))
+            }
+            return try c.decode(T.self, forKey: key)
+        }
+        type = try c.decode(String.self, forKey: .type)
+        key = try c.decode(String.self, forKey: .key)
+        setting = try field(.setting)
+        value = try c.decodeIfPresent(Int64.self, forKey: .value)
+        live = try field(.live)
+        mode = try field(.mode)
+        kickUserId = try field(.kickUserId)
+        username = try field(.username)
+        roleId = try field(.roleId)
+        userId = try field(.userId)
+        name = try field(.name)
+        minutes = try field(.minutes)
+        position = try field(.position)
+        enabled = try field(.enabled)
+        granted = try field(.granted)
+        outcome = try field(.outcome)
+        detail = try field(.detail)
+        person = try field(.person)
+        amount = try field(.amount)
+        delta = try field(.delta)
+        reason = try field(.reason)
+        expiresAt = try field(.expiresAt)
+        itemId = try field(.itemId)
+        price = try field(.price)
+        stock = try field(.stock)
+        perPersonLimit = try field(.perPersonLimit)
+        limitWindowSeconds = try field(.limitWindowSeconds)
+        requirementPrompt = try field(.requirementPrompt)
+        raffleTickets = try field(.raffleTickets)
+        requirement = try field(.requirement)
+        orderId = try field(.orderId)
+        startsAt = try field(.startsAt)
+        endsAt = try field(.endsAt)
+        source = try field(.source)
+        excluded = try field(.excluded)
+        winners = try field(.winners)
+        gifterKickUserId = try field(.gifterKickUserId)
+        count = try field(.count)
+        kickUsername = try field(.kickUsername)
+        broadcasterUserId = try field(.broadcasterUserId)
+        slug = try field(.slug)
+        period = try field(.period)
+        replaces = try field(.replaces)
+        round = try field(.round)
+        randomness = try field(.randomness)
+        at = try field(.at)
+        createdAt = try field(.createdAt)
+        gifteeKickUserIds = try field(.gifteeKickUserIds)
+    }
+
     /// Whether the command needs the guild's raffle seeds (which only the node derives).
     package var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period"].contains(type) }
 

@@ -18,7 +18,12 @@ struct MethodNotAllowed: HTTPResponseError {
 
     /// For each route, answers every other common method with a 405 naming the allowed ones.
     static func register(_ routes: [(String, [HTTPRequest.Method])], on router: Router<BasicRequestContext>) {
-        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+        // QUERY (the safe method with a body, draft-ietf-httpbis-safe-method-w-body) is not in
+        // HTTPTypes' list of known methods, but clients send it.
+        let methods =
+            [.get, .head, .post, .put, .patch, .delete, .options, .trace]
+            + [HTTPRequest.Method("QUERY")]
+            .compactMap { $0 }
         for (path, allowed) in routes {
             for method in methods where !allowed.contains(method) && !(method == .head && allowed.contains(.get)) {
                 router.on(RouterPath(path), method: method) { _, _ -> Response in

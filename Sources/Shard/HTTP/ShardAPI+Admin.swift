@@ -29,14 +29,15 @@ extension ShardAPI {
         router.post("/v1/admin/backups") { request, _ in
             try authorize(request)
             let parsed = try await Self.decodeAdmin(
-                BackupRequest.self, request, or: nil, shape: "{\"to\": \"/absolute/directory\"}")
-            guard parsed.to.hasPrefix("/"), !parsed.to.split(separator: "/").contains("..") else {
-                throw APIError(.invalidValue, "to must be an absolute directory on the service's machine, without ..")
+                BackupRequest.self, request, or: nil, shape: "{\"name\": \"2026-11-30\"}")
+            guard Operations.isBackupName(parsed.name) else {
+                throw APIError(
+                    .invalidValue, "a backup name is 1 to 100 letters, digits, '.', '_' or '-', not starting with '.'")
             }
             do {
-                return try await operations.backup(to: parsed.to)
+                return try await operations.backup(named: parsed.name)
             } catch let error as EventLogError where error.code == .invalidArgument {
-                throw APIError(.invalidValue, error.message)
+                throw APIError(.backupExists, error.message)
             } catch let error as EventLogError {
                 throw APIError(.backupFailed, "\(error)", underlying: error)
             } catch let error as ProjectionsError {
@@ -65,9 +66,9 @@ extension ShardAPI {
     }
 }
 
-/// `POST /v1/admin/backups`.
+/// `POST /v1/admin/backups`: the backup's name (its directory under the service's backup root).
 struct BackupRequest: Decodable {
-    var to: String
+    var name: String
 }
 
 /// `GET /v1/admin/rebuilds`: every rebuild of this process, newest first.

@@ -45,7 +45,13 @@ public struct ShardAPI: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(MetricsMiddleware())
-        router.get("/health") { _, _ in HealthResponse(status: "ok") }
+        router.middlewares.add(ShardErrorMiddleware())
+        let nodes = self.nodes
+        router.get("/health") { _, _ in
+            let damaged = await nodes.quarantined()
+            return HealthResponse(
+                status: damaged.isEmpty ? "ok" : "degraded", quarantined: damaged.isEmpty ? nil : damaged)
+        }
         if let metricsText {
             router.get("/metrics") { _, _ in
                 Response(
@@ -82,6 +88,7 @@ public struct ShardAPI: Sendable {
         if kick != nil {
             routes += [("/v1/kick/webhook", [.post]), ("/v1/link/start", [.get]), ("/v1/link/callback", [.get])]
         }
+        if discord != nil { routes.append(("/v1/discord/interactions", [.post])) }
         MethodNotAllowed.register(routes, on: router)
         return router
     }
@@ -167,10 +174,11 @@ public struct ShardAPI: Sendable {
         let settings = try await node(guild).owner(for: guild).state(of: guild)?.settings ?? GuildSettings()
         let limit: Int
         if let text = request.uri.queryParameters["limit"] {
-            guard let n = Int(text), n >= 1, n <= Int(settings[.leaderboardMax]) else {
-                throw APIError(.invalidLimit, "limit is 1 to \(settings[.leaderboardMax])")
+            // 1 to 25 is valid anywhere; a guild's smaller leaderboard_max caps it.
+            guard let n = Int(text), n >= 1, n <= Int(SettingKey.leaderboardMax.validRange.upperBound) else {
+                throw APIError(.invalidLimit, "limit is 1 to \(SettingKey.leaderboardMax.validRange.upperBound)")
             }
-            limit = n
+            limit = min(n, Int(settings[.leaderboardMax]))
         } else {
             limit = Int(settings[.leaderboardDefault])
         }
@@ -236,8 +244,16 @@ public struct ShardAPI: Sendable {
         }
         _ = try await knownGuild(guild)
         let history = try await node(guild).history(for: guild)
-        let entries = try history.audit(guild: guild, person: person, until: before.map { .offset($0) }).suffix(limit)
-        return AuditResponse(entries: Array(entries))
+        // Reading and folding the history blocks on file I/O: it runs on the I/O pool, never on
+        // the cooperative one, so a long history does not stall other requests.
+        return try await BlockingIOPool.shared.run {
+            let all = try history.audit(guild: guild, person: person, until: before.map { .offset($0) })
+            var start = max(0, all.count - limit)
+            // A page never splits the entries of one event, so `next_before` loses none.
+            while start > 0, start < all.count, all[start - 1].offset == all[start].offset { start -= 1 }
+            let page = Array(all[start...])
+            return AuditResponse(entries: page, nextBefore: start > 0 ? page.first?.offset.rawValue : nil)
+        }
     }
 
     func settings(_ context: BasicRequestContext) async throws -> SettingsResponse {
@@ -259,35 +275,29 @@ public struct ShardAPI: Sendable {
         try authorize(request)
         let guild = try guildID(context)
         let body = try await Self.body(of: request)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-            let key = object["key"] as? String, !key.isEmpty, key.utf8.count <= 180,
-            let values = object["settings"] as? [String: Any], !values.isEmpty
-        else {
+        let parsed: SettingsChange
+        do { parsed = try JSONDecoder().decode(SettingsChange.self, from: Data(buffer: body)) } catch {
             throw APIError(
-                .malformedJSON, "the body is {\"key\": \"...\", \"settings\": {\"name\": value or null}}")
+                .malformedJSON,
+                "the body is {\"key\": \"...\", \"settings\": {\"name\": integer or null}}: \(Self.describe(error))")
         }
+        // Each change is its own command keyed "<key>:<setting>"; 170 bytes leave room for every
+        // setting's name within the 200-byte key limit.
+        guard !parsed.key.isEmpty, parsed.key.utf8.count <= SettingsChange.maxKeyBytes else {
+            throw APIError(.invalidKey, "key must be 1 to \(SettingsChange.maxKeyBytes) bytes")
+        }
+        guard !parsed.settings.isEmpty else { throw APIError(.missingField, "settings names at least one setting") }
         var changes: [(SettingKey, Int64?)] = []
-        for (name, raw) in values.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in parsed.settings.sorted(by: { $0.key < $1.key }) {
             guard let setting = SettingKey(name: name) else {
                 throw APIError(.unknownSetting, "no setting named \(name)")
             }
-            // Every change is checked here, before any is applied: each is its own command with the
-            // key "<key>:<setting>", which must fit the 200-byte key limit too.
-            guard "\(key):\(setting)".utf8.count <= 200 else {
-                throw APIError(.invalidKey, "key is too long for setting \(name): key and name take at most 199 bytes")
+            if let value, !setting.validRange.contains(value) {
+                throw APIError(.invalidValue, "\(name) must be within \(setting.validRange), not \(value)")
             }
-            if raw is NSNull {
-                changes.append((setting, nil))
-            } else if let value = raw as? Int64 {
-                guard setting.validRange.contains(value) else {
-                    throw APIError(
-                        .invalidValue, "\(name) must be within \(setting.validRange), not \(value)")
-                }
-                changes.append((setting, value))
-            } else {
-                throw APIError(.invalidValue, "\(name) takes an integer or null")
-            }
+            changes.append((setting, value))
         }
+        let key = parsed.key
         let time = now()
         for (setting, value) in changes {
             do {
@@ -349,4 +359,12 @@ public struct ShardAPI: Sendable {
         default: "unreadable JSON"
         }
     }
+}
+
+/// The body of `PUT /settings`.
+struct SettingsChange: Decodable {
+    /// The longest key: with ":" and the longest setting name it stays within the 200-byte key limit.
+    static let maxKeyBytes = 170
+    var key: String
+    var settings: [String: Int64?]
 }

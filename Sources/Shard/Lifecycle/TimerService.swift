@@ -3,7 +3,7 @@ public import Logging
 public import ServiceLifecycle
 
 /// Fires a node's timers (watch-time ticks, raffle period ends) every ``every`` until the group shuts
-/// down gracefully. A round in flight finishes; failures are logged by the round itself.
+/// down gracefully, after acquiring again any partition whose backoff after a failed append passed. A round in flight finishes; failures are logged by the round itself.
 public struct TimerService<C: Clock>: Service where C.Duration == Duration {
     public let node: ShardNode
     public let clock: C
@@ -19,6 +19,9 @@ public struct TimerService<C: Clock>: Service where C.Duration == Duration {
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            // A partition whose append failed is acquired again here once its backoff has passed,
+            // so it recovers without waiting for a request.
+            await node.reacquireFailed()
             _ = await node.fireTimers(now: now())
             // Only the wait is cut short by a shutdown, never a round.
             do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: every) } } catch { return }

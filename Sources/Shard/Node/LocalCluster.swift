@@ -68,14 +68,23 @@ public actor LocalCluster: NodeRouter {
         return out
     }
 
-    /// Shards, their leases, and every partition's owner and epoch (`GET /v1/cluster`).
-    public var view: ClusterView { ClusterView(table: table) }
+    /// Shards, their leases, and every partition's owner and epoch, with the damage of each
+    /// quarantined one (`GET /v1/cluster`).
+    public var view: ClusterView {
+        get async { ClusterView(table: table, damage: await quarantined()) }
+    }
+
+    public func quarantined() async -> [PartitionDamage] {
+        var out: [PartitionDamage] = []
+        for id in nodes.keys.sorted() { out += await nodes[id]!.quarantined() }
+        return out.sorted { $0.partition < $1.partition }
+    }
 
     /// Each node acquires the partitions it owns that already hold a log.
     public func acquireExisting() async throws {
         let existing = Set(data.existingPartitions)
         for (shard, partitions) in assignment {
-            for p in partitions where existing.contains(p) { _ = try await nodes[shard]!.owner(of: p) }
+            for p in partitions where existing.contains(p) { try await nodes[shard]!.acquireAtStart(p) }
         }
         routable = true
     }

@@ -1,3 +1,4 @@
+public import Coordinator
 public import Domain
 public import EventLog
 
@@ -10,6 +11,8 @@ public protocol NodeRouter: Sendable {
     /// Returns once every partition with history is held, so ``guilds(connectedTo:)`` misses none
     /// (after a start, partitions are acquired in the background).
     func waitUntilRoutable() async
+    /// The partitions this process has quarantined (damage inside acknowledged data), for `/health`.
+    func quarantined() async -> [PartitionDamage]
 }
 
 extension ShardNode: NodeRouter {

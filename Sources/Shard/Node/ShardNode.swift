@@ -1,3 +1,4 @@
+public import Coordinator
 public import Domain
 public import EventLog
 public import Logging
@@ -25,6 +26,9 @@ public actor ShardNode {
         public var beacon: (any RandomnessBeacon)?
         /// The read-model projections and their versions. Default ``Projections/ProjectionCatalog/current``.
         public var catalog: ProjectionCatalog = .current
+        /// How long a partition waits before it is acquired again after a failed append or a failed
+        /// acquisition. Default ``ReacquireBackoff/init()`` (250 ms doubling to 30 s, with jitter).
+        public var reacquireBackoff = ReacquireBackoff()
 
         public init(data: DataDirectory) { self.data = data }
     }
@@ -38,10 +42,14 @@ public actor ShardNode {
     }
     /// This node's share of `tally_partitions{state}`, as last added to the process-wide gauges.
     private var publishedStates: [String: Int] = [:]
+    /// The partitions this node last reported as quarantined in `tally_partition_quarantined{partition}`.
+    private var publishedQuarantine: Set<PartitionID> = []
     /// In a multi-process cluster, the partitions the coordinator granted this node, with their
     /// epochs; nil when the node serves every partition (one process, or a local cluster).
     private var granted: [PartitionID: Epoch]?
     private var readSides: [PartitionID: ReadSide] = [:]
+    /// The jitter of the reacquire backoff.
+    private var random = SystemRandomNumberGenerator()
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -56,18 +64,26 @@ public actor ShardNode {
     /// The owner of `partition`, acquiring it on first use (concurrent callers share one acquisition).
     ///
     /// - Throws: ``ShardError`` `notOwner` when the coordinator has not granted the partition,
-    ///   `unavailable` while it is being released; the acquisition's error when it fails.
+    ///   `unavailable` while it is being released or backs off after a failure (with the time to
+    ///   retry after), `partitionDamaged` while it is quarantined; the acquisition's error when it fails.
     public func owner(of partition: PartitionID) async throws -> PartitionOwner {
         let allowed = granted.map { $0[partition] != nil } ?? true
         let refusal =
             allowed
             ? ShardError(.unavailable, "partition \(partition) is being released")
             : ShardError(.notOwner, "partition \(partition) is not held by this shard")
-        switch partitions[partition, default: Ownership()].request(allowed: allowed) {
+        switch partitions[partition, default: Ownership()].request(allowed: allowed, now: .now) {
         case .serve(let owner):
-            return owner
+            guard owner.hasFailed else { return owner }
+            throw await recover(partition, from: owner, cause: ShardError(.unavailable, "an append failed"))
         case .refuse:
             throw refusal
+        case .backOff(let cause, let retryAfter):
+            throw ShardError(
+                .unavailable, "partition \(partition) is recovering from a failure; retry", underlying: cause,
+                retryAfter: retryAfter ?? configuration.reacquireBackoff.initial)
+        case .damaged(let error):
+            throw Self.damaged(partition, error)
         case .acquire:
             return try await acquire(partition)
         case .wait:
@@ -81,8 +97,19 @@ public actor ShardNode {
         }
     }
 
+    /// The answer for a quarantined partition.
+    private static func damaged(_ partition: PartitionID, _ error: any Error) -> ShardError {
+        let damage = PartitionDamage(partition: partition, error: error)
+        return ShardError(
+            .partitionDamaged,
+            (damage?.summary ?? "partition \(partition) is damaged")
+                + "; it is quarantined until `tally log repair` and a restart",
+            underlying: error, damage: damage)
+    }
+
     /// Acquires `partition` (lock, epoch, snapshot and replay), feeds the result back to its state
-    /// machine, and hands the owner to every request that waited for it.
+    /// machine, and hands the owner to every request that waited for it. Damage inside acknowledged
+    /// data quarantines the partition; any other failure backs off before the next attempt.
     private func acquire(_ partition: PartitionID) async throws -> PartitionOwner {
         let (data, defaults, every, logger) = (
             configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger
@@ -97,8 +124,28 @@ public actor ShardNode {
                 data: data, partition: partition, epoch: Epoch(epoch), globalDefaults: defaults,
                 snapshotEvery: every, logger: logger)
         } catch {
-            logger.error("partition acquisition failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
-            for waiter in partitions[partition, default: Ownership()].acquisitionFailed(error) {
+            if let damage = PartitionDamage(partition: partition, error: error) {
+                logger.critical(
+                    "partition quarantined: its log is damaged inside acknowledged data",
+                    metadata: [
+                        "partition": "\(partition)", "damage.file": "\(damage.file)",
+                        "damage.position": "\(damage.position)", "damage.reason": "\(damage.reason)",
+                    ])
+                let refusal = Self.damaged(partition, error)
+                for waiter in partitions[partition, default: Ownership()].quarantine(error) {
+                    waiter.resume(throwing: refusal)
+                }
+                throw refusal
+            }
+            let failures = (partitions[partition]?.failuresSoFar ?? 0) + 1
+            let delay = backoff(afterFailures: failures)
+            logger.error(
+                "partition acquisition failed",
+                metadata: [
+                    "partition": "\(partition)", "error": "\(error)", "retry.after": "\(delay)",
+                    "failures": "\(failures)",
+                ])
+            for waiter in partitions[partition, default: Ownership()].acquisitionFailed(error, retryAt: .now + delay) {
                 waiter.resume(throwing: error)
             }
             throw error
@@ -117,11 +164,76 @@ public actor ShardNode {
         }
     }
 
+    /// The backoff after `failures` failures in a row, jittered.
+    private func backoff(afterFailures failures: Int) -> Duration {
+        configuration.reacquireBackoff.delay(afterFailures: failures, unit: Double.random(in: 0..<1, using: &random))
+    }
+
+    /// An owner's append failed: releases it (its log cuts what was never acknowledged) and backs
+    /// off; the first request (or timer round) after the backoff acquires the partition again, which
+    /// recovers the log's tail and replays it. Returns the error for the request that noticed.
+    private func recover(_ partition: PartitionID, from owner: PartitionOwner, cause: any Error) async -> ShardError {
+        let delay = backoff(afterFailures: 1)
+        let answer = ShardError(
+            .unavailable, "partition \(partition) is recovering from a failed append; retry", underlying: cause,
+            retryAfter: delay)
+        guard
+            case .release(let failed) = partitions[partition, default: Ownership()].ownerFailed(
+                cause, isCurrent: { $0 === owner })
+        else { return answer }
+        logger.warning(
+            "releasing partition after a failed append; it is acquired again after a backoff",
+            metadata: ["partition": "\(partition)", "retry.after": "\(delay)"])
+        readSides[partition] = nil
+        await failed.release()
+        partitions[partition]?.recoveryReleased(retryAt: .now + delay)
+        return answer
+    }
+
+    /// Acquires again every partition whose backoff after a failure has passed, so a partition
+    /// recovers without waiting for a request (the timer service calls this every round).
+    ///
+    /// - Returns: the partitions acquired again.
+    @discardableResult
+    public func reacquireFailed() async -> [PartitionID] {
+        var recovered: [PartitionID] = []
+        for (partition, ownership) in partitions.sorted(by: { $0.key < $1.key }) {
+            switch ownership.state {
+            case .serving(let owner) where owner.hasFailed:
+                _ = await recover(partition, from: owner, cause: ShardError(.unavailable, "an append failed"))
+            case .failed(_, let retryAt, _) where retryAt <= .now:
+                if (try? await owner(of: partition)) != nil { recovered.append(partition) }
+            default:
+                continue
+            }
+        }
+        return recovered
+    }
+
     /// Decides a command for `guild` and returns once its events are durable.
+    ///
+    /// - Throws: ``Domain/Rejection``, or ``ShardError`` (see ``owner(of:)``); after a failed
+    ///   append, `unavailable` with the time to retry after while the partition recovers.
     public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws
         -> PartitionOwner.Outcome
     {
-        try await owner(for: guild).handle(command, guild: guild, context: context)
+        let owner = try await owner(for: guild)
+        do {
+            return try await owner.handle(command, guild: guild, context: context)
+        } catch {
+            guard owner.hasFailed else { throw error }
+            throw await recover(owner.partition, from: owner, cause: error)
+        }
+    }
+
+    /// The partitions this node has quarantined, with their damage.
+    public func quarantined() -> [PartitionDamage] {
+        partitions.sorted(by: { $0.key < $1.key }).compactMap { partition, ownership in
+            ownership.damage.map {
+                PartitionDamage(partition: partition, error: $0)
+                    ?? PartitionDamage(partition: partition.rawValue, file: "", position: 0, reason: "\($0)")
+            }
+        }
     }
 
     /// The read models of the partition holding `guild`, up to date with everything acknowledged.
@@ -157,10 +269,19 @@ public actor ShardNode {
     }
 
     /// Acquires every partition of the data directory that already has a log (so timers run for
-    /// every guild with history, not only those a request has touched).
+    /// every guild with history, not only those a request has touched). A damaged partition is
+    /// quarantined and the others are still acquired.
     public func acquireExisting() async throws {
         for partition in configuration.data.existingPartitions {
-            _ = try await owner(of: partition)
+            try await acquireAtStart(partition)
+        }
+    }
+
+    /// Acquires `partition` at start: a quarantined one is left out (and reported by
+    /// ``quarantined()``), any other failure is thrown.
+    public func acquireAtStart(_ partition: PartitionID) async throws {
+        do { _ = try await owner(of: partition) } catch let error as ShardError where error.code == .partitionDamaged {
+            return
         }
     }
 
@@ -187,7 +308,9 @@ public actor ShardNode {
     }
 
     /// Adds this node's change in partitions per state to `tally_partitions{state}` (acquiring,
-    /// serving, releasing, failed), which sums every node of the process.
+    /// serving, releasing, failed, quarantined), which sums every node of the process, and sets
+    /// `tally_partition_quarantined{partition}` to 1 for each partition it quarantined (0 once it
+    /// no longer holds it).
     private func publishStates() {
         var counts: [String: Int] = [:]
         for ownership in partitions.values {
@@ -195,6 +318,14 @@ public actor ShardNode {
             counts[name, default: 0] += 1
         }
         // Most mutations (a request served by its owner) change no count: no meter is looked up.
+        let quarantined = Set(partitions.filter { $0.value.damage != nil }.map(\.key))
+        if quarantined != publishedQuarantine {
+            for partition in quarantined.symmetricDifference(publishedQuarantine) {
+                Gauge(label: "tally_partition_quarantined", dimensions: [("partition", "\(partition.rawValue)")])
+                    .record(quarantined.contains(partition) ? 1 : 0)
+            }
+            publishedQuarantine = quarantined
+        }
         for name in Set(counts.keys).union(publishedStates.keys) {
             let change = counts[name, default: 0] - publishedStates[name, default: 0]
             guard change != 0 else { continue }
@@ -233,7 +364,8 @@ extension PartitionOwnership {
         case .acquiring: "acquiring"
         case .serving: "serving"
         case .releasing: "releasing"
-        case .failed: "failed"
+        case .failed, .recovering: "failed"
+        case .quarantined: "quarantined"
         }
     }
 }

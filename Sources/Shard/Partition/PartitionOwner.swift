@@ -2,6 +2,7 @@ public import Domain
 public import EventLog
 public import Logging
 import Partition
+import Synchronization
 
 /// Owns one partition in a shard: holds its write lock and epoch, its guilds' state, and turns
 /// commands into durable events.
@@ -9,14 +10,18 @@ import Partition
 /// A command is decided against the in-memory state, its events are applied at once (so the next
 /// command sees them) and enqueued to the log in decision order, and the caller is answered only
 /// once they are durable. If an append fails, the memory is ahead of the log: the owner refuses
-/// everything until it is acquired again (which replays the log).
+/// everything from then on, and its node releases it and acquires the partition again after a
+/// backoff (which recovers the log's tail and replays it).
 public actor PartitionOwner {
     public nonisolated let partition: PartitionID
     public nonisolated let epoch: Epoch
     /// The partition's log, shared with readers: its end moves as appends become durable.
     public nonisolated let log: PartitionLog
     private var processor: CommandProcessor
-    private var failure: (any Error)?
+    private var failure: (any Error)? {
+        didSet { failed.store(failure != nil, ordering: .releasing) }
+    }
+    private nonisolated let failed = Atomic<Bool>(false)
     private var released = false
     private let logger: Logger
     private let directory: String
@@ -105,6 +110,10 @@ public actor PartitionOwner {
             snapshotEvery: snapshotEvery, replayedEvents: replayed, logger: logger)
     }
 
+    /// Whether an append failed: the owner refuses every command and must be released and the
+    /// partition acquired again.
+    public nonisolated var hasFailed: Bool { failed.load(ordering: .acquiring) }
+
     /// Decides `command` for `guild` and returns once its events are durable.
     ///
     /// - Throws: ``Domain/Rejection`` when the rules refuse it (nothing changed); ``ShardError``
@@ -112,7 +121,7 @@ public actor PartitionOwner {
     public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws -> Outcome {
         if let failure {
             throw ShardError(
-                .unavailable, "partition \(partition) must be reacquired after a failed append", underlying: failure)
+                .unavailable, "partition \(partition) is recovering from a failed append; retry", underlying: failure)
         }
         guard !released else { throw ShardError(.unavailable, "partition \(partition) was released") }
         let decided = processor.process(command, guild: guild, context: context)
@@ -168,7 +177,14 @@ public actor PartitionOwner {
         let range = first.firstSequence..<(first.firstSequence + UInt64(first.events))
         let query: LogQuery
         if let offset = first.firstOffset {
-            query = LogQuery(from: offset, to: offset.advanced(by: Int64(max(first.events, 1))))
+            let end = offset.advanced(by: Int64(max(first.events, 1)))
+            // The first delivery may still be in flight: answer only once its events are durable,
+            // so a duplicate never reports as done what a failed append may yet lose.
+            guard await log.waitUntilDurable(below: end) else {
+                throw ShardError(
+                    .unavailable, "the first delivery of this command could not be made durable; retry")
+            }
+            query = LogQuery(from: offset, to: end)
         } else {
             query = LogQuery(guild: guild)
         }

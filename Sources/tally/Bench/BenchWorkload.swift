@@ -46,6 +46,9 @@ struct BenchWorkload {
     private var sequences: [UInt64]
     private var rng: SplitMix64
     private var clock: Int64
+    /// Each event's time is 0 to `clockStep - 1` ms after the previous one's. Default 4 (a burst of
+    /// traffic); `tally bench memory --days` spreads the events over days instead.
+    var clockStep: UInt64 = 4
 
     static let discordEpoch: Int64 = 1_420_070_400_000
 
@@ -106,7 +109,7 @@ struct BenchWorkload {
         }
         let rank = lo
         sequences[rank] += 1
-        clock += Int64(rng.next() % 4)
+        clock += Int64(rng.next() % clockStep)
         let range = members[rank]
         let member = range.lowerBound + Int(rng.next() % UInt64(range.count))
         let roll = rng.next() % 100

@@ -175,10 +175,14 @@ struct DomainBench: AsyncParsableCommand {
     }
 
     /// Appends `events` of the benchmark workload to a fresh partition log, in large batches.
-    static func writeWorkload(events: Int, to directory: String, logger: Logger) async throws -> PartitionLog {
+    /// - Parameter days: the log time the events span (nil: a burst of about 1.5 ms per event).
+    static func writeWorkload(events: Int, to directory: String, days: Double? = nil, logger: Logger) async throws
+        -> PartitionLog
+    {
         let log = try PartitionLog.openForWriting(
             directory: directory, partition: PartitionID(0), epoch: .initial, logger: logger)
         var workload = BenchWorkload()
+        if let days { workload.clockStep = max(4, UInt64(2 * days * 86_400_000 / Double(max(events, 1)))) }
         var written = 0
         while written < events {
             let n = min(200_000, events - written)

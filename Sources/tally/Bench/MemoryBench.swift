@@ -14,6 +14,11 @@ struct MemoryBench: AsyncParsableCommand {
     )
 
     @Option(help: "Events to write and load.") var events: Int = 1_000_000
+    @Option(
+        help:
+            "Spread the events over this many days of log time (a week of chat: 7); by default they are a burst of ~1.5 ms each."
+    )
+    var days: Double?
     @Option(help: "Where to put the data (a fresh temporary directory by default).") var directory: String?
     @OptionGroup var logging: LoggingOptions
 
@@ -28,7 +33,7 @@ struct MemoryBench: AsyncParsableCommand {
         let data = try DataDirectory.open(path: root, creatingWith: 1)
         FileHandle.standardError.write(Data("bench: writing \(events) events\n".utf8))
         let log = try await DomainBench.writeWorkload(
-            events: events, to: data.directory(of: PartitionID(0)), logger: logger)
+            events: events, to: data.directory(of: PartitionID(0)), days: days, logger: logger)
         await log.close()
         let before = Self.residentBytes()
         let start = ContinuousClock.now
@@ -37,8 +42,12 @@ struct MemoryBench: AsyncParsableCommand {
         let acquired = (ContinuousClock.now - start).seconds
         let after = Self.residentBytes()
         var people = 0
+        var keys = 0
         let guilds = await owner.guilds
-        for g in guilds { people += await owner.state(of: g)?.people.count ?? 0 }
+        for g in guilds {
+            people += await owner.state(of: g)?.people.count ?? 0
+            keys += await owner.state(of: g)?.keys.count ?? 0
+        }
         let snapshotStart = ContinuousClock.now
         _ = try await owner.snapshot()
         let snapshotSeconds = (ContinuousClock.now - snapshotStart).seconds
@@ -51,7 +60,7 @@ struct MemoryBench: AsyncParsableCommand {
         print(
             """
             tally bench memory — \(machineDescription())
-            \(events) events, \(guilds.count) guilds, \(people) people in one partition owner
+            \(events) events\(days.map { " over \($0) days" } ?? ""), \(guilds.count) guilds, \(people) people, \(keys) idempotency keys remembered in one partition owner
             resident memory: \(formatBytes(Int64(before))) before acquiring, \(formatBytes(Int64(after))) after \
             (\(formatBytes(Int64(after - before))) for the state, \(String(format: "%.0f", Double(after - before) / Double(max(1, people)))) bytes per person)
             acquire by replaying the whole log: \(String(format: "%.2f", acquired)) s; snapshot written in \(String(format: "%.2f", snapshotSeconds)) s; \

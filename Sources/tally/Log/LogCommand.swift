@@ -1,6 +1,8 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Partition
+import Projections
 
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -120,7 +122,9 @@ struct RepairLog: ParsableCommand {
         discussion: """
             Without --truncate-after-damage nothing changes. With it, the cut bytes are kept beside the log \
             (<segment>.damaged-<byte>, and later segments renamed <segment>.damaged-0) before the log is \
-            truncated; no process may have the partition open.
+            truncated; snapshots and read models past the cut are set aside (renamed …set-aside-<offset>) \
+            so they are rebuilt from what is kept. No process may have the partition open: a quarantined \
+            partition is not open, so the service may keep running; restart it afterwards.
             """
     )
 
@@ -163,7 +167,19 @@ struct RepairLog: ParsableCommand {
         }
         let kept = try LogRepair.truncateAfterDamage(plan)
         for path in kept { print("kept a copy of the cut bytes: \(path)") }
+        // What was derived from the cut records must not come back once the log grows past the cut.
+        for path in try PartitionModel.setAsideSnapshots(
+            partitionDirectory: data.directory(of: p), pastEnd: damage.keptEnd)
+        {
+            print("set aside a snapshot past the cut: \(path)")
+        }
+        if let path = try ReadModelStore.setAside(
+            path: ReadModelStore.path(dataDirectory: data, partition: p), ifCheckpointPast: damage.keptEnd)
+        {
+            print("set aside read models past the cut (rebuilt from the log at the next start): \(path)")
+        }
         print("truncated partition \(p) at offset \(damage.keptEnd); `tally log verify` checks it")
+        print("restart the service (or the shard holding partition \(p)) to serve it again")
     }
 }
 

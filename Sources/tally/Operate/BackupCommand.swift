@@ -10,8 +10,9 @@ struct BackupCommand: AsyncParsableCommand {
         commandName: "backup",
         abstract: "Take a consistent, verified copy of the logs, snapshots and read models while the service runs.",
         discussion: """
-            With --url, each node of the running service copies the partitions it serves into --to, a directory on \
-            the service's machine (shards of a cluster share it): read models through SQLite's online backup, then \
+            With --url, each node of the running service copies the partitions it serves into its backup directory \
+            (serve/shard --backup-dir, default DATA/backups) under --name, on the service's machine (shards of a \
+            cluster share it): read models through SQLite's online backup, then \
             each log up to its durable end (the partition's end offset in backup-<node>.json: every command \
             acknowledged below it is in the copy), then the snapshots below that end; each copy is verified. With \
             --data, the same from a data directory (a service may be running on it). The copy is a data directory: \
@@ -21,13 +22,20 @@ struct BackupCommand: AsyncParsableCommand {
 
     @Option(help: "A running service's base URL.") var url: String?
     @Option(help: "A data directory to copy (instead of --url).") var data: String?
-    @Option(help: "Where the copy goes (absolute, on the service's machine with --url).") var to: String
+    @Option(help: "With --data: where the copy goes (a new directory).") var to: String?
+    @Option(help: "With --url: the backup's name, a directory under the service's backup directory.") var name: String?
     @Option(help: "The operator token (default: TALLY_OPERATOR_TOKEN).") var token: String?
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard (url == nil) != (data == nil) else { throw ValidationError("give --url or --data, not both") }
-        guard to.hasPrefix("/") else { throw ValidationError("--to must be an absolute path") }
+        if url != nil {
+            guard let name, Operations.isBackupName(name), to == nil else {
+                throw ValidationError("with --url, give --name: 1 to 100 letters, digits, '.', '_' or '-'")
+            }
+        } else {
+            guard to != nil, name == nil else { throw ValidationError("with --data, give --to DIR") }
+        }
     }
 
     func run() async throws {
@@ -38,7 +46,7 @@ struct BackupCommand: AsyncParsableCommand {
                 for base in try await admin.nodeURLs() {
                     out.append(
                         try await admin.post(
-                            DataBackup.Manifest.self, "/v1/admin/backups", ["to": to], base: base))
+                            DataBackup.Manifest.self, "/v1/admin/backups", ["name": name], base: base))
                 }
                 return out
             }
@@ -55,20 +63,22 @@ struct BackupCommand: AsyncParsableCommand {
             }
         }
         let count = manifests.map(\.partitions.count).reduce(0, +)
-        print("backed up \(count) partition(s) to \(to)")
+        let places = Set(manifests.compactMap(\.directory) + (to.map { [$0] } ?? [])).sorted()
+        print("backed up \(count) partition(s) to \(places.joined(separator: ", "))")
     }
 
     private func offline(_ path: String) throws -> DataBackup.Manifest {
         let source = try openDataDirectory(path)
         let logger = logging.makeLogger()
         let started = Int64(Date().timeIntervalSince1970 * 1000)
-        let copy = try DataBackup.prepare(source: source, destination: to, partitions: source.existingPartitions)
+        let copy = try DataBackup.prepare(source: source, destination: to!, partitions: source.existingPartitions)
         var entries: [DataBackup.PartitionEntry] = []
         for p in source.existingPartitions {
             let log = try PartitionLog.openForReading(directory: source.directory(of: p), partition: p, logger: logger)
             entries.append(try DataBackup.backup(partition: p, log: log, source: source, destination: copy))
         }
-        let manifest = DataBackup.Manifest(source: "offline", createdAtMs: started, partitions: entries)
+        var manifest = DataBackup.Manifest(source: "offline", createdAtMs: started, partitions: entries)
+        manifest.directory = copy.path
         try DataBackup.write(manifest, to: copy)
         return manifest
     }

@@ -31,6 +31,8 @@ struct ShardCommand: AsyncParsableCommand {
             without it the value comes in by the record_beacon command.
             """)
     var drandRelay: String?
+    @Option(help: "Where POST /v1/admin/backups (tally backup --url) writes backups (default DATA/backups).")
+    var backupDir: String?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -48,6 +50,7 @@ struct ShardCommand: AsyncParsableCommand {
         configuration.address = .hostname(host, port: port)
         configuration.metricsText = { registry.emitToString() }
         configuration.beacon = drandRelay.map { DrandHTTPBeacon(relay: $0) }
+        configuration.backupDirectory = backupDir
         try await ShardRole(configuration: configuration, logger: logger).run()
         logger.info("stopped: every partition released")
     }

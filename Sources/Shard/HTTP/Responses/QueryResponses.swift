@@ -1,3 +1,4 @@
+public import Coordinator
 public import Hummingbird
 public import Projections
 
@@ -65,9 +66,16 @@ public struct DrawResponse: ResponseEncodable, Sendable {
     }
 }
 
-/// `GET /v1/guilds/{guild}/audit`: entries oldest first.
+/// `GET /v1/guilds/{guild}/audit`: entries oldest first, and the cursor for the page before.
 public struct AuditResponse: ResponseEncodable, Sendable {
     public var entries: [AuditEntry]
+    /// Pass as `before` to get the next older page; absent on the oldest page.
+    public var nextBefore: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case entries
+        case nextBefore = "next_before"
+    }
 }
 
 /// `GET` and `PUT /v1/guilds/{guild}/settings`: every setting's effective value, and the names the
@@ -85,7 +93,12 @@ public struct SettingsResponse: ResponseEncodable, Sendable {
     public var live: Live?
 }
 
-/// `GET /health`.
+/// `GET /health`: `ok`, or `degraded` with every partition this process quarantined. Both are
+/// 200: the process is alive and serves every other partition, so a liveness or readiness probe
+/// must not restart it or take it out of service (that would take every healthy guild down too);
+/// dashboards and alerts read `status` and `tally_partition_quarantined` (decision 6).
 public struct HealthResponse: ResponseEncodable, Sendable {
     public var status: String
+    /// The quarantined partitions, with the file and byte of their damage (absent when none).
+    public var quarantined: [PartitionDamage]?
 }
