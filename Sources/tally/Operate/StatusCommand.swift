@@ -53,12 +53,12 @@ struct StatusCommand: AsyncParsableCommand {
                 let held = cluster.partitions.filter { $0.owner == shard.id }.map { String($0.partition) }
                 // Nodes of `tally serve` live in its process: they have no URL and need no lease.
                 let lease = Double(shard.leaseExpiresMs - now) / 1000
-                let where_ =
+                let place =
                     shard.url.isEmpty
                     ? pad("in process", 28) + " "
                     : pad(shard.url, 28) + " lease \(lease >= 0 ? String(format: "%.1f s left", lease) : "EXPIRED") "
                 out +=
-                    "  \(pad(shard.id, 12)) \(where_)partitions \(held.isEmpty ? "none" : held.joined(separator: ","))\n"
+                    "  \(pad(shard.id, 12)) \(place)partitions \(held.isEmpty ? "none" : held.joined(separator: ","))\n"
             }
             let unowned = cluster.partitions.filter { $0.owner == nil }.map { String($0.partition) }
             if !unowned.isEmpty { out += "  UNOWNED partitions: \(unowned.joined(separator: ","))\n" }
