@@ -26,6 +26,20 @@ public final class RebuildJobs: Service, Sendable {
             self.projections = projections
             self.guild = guild
         }
+
+        enum CodingKeys: String, CodingKey { case projections, guild }
+
+        /// A field given as `null` is refused (leave it out instead), as everywhere in the API.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            for key in [CodingKeys.projections, .guild] where c.contains(key) {
+                guard try c.decodeNil(forKey: key) else { continue }
+                throw DecodingError.valueNotFound(
+                    String.self, .init(codingPath: [key], debugDescription: "\(key.stringValue) is null"))
+            }
+            projections = try c.decodeIfPresent([String].self, forKey: .projections)
+            guild = try c.decodeIfPresent(String.self, forKey: .guild)
+        }
     }
 
     /// One partition of a job.
