@@ -52,6 +52,9 @@ public final class RebuildJobs: Service, Sendable {
         public var target: UInt64
         /// The offset of the swap (the diff is as of it).
         public var offset: UInt64?
+        /// Present when the replaced read models were behind the swap (they could not follow the log):
+        /// the offset they reflected, so the diff also holds what the events since did.
+        public var oldOffset: UInt64?
         public var peopleChanged: Int?
         public var seconds: Double?
         public var error: String?
@@ -59,6 +62,7 @@ public final class RebuildJobs: Service, Sendable {
         enum CodingKeys: String, CodingKey {
             case partition, node, phase, applied, target, offset, seconds, error
             case peopleChanged = "people_changed"
+            case oldOffset = "old_offset"
         }
     }
 
@@ -217,6 +221,7 @@ public final class RebuildJobs: Service, Sendable {
                 update(id) { job in
                     job.partitions[index].phase = "done"
                     job.partitions[index].offset = result.offset.rawValue
+                    if result.oldOffset != result.offset { job.partitions[index].oldOffset = result.oldOffset.rawValue }
                     job.partitions[index].peopleChanged = diff.people.count
                     job.partitions[index].seconds = result.seconds
                 }

@@ -59,6 +59,10 @@ final class ReadSide: Sendable {
         var old: ReadModelStore
         var new: ReadModelStore
         var offset: Offset
+        /// The offset the replaced read models reflect: `offset`, unless they could not follow the
+        /// log (a projection whose columns changed cannot be written by this build), and then the
+        /// diff also shows what the events between the two did.
+        var oldOffset: Offset
         var diff: ReadModelDiff.Pinned
     }
 
@@ -70,7 +74,9 @@ final class ReadSide: Sendable {
         var staged = staged
         return try live.withLock { live in
             let end = log.endOffset
-            try live.projector.catchUp(to: end)
+            // Read models this build cannot write (their columns changed) stay where they are.
+            _ = try? live.projector.catchUp(to: end)
+            let oldOffset = live.projector.model.nextOffset
             try staged.catchUp(to: end)
             let projector = try staged.install()
             let diff = try ReadModelDiff.Pinned(old: live.store.path, new: projector.store.path)
@@ -79,7 +85,7 @@ final class ReadSide: Sendable {
             staleProjections.withLock { stale in
                 stale.removeAll { name in staged.projections.contains { $0.name == name } }
             }
-            return Swap(old: old, new: projector.store, offset: end, diff: diff)
+            return Swap(old: old, new: projector.store, offset: end, oldOffset: oldOffset, diff: diff)
         }
     }
 }

@@ -34,6 +34,10 @@ extension ShardNode {
         public var events: UInt64
         /// The offset both read models reflected at the swap; the diff is as of this offset.
         public var offset: Offset
+        /// The offset the replaced read models reflected: ``offset``, unless they could not follow the
+        /// log (a projection whose columns changed), and then the diff includes what the events
+        /// between the two did.
+        public var oldOffset: Offset
         /// Who changed, old → new.
         public var diff: ReadModelDiff
         public var seconds: Double
@@ -105,7 +109,7 @@ extension ShardNode {
         let elapsed = started.duration(to: .now)
         return PartitionRebuild(
             partition: partition, projections: staged.projections, events: swap.offset.rawValue, offset: swap.offset,
-            diff: diff,
+            oldOffset: swap.oldOffset, diff: diff,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
