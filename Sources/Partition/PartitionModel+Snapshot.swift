@@ -13,22 +13,39 @@ extension PartitionModel {
     static let snapshotMagic: [UInt8] = Array("TLYS".utf8)
 
     /// The directory holding a partition's snapshots.
-    public static func snapshotDirectory(partitionDirectory: String) -> String { partitionDirectory + "/snapshots" }
+    public static func snapshotDirectory(partitionDirectory: String) -> String {
+        FileLogStore.snapshotDirectory(partitionDirectory: partitionDirectory)
+    }
 
     /// Writes a snapshot of this model and removes all but the two newest.
     ///
     /// - Returns: the snapshot's path.
     @discardableResult
     public func writeSnapshot(partition: PartitionID, partitionDirectory: String) throws -> String {
-        let bytes = encodeSnapshot(partition: partition)
-        let directory = PartitionModel.snapshotDirectory(partitionDirectory: partitionDirectory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/" + SegmentFile.stem(nextOffset) + ".snapshot"
-        try FileSystem.writeAtomically(bytes, to: path)
-        for old in PartitionModel.snapshots(in: directory).dropLast(2) {
-            try? FileManager.default.removeItem(atPath: old)
+        try FileLogStore.writeSnapshot(
+            encodeSnapshot(partition: partition), partitionDirectory: partitionDirectory, offset: nextOffset)
+    }
+
+    /// Writes a snapshot of this model to `store` (for PostgreSQL: only while `epoch` owns the partition).
+    public func writeSnapshot(to store: any LogStore, partition: PartitionID, epoch: Epoch) async throws {
+        try await store.writeSnapshot(
+            encodeSnapshot(partition: partition), partition: partition, offset: nextOffset, epoch: epoch)
+    }
+
+    /// Loads the newest snapshot in `store` that decodes and does not lie past `end` (a snapshot past
+    /// the log's end describes events that never became durable), or nil.
+    public static func loadNewestSnapshot(
+        from store: any LogStore, partition: PartitionID, end: Offset, globalDefaults: [SettingKey: Int64] = [:],
+        remembersKeys: Bool = true
+    ) async throws -> PartitionModel? {
+        for snapshot in try await store.snapshots(of: partition) where snapshot.offset <= end {
+            if let model = try? decodeSnapshot(
+                snapshot.bytes, partition: partition, globalDefaults: globalDefaults, remembersKeys: remembersKeys)
+            {
+                return model
+            }
         }
-        return path
+        return nil
     }
 
     /// The bytes of a snapshot file of this model (see the type's discussion for the layout).
@@ -49,8 +66,7 @@ extension PartitionModel {
         partition: PartitionID, partitionDirectory: String, globalDefaults: [SettingKey: Int64] = [:],
         remembersKeys: Bool = true
     ) -> PartitionModel? {
-        let directory = snapshotDirectory(partitionDirectory: partitionDirectory)
-        for path in snapshots(in: directory).reversed() {
+        for path in FileLogStore.snapshotPaths(partitionDirectory: partitionDirectory).reversed() {
             if let model = try? load(
                 path, partition: partition, globalDefaults: globalDefaults, remembersKeys: remembersKeys)
             {
@@ -110,7 +126,7 @@ extension PartitionModel {
     /// - Throws: ``EventLog/EventLogError`` `io` when a snapshot cannot be renamed.
     public static func setAsideSnapshots(partitionDirectory: String, pastEnd end: Offset) throws -> [String] {
         var moved: [String] = []
-        for path in snapshots(in: snapshotDirectory(partitionDirectory: partitionDirectory)) {
+        for path in FileLogStore.snapshotPaths(partitionDirectory: partitionDirectory) {
             let name = path.split(separator: "/").last.map(String.init) ?? ""
             guard let offset = UInt64(name.dropLast(".snapshot".count)), offset > end.rawValue else { continue }
             let aside = path + ".set-aside-\(end.rawValue)"
@@ -119,10 +135,5 @@ extension PartitionModel {
         }
         if !moved.isEmpty { try FileSystem.syncDirectory(snapshotDirectory(partitionDirectory: partitionDirectory)) }
         return moved
-    }
-
-    static func snapshots(in directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".snapshot") }.sorted().map { directory + "/" + $0 }
     }
 }

@@ -11,7 +11,8 @@ struct TallyCommand: AsyncParsableCommand {
             LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, BackupCommand.self,
             RestoreCommand.self, StatusCommand.self, AuditCommand.self,
             RaffleCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self, ClusterCommand.self,
-            LoadgenCommand.self, BenchCommand.self, KickCommand.self, LinkCommand.self, DiscordCommand.self,
+            LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self, LinkCommand.self,
+            DiscordCommand.self,
         ]
     )
 }

@@ -180,20 +180,10 @@ public final class PartitionLog: Sendable {
         guard let writer else {
             return completion(.failure(EventLogError(.invalidArgument, "partition \(partition) was opened read-only")))
         }
-        guard !records.isEmpty else {
-            return completion(.failure(EventLogError(.invalidArgument, "an append needs at least one record")))
-        }
-        var bytes = 0
-        for record in records {
-            guard record.payload.count <= configuration.maxPayloadBytes else {
-                return completion(
-                    .failure(
-                        EventLogError(
-                            .invalidArgument,
-                            "payload of \(record.payload.count) bytes exceeds the limit of \(configuration.maxPayloadBytes)"
-                        )))
-            }
-            bytes += record.payload.count + 24
+        let bytes: Int
+        switch PartitionLog.check(records, maxPayloadBytes: configuration.maxPayloadBytes) {
+        case .success(let size): bytes = size
+        case .failure(let error): return completion(.failure(error))
         }
         if let failure = state.values.withLock({
             $0.closed ? EventLogError(.closed, "partition \(partition) is closed") : $0.failure
@@ -201,6 +191,26 @@ public final class PartitionLog: Sendable {
             return completion(.failure(failure))
         }
         writer.enqueue(.init(records: records, bytes: bytes, completion: completion))
+    }
+
+    /// Checks an append before it is queued: at least one record, no payload over the limit.
+    ///
+    /// - Returns: the bytes the records take in a batch body, about, for group-commit sizing.
+    package static func check(_ records: [Record], maxPayloadBytes: Int) -> Result<Int, EventLogError> {
+        guard !records.isEmpty else {
+            return .failure(EventLogError(.invalidArgument, "an append needs at least one record"))
+        }
+        var bytes = 0
+        for record in records {
+            guard record.payload.count <= maxPayloadBytes else {
+                return .failure(
+                    EventLogError(
+                        .invalidArgument,
+                        "payload of \(record.payload.count) bytes exceeds the limit of \(maxPayloadBytes)"))
+            }
+            bytes += record.payload.count + 24
+        }
+        return .success(bytes)
     }
 
     /// Finishes queued appends, syncs, releases the lock (for a writer) and wakes every tail.

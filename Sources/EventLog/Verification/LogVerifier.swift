@@ -8,6 +8,13 @@ public enum LogVerifier {
         public var position: Int64?
         public var message: String
 
+        public init(severity: Severity, path: String, position: Int64?, message: String) {
+            self.severity = severity
+            self.path = path
+            self.position = position
+            self.message = message
+        }
+
         public var description: String {
             "\(severity): \(path)\(position.map { " at byte \($0)" } ?? ""): \(message)"
         }

@@ -30,12 +30,37 @@ struct LogBench: AsyncParsableCommand {
     @Option(help: "Where to put the benchmark's files (a fresh temporary directory by default).")
     var directory: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Benchmark the PostgreSQL store at this URL (an empty scratch database) instead of files.",
+            discussion:
+                "Measures COPY and INSERT-per-event baselines in the same run; default $TALLY_STORE is not used."))
+    var store: String?
+
+    @Option(help: "With --store: events written by the one-INSERT-per-transaction baseline.")
+    var rowInsertEvents: Int = 20_000
+
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        guard events > 0, appenders > 0, recordsPerAppend > 0, rowInsertEvents > 0 else {
+            throw ValidationError(
+                "--events, --appenders, --records-per-append and --row-insert-events must be positive")
+        }
+    }
+
     func run() async throws {
+        if let store {
+            let bench = PostgresLogBench(
+                url: store, events: events, rowInsertEvents: rowInsertEvents, appenders: appenders,
+                recordsPerAppend: recordsPerAppend)
+            let results = try await bench.measure(logger: logging.makeLogger())
+            print(json ? results.json : results.table)
+            return
+        }
         let results = try await measure(logger: logging.makeLogger())
         if json {
             print(results.json)

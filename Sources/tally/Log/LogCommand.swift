@@ -2,68 +2,83 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Partition
+import PostgresStore
 import Projections
 
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
-        abstract: "Check and read partition logs in a data directory.",
+        abstract: "Check and read partition logs in a data directory or a PostgreSQL store.",
         subcommands: [VerifyLog.self, InspectLog.self, RepairLog.self, AppendTest.self]
     )
 }
 
-/// `tally log verify DIR`
-struct VerifyLog: ParsableCommand {
+/// `tally log verify DIR` or `tally log verify --store postgres://…`
+struct VerifyLog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every checksum and index of every partition; exit status 1 on corruption."
     )
 
-    @Argument(help: "The data directory.")
-    var directory: String
+    @OptionGroup var source: StoreOptions
 
     @Option(help: "Check only this partition.")
     var partition: UInt32?
 
-    func run() throws {
-        let data = try openDataDirectory(directory)
-        let partitions = partition.map { [PartitionID($0)] } ?? data.existingPartitions
-        var totals = LogVerifier.Report(partition: PartitionID(0))
-        var corrupt = 0
-        print("verifying \(partitions.count) partition(s) in \(directory)")
-        for p in partitions {
-            let report = try LogVerifier.verify(directory: data.directory(of: p), partition: p)
-            let status = report.isCorrupt ? "CORRUPT" : (report.findings.isEmpty ? "ok" : "ok (warnings)")
-            print(
-                "partition \(p): \(report.segments) segment(s), \(report.batches) batches, \(report.records) records, "
-                    + "\(formatBytes(report.bytes)) — \(status)")
-            if report.epochs.count > 1 {
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger()
+        let corrupt = try await source.withStore(logger: logger) { store in
+            var partitions = try await store.existingPartitions()
+            if let partition { partitions = [PartitionID(partition)] }
+            var totals = LogVerifier.Report(partition: PartitionID(0))
+            var corrupt = 0
+            print("verifying \(partitions.count) partition(s) in \(store.location)")
+            for p in partitions {
+                let report = try await VerifyLog.verify(p, in: store)
+                let status = report.isCorrupt ? "CORRUPT" : (report.findings.isEmpty ? "ok" : "ok (warnings)")
+                let segments = store is FileLogStore ? "\(report.segments) segment(s), " : ""
                 print(
-                    "  epochs: " + report.epochs.map { "\($0.epoch) from offset \($0.offset)" }.joined(separator: ", "))
+                    "partition \(p): \(segments)\(report.batches) batches, \(report.records) records, "
+                        + "\(formatBytes(report.bytes)) — \(status)")
+                if report.epochs.count > 1 {
+                    print(
+                        "  epochs: "
+                            + report.epochs.map { "\($0.epoch) from offset \($0.offset)" }.joined(separator: ", "))
+                }
+                for finding in report.findings { print("  \(finding)") }
+                totals.segments += report.segments
+                totals.batches += report.batches
+                totals.records += report.records
+                totals.bytes += report.bytes
+                if report.isCorrupt { corrupt += 1 }
             }
-            for finding in report.findings { print("  \(finding)") }
-            totals.segments += report.segments
-            totals.batches += report.batches
-            totals.records += report.records
-            totals.bytes += report.bytes
-            if report.isCorrupt { corrupt += 1 }
+            let segments = store is FileLogStore ? "\(totals.segments) segment(s), " : ""
+            print(
+                "total: \(segments)\(totals.batches) batches, \(totals.records) records, "
+                    + "\(formatBytes(totals.bytes)); \(corrupt) corrupt partition(s)")
+            return corrupt
         }
-        print(
-            "total: \(totals.segments) segment(s), \(totals.batches) batches, \(totals.records) records, "
-                + "\(formatBytes(totals.bytes)); \(corrupt) corrupt partition(s)")
         if corrupt > 0 { throw ExitCode(1) }
+    }
+
+    static func verify(_ partition: PartitionID, in store: any LogStore) async throws -> LogVerifier.Report {
+        if let postgres = store as? PostgresLogStore { return try await postgres.verify(partition: partition) }
+        guard let files = store as? FileLogStore else { preconditionFailure("unknown store \(type(of: store))") }
+        let directory = files.data.directory(of: partition)
+        return try LogVerifier.verify(directory: directory, partition: partition)
     }
 }
 
-/// `tally log inspect DIR --partition P [--guild G] [--from OFFSET] [--limit N]`
-struct InspectLog: ParsableCommand {
+/// `tally log inspect DIR --partition P [--guild G] [--from OFFSET] [--limit N]` (or `--store URL`)
+struct InspectLog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Print a partition's records readably."
     )
 
-    @Argument(help: "The data directory.")
-    var directory: String
+    @OptionGroup var source: StoreOptions
 
     @Option(help: "The partition to read.")
     var partition: UInt32
@@ -86,31 +101,33 @@ struct InspectLog: ParsableCommand {
         guard limit > 0 else { throw ValidationError("--limit must be positive") }
     }
 
-    func run() throws {
-        let data = try openDataDirectory(directory)
-        let p = PartitionID(partition)
-        guard p.rawValue < data.partitionCount else {
-            throw ValidationError(
-                "partition \(partition) does not exist: the data directory has \(data.partitionCount)")
-        }
-        let log = try PartitionLog.openForReading(
-            directory: data.directory(of: p), partition: p, logger: logging.makeLogger())
-        var query = LogQuery(from: Offset(from), guild: guild.map { GuildID($0) }, limit: limit)
-        if let tail {
-            query.from = Offset(log.endOffset.rawValue - min(log.endOffset.rawValue, UInt64(max(0, tail))))
-            query.limit = max(1, tail)
-        }
-        let stats = try log.read(query) { record in
-            let preview = record.payload.prefix(24).map { String(format: "%02x", $0) }.joined()
-            let ellipsis = record.payload.count > 24 ? "…" : ""
+    func run() async throws {
+        let logger = logging.makeLogger()
+        try await source.withStore(logger: logger) { store in
+            let p = PartitionID(partition)
+            guard p.rawValue < store.partitionCount else {
+                throw ValidationError(
+                    "partition \(partition) does not exist: \(store.location) has \(store.partitionCount)")
+            }
+            let log = try await store.openForReading(partition: p, logger: logger)
+            var query = LogQuery(from: Offset(from), guild: guild.map { GuildID($0) }, limit: limit)
+            if let tail {
+                query.from = Offset(log.endOffset.rawValue - min(log.endOffset.rawValue, UInt64(max(0, tail))))
+                query.limit = max(1, tail)
+            }
+            let stats = try await log.forEachRecord(query) { stored in
+                let record = stored.record
+                let preview = record.payload.prefix(24).map { String(format: "%02x", $0) }.joined()
+                let ellipsis = record.payload.count > 24 ? "…" : ""
+                print(
+                    "\(stored.offset)\tguild=\(record.guild) seq=\(record.sequence) time=\(record.timestamp) "
+                        + "type=\(record.type) v\(record.typeVersion) payload=\(record.payload.count)B \(preview)\(ellipsis)"
+                )
+            }
             print(
-                "\(record.offset)\tguild=\(record.guild) seq=\(record.sequence) time=\(record.timestamp) "
-                    + "type=\(record.type) v\(record.typeVersion) payload=\(record.payload.count)B \(preview)\(ellipsis)"
-            )
+                "# \(stats.records) record(s) from partition \(p) (end offset \(log.endOffset)); "
+                    + "\(stats.batchesRead) batches read, \(stats.batchesSkipped) skipped by the index")
         }
-        print(
-            "# \(stats.records) record(s) from partition \(p) (end offset \(log.endOffset)); "
-                + "\(stats.batchesRead) batches read, \(stats.batchesSkipped) skipped by the index")
     }
 }
 

@@ -1,0 +1,332 @@
+public import EventLog
+public import Logging
+import NIOCore
+import PostgresNIO
+public import ServiceLifecycle
+import Synchronization
+
+/// A ``EventLog/LogStore`` in PostgreSQL, for shards on many machines: one row per batch (the same
+/// bytes as in a segment file) keyed by (partition, base offset), fenced by an epoch in a row per
+/// partition, snapshots beside them.
+///
+/// It is a `Service`: ``run()`` runs the postgres-nio connection pool and the writers of the
+/// partitions opened for writing, so it must be running (in the process's `ServiceGroup`, or a task
+/// of a test) before anything else is called. Then call ``prepare(creatingWith:)`` once.
+///
+/// Fencing happens inside the database: ``openForWriting(partition:epoch:configuration:logger:)``
+/// raises the partition's epoch (`UPDATE … SET epoch = GREATEST(epoch + 1, granted) … RETURNING`),
+/// and every append inserts its batch and advances the partition's next offset in one statement that
+/// matches only while the epoch and the expected offset are unchanged: an owner that lost the
+/// partition, on any machine, can never append.
+public final class PostgresLogStore: LogStore, Service {
+    public let configuration: PostgresStoreConfiguration
+    let client: PostgresClient
+    let logger: Logger
+    private let jobs: AsyncStream<@Sendable () async -> Void>
+    private let submit: AsyncStream<@Sendable () async -> Void>.Continuation
+    private let count = Mutex<Int?>(nil)
+
+    public init(configuration: PostgresStoreConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        (jobs, submit) = AsyncStream.makeStream()
+    }
+
+    /// Parses `url` (see ``PostgresStoreConfiguration/init(url:)``).
+    public convenience init(url: String, logger: Logger) throws {
+        self.init(configuration: try PostgresStoreConfiguration(url: url), logger: logger)
+    }
+
+    public var location: String { configuration.redacted }
+
+    /// - Precondition: ``prepare(creatingWith:)`` returned.
+    public var partitionCount: Int {
+        guard let count = count.withLock({ $0 }) else {
+            preconditionFailure("PostgresLogStore.prepare must run before the store is used")
+        }
+        return count
+    }
+
+    /// Runs the connection pool and the partition writers until graceful shutdown or cancellation.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            await withGracefulShutdownHandler {
+                for await job in jobs { group.addTask { await job() } }
+            } onGracefulShutdown: {
+                self.submit.finish()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Ends ``run()`` (for callers outside a `ServiceGroup`); close every log first.
+    public func shutdown() { submit.finish() }
+
+    /// Runs `body` with a store on `url` whose ``run()`` runs in a child task, prepared with
+    /// `partitionCount` (nil: the store must hold Tally data already); shuts it down afterwards,
+    /// also when `body` throws. For commands and tests; a server puts the store in its
+    /// `ServiceGroup` instead.
+    public static func withRunning<T: Sendable>(
+        url: String, partitionCount: Int?, logger: Logger, _ body: (PostgresLogStore) async throws -> T
+    ) async throws -> T {
+        let store = try PostgresLogStore(url: url, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            do {
+                try await store.prepare(creatingWith: partitionCount)
+                let result = try await body(store)
+                store.shutdown()
+                try await group.waitForAll()
+                return result
+            } catch {
+                store.shutdown()
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `job` as a child task of ``run()``.
+    func spawn(_ job: @escaping @Sendable () async -> Void) {
+        if case .terminated = submit.yield(job) {
+            preconditionFailure("PostgresLogStore is not running")
+        }
+    }
+
+    /// Creates or migrates the schema, then reads the partition count, setting it to `partitionCount`
+    /// on first use.
+    ///
+    /// - Returns: the schema version found before migrating (0 for an empty database).
+    /// - Throws: ``EventLog/EventLogError`` `invalidArgument` when the store holds another partition
+    ///   count than the one asked for, `notFound` when it holds none and none was given,
+    ///   `unsupportedFormat` for a newer schema, `io` when the database cannot be reached.
+    @discardableResult
+    public func prepare(creatingWith partitionCount: Int? = nil) async throws -> Int {
+        let previous = try await database("cannot migrate the store schema") {
+            try await PostgresSchema.migrate(client, logger: logger)
+        }
+        if let partitionCount, partitionCount <= 0 || partitionCount > 65_536 {
+            throw EventLogError(.invalidArgument, "partition count must be between 1 and 65536, not \(partitionCount)")
+        }
+        let stored: Int? = try await database("cannot read the store's partition count") {
+            if let partitionCount {
+                try await client.query(
+                    """
+                    INSERT INTO tally_meta (name, value) VALUES ('partition_count', \(String(partitionCount))),
+                        ('partition_hash', 'splitmix64-mod')
+                    ON CONFLICT (name) DO NOTHING
+                    """, logger: logger)
+            }
+            var value: Int?
+            for try await text in try await client.query(
+                "SELECT value FROM tally_meta WHERE name = 'partition_count'", logger: logger
+            ).decode(String.self) {
+                value = Int(text)
+            }
+            return value
+        }
+        guard let stored else {
+            throw EventLogError(.notFound, "the store at \(location) holds no Tally data yet (no partition count)")
+        }
+        if let partitionCount, partitionCount != stored {
+            throw EventLogError(
+                .invalidArgument,
+                "the store at \(location) has \(stored) partitions; it cannot be reopened with \(partitionCount)")
+        }
+        count.withLock { $0 = stored }
+        return previous
+    }
+
+    public func existingPartitions() async throws -> [PartitionID] {
+        try await database("cannot list partitions") {
+            var out: [PartitionID] = []
+            for try await p in try await client.query(
+                "SELECT partition FROM tally_partitions ORDER BY partition", logger: logger
+            ).decode(Int32.self) {
+                out.append(PartitionID(UInt32(p)))
+            }
+            return out
+        }
+    }
+
+    public func openForWriting(
+        partition: PartitionID, epoch: Epoch, configuration: PartitionLog.Configuration, logger: Logger
+    ) async throws -> any PartitionLogHandle {
+        try checkPartition(partition)
+        guard epoch.rawValue <= UInt64(Int64.max) else {
+            throw EventLogError(.invalidArgument, "epoch \(epoch) is out of range")
+        }
+        let p = Int32(partition.rawValue)
+        let granted = Int64(epoch.rawValue)
+        let (fenced, next) = try await database("cannot acquire partition \(partition)") {
+            try await client.withTransaction(logger: logger) { connection -> (Int64, Int64) in
+                try await connection.query(
+                    "INSERT INTO tally_partitions (partition) VALUES (\(p)) ON CONFLICT (partition) DO NOTHING",
+                    logger: logger)
+                var result: (Int64, Int64)?
+                for try await row in try await connection.query(
+                    """
+                    UPDATE tally_partitions SET epoch = GREATEST(epoch + 1, \(granted)), acquired_at = now()
+                    WHERE partition = \(p) RETURNING epoch, next_offset
+                    """, logger: logger
+                ).decode((Int64, Int64).self) {
+                    result = row
+                }
+                guard let result else { throw EventLogError(.io, "partition row vanished while acquiring") }
+                return result
+            }
+        }
+        let bounds = try await self.bounds(of: partition)
+        guard bounds.end == Offset(UInt64(next)) else {
+            throw EventLogError(
+                .corruption,
+                "partition \(partition)'s next offset is \(next) but its batches end at \(bounds.end)",
+                path: location)
+        }
+        let log = PostgresPartitionLog(
+            store: self, partition: partition, epoch: Epoch(UInt64(fenced)), configuration: configuration,
+            start: bounds.start, end: bounds.end, newestEpoch: bounds.newestEpoch, logger: logger)
+        spawn { await log.runWriter() }
+        logger.info(
+            "acquired partition in the store",
+            metadata: [
+                "partition": "\(partition)", "epoch": "\(fenced)", "epoch.granted": "\(epoch)",
+                "log.end": "\(bounds.end)", "store": "\(location)",
+            ])
+        return log
+    }
+
+    public func openForReading(partition: PartitionID, logger: Logger) async throws -> any PartitionLogHandle {
+        try checkPartition(partition)
+        let exists = try await database("cannot open partition \(partition)") {
+            var found = false
+            for try await _ in try await client.query(
+                "SELECT 1 FROM tally_partitions WHERE partition = \(Int32(partition.rawValue))", logger: logger)
+            {
+                found = true
+            }
+            return found
+        }
+        guard exists else { throw EventLogError(.notFound, "no partition \(partition) here", path: location) }
+        let bounds = try await self.bounds(of: partition)
+        return PostgresPartitionLog(
+            store: self, partition: partition, epoch: nil, configuration: PartitionLog.Configuration(),
+            start: bounds.start, end: bounds.end, newestEpoch: bounds.newestEpoch, logger: logger)
+    }
+
+    /// The first and next offsets of a partition's batches and the newest epoch among them.
+    func bounds(of partition: PartitionID) async throws -> (start: Offset, end: Offset, newestEpoch: Epoch?) {
+        let p = Int32(partition.rawValue)
+        return try await database("cannot read partition \(partition)") {
+            var start = Offset.zero
+            var end = Offset.zero
+            var newest: Epoch?
+            for try await (first, last) in try await client.query(
+                """
+                SELECT coalesce(min(base_offset), 0), coalesce(max(last_offset) + 1, 0)
+                FROM tally_batches WHERE partition = \(p)
+                """, logger: logger
+            ).decode((Int64, Int64).self) {
+                start = Offset(UInt64(first))
+                end = Offset(UInt64(last))
+            }
+            for try await epoch in try await client.query(
+                "SELECT epoch FROM tally_batches WHERE partition = \(p) ORDER BY base_offset DESC LIMIT 1",
+                logger: logger
+            ).decode(Int64.self) {
+                newest = Epoch(UInt64(epoch))
+            }
+            return (start, end, newest)
+        }
+    }
+
+    public func writeSnapshot(_ bytes: [UInt8], partition: PartitionID, offset: Offset, epoch: Epoch) async throws {
+        try checkPartition(partition)
+        let p = Int32(partition.rawValue)
+        let (o, e) = (Int64(offset.rawValue), Int64(epoch.rawValue))
+        let written = try await database("cannot write a snapshot of partition \(partition)") {
+            try await client.withTransaction(logger: logger) { connection -> Bool in
+                var owned = false
+                for try await _ in try await connection.query(
+                    "SELECT 1 FROM tally_partitions WHERE partition = \(p) AND epoch = \(e) FOR SHARE", logger: logger)
+                {
+                    owned = true
+                }
+                guard owned else { return false }
+                try await connection.query(
+                    """
+                    INSERT INTO tally_snapshots (partition, next_offset, epoch, bytes)
+                    VALUES (\(p), \(o), \(e), \(ByteBuffer(bytes: bytes)))
+                    ON CONFLICT (partition, next_offset) DO UPDATE SET epoch = excluded.epoch, bytes = excluded.bytes,
+                        created_at = now()
+                    """, logger: logger)
+                try await connection.query(
+                    """
+                    DELETE FROM tally_snapshots WHERE partition = \(p) AND next_offset < (
+                        SELECT min(next_offset) FROM (
+                            SELECT next_offset FROM tally_snapshots WHERE partition = \(p)
+                            ORDER BY next_offset DESC LIMIT 2) AS newest)
+                    """, logger: logger)
+                return true
+            }
+        }
+        guard written else {
+            throw EventLogError(
+                .staleEpoch, "epoch \(epoch) no longer owns partition \(partition); snapshot not written",
+                path: location)
+        }
+    }
+
+    public func snapshots(of partition: PartitionID) async throws -> [StoredSnapshot] {
+        try await database("cannot read the snapshots of partition \(partition)") {
+            var out: [StoredSnapshot] = []
+            for try await (offset, bytes) in try await client.query(
+                """
+                SELECT next_offset, bytes FROM tally_snapshots WHERE partition = \(Int32(partition.rawValue))
+                ORDER BY next_offset DESC
+                """, logger: logger
+            ).decode((Int64, ByteBuffer).self) {
+                out.append(StoredSnapshot(offset: Offset(UInt64(offset)), bytes: Array(buffer: bytes)))
+            }
+            return out
+        }
+    }
+
+    private func checkPartition(_ partition: PartitionID) throws {
+        guard Int(partition.rawValue) < partitionCount else {
+            throw EventLogError(
+                .invalidArgument, "partition \(partition) is out of range: the store has \(partitionCount)")
+        }
+    }
+
+    /// Runs `body`, turning a database failure into ``EventLog/EventLogError`` `io` that says
+    /// `what` could not be done (an ``EventLog/EventLogError`` passes through unchanged).
+    @discardableResult
+    func database<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as EventLogError {
+            throw error
+        } catch {
+            throw EventLogError(.io, "\(what) in the store at \(location)", underlying: PostgresFailure(error))
+        }
+    }
+}
+
+/// A database error as a cause, described by its SQLSTATE and server message when there is one
+/// (postgres-nio's own description hides them).
+struct PostgresFailure: Error, CustomStringConvertible {
+    let error: any Error
+
+    init(_ error: any Error) { self.error = error }
+
+    var description: String {
+        guard let psql = error as? PSQLError else { return "\(error)" }
+        if let info = psql.serverInfo, let message = info[.message] {
+            return "\(info[.sqlState] ?? "?") \(message)"
+        }
+        return "\(psql.code)"
+    }
+}

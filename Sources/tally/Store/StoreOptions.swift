@@ -1,0 +1,56 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import Logging
+import PostgresStore
+
+/// Where a command finds partition logs: a data directory (files), or a PostgreSQL store named by
+/// `--store` or `TALLY_STORE`.
+struct StoreOptions: ParsableArguments {
+    @Argument(help: "The data directory (omit with --store).")
+    var directory: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL store, postgres://USER@HOST:PORT/DATABASE, instead of a data directory.",
+            discussion: "Default: the TALLY_STORE environment variable, when no directory is given."))
+    var store: String?
+
+    /// The store URL in effect, if any.
+    var url: String? {
+        if let store { return store }
+        return directory == nil ? ProcessInfo.processInfo.environment["TALLY_STORE"] : nil
+    }
+
+    func validate() throws {
+        if directory != nil, store != nil {
+            throw ValidationError("give a data directory or --store, not both")
+        }
+        if directory == nil, url == nil {
+            throw ValidationError("give a data directory, --store postgres://…, or set TALLY_STORE")
+        }
+    }
+
+    /// Runs `body` with the store opened: a ``FileLogStore`` or a running, migrated `PostgresLogStore`.
+    func withStore<T: Sendable>(logger: Logger, _ body: (any LogStore) async throws -> T) async throws -> T {
+        if let url {
+            return try await withPostgresStore(url: url, logger: logger) { try await body($0) }
+        }
+        return try await body(FileLogStore(data: try openDataDirectory(directory ?? ".")))
+    }
+}
+
+/// Runs `body` with a PostgreSQL store whose pool runs in a child task; shuts it down afterwards.
+///
+/// - Parameter partitionCount: the count to create the store with when it is new; nil requires an
+///   existing store.
+func withPostgresStore<T: Sendable>(
+    url: String, partitionCount: Int? = nil, logger: Logger, _ body: (PostgresLogStore) async throws -> T
+) async throws -> T {
+    do {
+        _ = try PostgresStoreConfiguration(url: url)
+    } catch {
+        throw ValidationError("\(error)")
+    }
+    return try await PostgresLogStore.withRunning(url: url, partitionCount: partitionCount, logger: logger, body)
+}
