@@ -44,6 +44,11 @@ import Testing
         #expect(rebuild.output.contains("swapped at offset"), "\(rebuild.output)")
         #expect(rebuild.output.contains("total: 0 people in 0 guilds changed"), "\(rebuild.output)")
         #expect(FileManager.default.fileExists(atPath: report))
+        // --guild: only the partition holding the guild.
+        let one = try runTally(
+            ["rebuild", "--url", url, "--guild", guild, "--projection", "people"], token: Self.token)
+        #expect(one.status == 0, "\(one.output)")
+        #expect(one.output.components(separatedBy: "swapped at offset").count == 2, "\(one.output)")
         // A projection that does not exist is refused before anything starts.
         let bad = try runTally(["rebuild", "--url", url, "--projection", "nope"], token: Self.token)
         #expect(bad.status != 0)
