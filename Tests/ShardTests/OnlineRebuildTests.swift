@@ -70,6 +70,17 @@ final class Locked<Value: Sendable>: Sendable {
         return (response.status.code, json)
     }
 
+    /// Each opened partition's stale projections, from `GET /v1/admin/status` (after a query per guild,
+    /// which opens the read models).
+    static func staleProjections(_ port: Int) async throws -> [[String]] {
+        for guild in guilds { _ = try await request(port, .GET, "/v1/guilds/\(guild)/leaderboards/points") }
+        let status = try await request(port, .GET, "/v1/admin/status").json
+        let nodes = status["nodes"] as? [[String: Any]] ?? []
+        return nodes.flatMap { ($0["partitions"] as? [[String: Any]]) ?? [] }
+            .filter { $0["read_models_offset"] != nil }
+            .map { $0["stale_projections"] as? [String] ?? ["?"] }
+    }
+
     static func adjust(_ port: Int, guild: String, person: String, delta: Int, key: String) async throws -> UInt {
         try await request(
             port, .POST, "/v1/guilds/\(guild)/commands",
@@ -106,6 +117,9 @@ final class Locked<Value: Sendable>: Sendable {
             let acked = Locked<[String: Int]>([:])  // "guild/person" → acknowledged +1s
             let queries = Locked(0)
             let stop = Locked(false)
+            // Before the rebuild, the status names the people projection stale wherever it is open.
+            let staleBefore = try await Self.staleProjections(port)
+            #expect(!staleBefore.isEmpty && staleBefore.allSatisfy { $0 == ["people"] }, "\(staleBefore)")
             let unaffected = Self.people.filter { !Self.excluded.contains($0) }
             try await withThrowingTaskGroup(of: Void.self) { load in
                 // Commands: +1 to people the rule does not affect, each acknowledged one remembered.
@@ -179,6 +193,8 @@ final class Locked<Value: Sendable>: Sendable {
                 #expect((saved as? [String: Any])?["people_changed"] as? Int == expected.count)
             }
             #expect(errors.withLock { $0 } == [])
+            let staleAfter = try await Self.staleProjections(port)
+            #expect(!staleAfter.isEmpty && staleAfter.allSatisfy(\.isEmpty), "\(staleAfter)")
 
             // Every acknowledged command is visible in the new read models.
             for (key, count) in acked.withLock({ $0 }) {
