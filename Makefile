@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_BUILD = TALLY_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
-.PHONY: run test build release deps bench clean lint format check-alerts check-metrics fuzz fuzz-build fuzz-smoke api-check
+.PHONY: run test build release deps bench bench-http clean lint format check-alerts check-metrics fuzz fuzz-build fuzz-smoke api-check
 
 deps:
 	@missing=""; \
@@ -90,6 +90,10 @@ fuzz-smoke: fuzz-build
 
 bench: release
 	.build/release/tally bench
+
+# Durable commands through tally serve against a bare Hummingbird app (the ceiling), in one run.
+bench-http: release
+	.build/release/tally bench http
 
 clean:
 	rm -rf .build .build-fuzz

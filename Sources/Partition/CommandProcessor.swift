@@ -25,6 +25,21 @@ public struct CommandProcessor: Sendable {
         guard case .accepted(let events) = decision, !events.isEmpty else {
             return Outcome(decision: decision, records: [], events: [])
         }
+        return commit(events, guild: guild, context: context, decision: decision)
+    }
+
+    /// Turns events a rule of the guild already decided (``Domain/GuildState/decideImport(_:time:)``,
+    /// which an import also needs for its report) into records and applies them, as ``process(_:guild:context:)``
+    /// does after deciding: the import is decided once, not twice.
+    public mutating func commit(_ events: [DomainEvent], guild: GuildID, context: CommandContext) -> Outcome {
+        guard !events.isEmpty else { return Outcome(decision: .accepted([]), records: [], events: []) }
+        return commit(events, guild: guild, context: context, decision: .accepted(events))
+    }
+
+    private mutating func commit(_ events: [DomainEvent], guild: GuildID, context: CommandContext, decision: Decision)
+        -> Outcome
+    {
+        let state = model.state(of: guild) ?? model.emptyState(of: guild)
         var records: [Record] = []
         var stored: [StoredEvent] = []
         records.reserveCapacity(events.count)

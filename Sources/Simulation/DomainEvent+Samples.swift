@@ -106,6 +106,40 @@ extension DomainEvent {
             .streamStatusReported(live: true, at: Timestamp(milliseconds: 1_796_169_600_000)),
             .raffleBeaconRecorded(
                 PeriodID(2), RaffleBeacon(round: 5_784_497, value: Array(0..<32).map { UInt8($0 * 11 % 256) })),
+            .legacyPersonImported(
+                LegacyPerson(
+                    person: alice, kickName: "mizuro", minutes: 3000, unconvertedMinutes: 3, points: 950,
+                    pointsEarned: 1200, pointsSpent: 250, periodMinutes: 120,
+                    sources: [
+                        LegacyRow("links", "1095300612093640704/111/kick"), LegacyRow("user_points", "42"),
+                        LegacyRow("watchtime", "mizuro/111"),
+                    ])),
+            .legacyRecordImported(
+                LegacyRow("point_settings", "points_per_5min/111"), .settingChanged(.pointsPer5Min, 2)),
+            .legacyRoleThresholdImported(
+                LegacyRoleThreshold(
+                    name: "Tier 2", minutes: 600, position: 2, enabled: true, source: LegacyRow("watchtime_roles", "7"))
+            ),
+            .legacyOrderImported(
+                LegacyOrder(
+                    order: Order(
+                        id: OrderID(5), item: ItemID(2), person: .kickName("eve"), price: 50, requirement: "Sandstorm",
+                        status: .completed),
+                    placedAt: Timestamp(milliseconds: 1_796_083_200_000), source: LegacyRow("point_sales", "23"))),
+            .legacyPeriodImported(
+                LegacyPeriod(
+                    source: LegacyRow("raffle_periods", "1"), number: 1,
+                    startsAt: Timestamp(milliseconds: 1_767_225_600_000),
+                    endsAt: Timestamp(milliseconds: 1_769_904_000_000), totalTickets: 60,
+                    seedCommitment: "0d9cbbb6c1c6ab3fe1f1d32cd8d1f7d1ab2e4a8e3b3f43c8d2a6a7b2e4d0e9b1",
+                    draws: [
+                        LegacyDraw(
+                            source: LegacyRow("raffle_draws", "1"), winner: UserID(1_095_300_612_093_640_704),
+                            winnerKickName: "mizuro", winningTicket: 8, totalTickets: 60, participants: 3,
+                            serverSeed: "seed-one", clientSeed: "1:60:3", nonce: "1",
+                            drawnAt: Timestamp(milliseconds: 1_769_904_300_000), verification: "verified")
+                    ])),
+            .kickNameResolved(name: "eve", KickUserID(4_242_077)),
         ]
     }()
 }

@@ -12,7 +12,7 @@ struct TallyCommand: AsyncParsableCommand {
             RestoreCommand.self, StatusCommand.self, AuditCommand.self,
             RaffleCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self, ClusterCommand.self,
             LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self, LinkCommand.self,
-            DiscordCommand.self,
+            DiscordCommand.self, ImportLegacyCommand.self,
         ]
     )
 }

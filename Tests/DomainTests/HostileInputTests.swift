@@ -26,9 +26,9 @@ import Testing
         var bytes = w.bytes
         switch field {
         case "events":
-            // The last fields are the one key's first sequence (1), events (1), timestamp (1000 zigzag = 2
-            // bytes) and first offset (none: 0, 1 byte).
-            let eventsAt = bytes.count - 4
+            // The one key's first sequence (1), events (1), timestamp (1000 zigzag = 2 bytes) and first
+            // offset (none: 0, 1 byte), then the imports section (version 5: five empty counts, 5 bytes).
+            let eventsAt = bytes.count - 4 - 5
             precondition(bytes[eventsAt] == 1)
             var huge = ByteWriter()
             huge.writeVarint(UInt64.max)

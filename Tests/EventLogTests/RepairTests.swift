@@ -78,18 +78,7 @@ import Testing
         let partition = data.directory(of: PartitionID(1))
         let entries = try await DurabilityTests.fiveBatches(partition)
         flipBit(try segmentPaths(partition)[0], at: entries[3].position + 70)
-        func tally(_ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tallyBinary)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, output)
-        }
+        func tally(_ arguments: [String]) throws -> (Int32, String) { try TallyProcess.run(arguments) }
         #expect(try tally(["log", "verify", dir.path]).0 == 1)
         let (status, shown) = try tally(["log", "repair", dir.path, "--partition", "1"])
         #expect(status == 0)

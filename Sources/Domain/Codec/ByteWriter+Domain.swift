@@ -35,6 +35,9 @@ extension ByteWriter {
         case .kick(let k):
             write(UInt8(1))
             writeVarint(k.rawValue)
+        case .kickName(let name):
+            write(UInt8(3))
+            writeString(name)
         }
     }
 
@@ -81,6 +84,7 @@ extension ByteReader {
         case 0: return .discord(UserID(try read(UInt64.self)))
         case 1: return .kick(KickUserID(try readVarint()))
         case 2: return nil
+        case 3: return .kickName(try readString())
         default: throw Overrun()
         }
     }

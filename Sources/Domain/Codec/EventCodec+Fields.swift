@@ -182,6 +182,9 @@ extension EventCodec {
         case .giftedSubsUnattributed(let count, let reason):
             w.writeInt(count)
             w.writeString(reason)
+        case .legacyPersonImported, .legacyRecordImported, .legacyRoleThresholdImported, .legacyOrderImported,
+            .legacyPeriodImported, .kickNameResolved:
+            encodeLegacyFields(event, into: &w)
         }
     }
 
@@ -479,6 +482,7 @@ extension EventCodec {
         case (40, 1):
             let p = try period()
             return .raffleBeaconRecorded(p, RaffleBeacon(round: try r.readVarint(), value: try r.readData()))
+        case (80...85, 1): return try decodeLegacyFields(tag: tag, &r)
         default: return nil
         }
     }

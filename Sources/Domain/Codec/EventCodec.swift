@@ -80,6 +80,12 @@ public enum EventCodec {
             case .giftedSubsUnattributed: 70
             case .raffleBeaconRecorded: 40
             case .streamStatusReported: 41
+            case .legacyPersonImported: 80
+            case .legacyRecordImported: 81
+            case .legacyRoleThresholdImported: 82
+            case .legacyOrderImported: 83
+            case .legacyPeriodImported: 84
+            case .kickNameResolved: 85
             }
         return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: currentVersion(of: tag))
     }
@@ -147,6 +153,12 @@ public enum EventCodec {
         70: "gifted_subs_unattributed",
         40: "raffle_beacon_recorded",
         41: "stream_status_reported",
+        80: "legacy_person_imported",
+        81: "legacy_record_imported",
+        82: "legacy_role_threshold_imported",
+        83: "legacy_order_imported",
+        84: "legacy_period_imported",
+        85: "kick_name_resolved",
     ]
 
     /// Encodes an event as a log record payload with its envelope.

@@ -84,6 +84,10 @@ public enum Command: Hashable, Sendable {
     case startKickAuthorization(UserID, state: String, verifier: String, expiresAt: Timestamp)
     /// Kick redirected back with `state`: it is used up (single use), whatever follows.
     case finishKickAuthorization(state: String)
+
+    // Imports
+    /// A guild's import from the old bot (`tally import-legacy`): see ``GuildState/decideImport(_:time:)``.
+    case importLegacy(LegacyImport)
 }
 
 /// What comes with every command from outside the rules.
@@ -243,6 +247,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownRole = Code("unknown_role", .conflict)
         /// No setting has that name.
         public static let unknownSetting = Code("unknown_setting", .invalid)
+        /// The guild holds Tally history, so an import needs `--merge`.
+        public static let historyExists = Code("history_exists", .conflict)
     }
 
     public var code: Code

@@ -94,6 +94,22 @@ public enum DomainEvent: Hashable, Sendable {
     case kickAuthorizationFinished(state: String)
     /// Gifted subs nobody can be credited for (an anonymous gifter), and why.
     case giftedSubsUnattributed(count: Int64, reason: String)
+
+    // Imports from the old bot (each names the old rows it came from; see ``LegacyRow``)
+    /// A person with what the old bot held for them.
+    case legacyPersonImported(LegacyPerson)
+    /// An old row made into an ordinary event (a setting, a shop item, the open period, its tickets,
+    /// an exclusion), folded as that event.
+    indirect case legacyRecordImported(LegacyRow, DomainEvent)
+    /// A watch-time role known by name only, until `/roles set` maps it to a role id.
+    case legacyRoleThresholdImported(LegacyRoleThreshold)
+    /// An old shop order as it stands (its points moved in the old bot).
+    case legacyOrderImported(LegacyOrder)
+    /// An ended old period with its draws, kept as history.
+    case legacyPeriodImported(LegacyPeriod)
+    /// A webhook or link showed the provisional Kick name with its id: what the name held moves to
+    /// the account's owner, without crediting anything anew.
+    case kickNameResolved(name: String, KickUserID)
 }
 
 /// A decoded event with where and when the log put it.

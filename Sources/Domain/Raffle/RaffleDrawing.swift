@@ -85,6 +85,9 @@ public enum RaffleDrawing {
             switch p.person {
             case .discord(let u): hasher.update(data: [0] + bigEndian(u.rawValue))
             case .kick(let k): hasher.update(data: [1] + bigEndian(k.rawValue))
+            // Provisional names never hold tickets (only linked people and Kick accounts earn them);
+            // hashed by their bytes all the same.
+            case .kickName(let name): hasher.update(data: [3] + bigEndian(UInt64(name.utf8.count)) + Array(name.utf8))
             }
             hasher.update(data: bigEndian(UInt64(bitPattern: p.tickets)))
         }
@@ -111,6 +114,9 @@ public enum RaffleDrawing {
             switch e.person {
             case .discord(let u): hasher.update(data: [0] + bigEndian(u.rawValue))
             case .kick(let k): hasher.update(data: [1] + bigEndian(k.rawValue))
+            // Provisional names never hold tickets (only linked people and Kick accounts earn them);
+            // hashed by their bytes all the same.
+            case .kickName(let name): hasher.update(data: [3] + bigEndian(UInt64(name.utf8.count)) + Array(name.utf8))
             }
             for i in 0..<4 { hasher.update(data: bigEndian(UInt64(bitPattern: e.tickets[i]))) }
             hasher.update(data: [e.excluded ? 1 : 0])

@@ -36,7 +36,7 @@ extension GuildState {
         }
     }
 
-    private func rules(_ command: Command, _ c: CommandContext) throws -> [DomainEvent] {
+    func rules(_ command: Command, _ c: CommandContext) throws -> [DomainEvent] {
         let now = c.time
         switch command {
         case .setSetting(let key, let value):
@@ -56,7 +56,7 @@ extension GuildState {
             return mode == tracking ? [] : [.trackingOverridden(mode)]
 
         case .recordChatActivity(let chatter, let username):
-            var events: [DomainEvent] = []
+            var events = resolution(of: username, chatter)
             if let known = chatters[chatter], known.username != username, !known.username.isEmpty {
                 events.append(.platformUsernameChanged(chatter, from: known.username, to: username))
             }
@@ -68,8 +68,8 @@ extension GuildState {
 
         case .setRoleThreshold(let t):
             var events: [DomainEvent] = [.roleThresholdSet(t)]
-            for (user, chatter) in links.sorted(by: { $0.key < $1.key }) {
-                _ = chatter
+            // Linked people, and people imported with a link still waiting for its Kick id.
+            for user in Set(links.keys).union(legacy.links.keys).sorted() {
                 let held = grantedRoles[user]?.contains(t.role) ?? false
                 let qualifies = t.enabled && person(.discord(user)).minutes >= t.minutes
                 if qualifies && !held { events.append(.roleGrantRequested(user, t.role)) }
@@ -322,6 +322,9 @@ extension GuildState {
             .finishKickAuthorization:
             return try kickRules(command, c)
 
+        case .importLegacy(let batch):
+            return try decideImport(batch, time: c.time).events
+
         case .unlink(let user):
             guard links[user] != nil else { throw Rejection(.notLinked, "user \(user) is not linked") }
             var events: [DomainEvent] = [.accountUnlinked(user, by: c.actor)]
@@ -420,6 +423,7 @@ extension GuildState {
         switch p {
         case .kick(let k): chatter = k
         case .discord(let u): chatter = links[u]
+        case .kickName: chatter = nil
         }
         guard let chatter, let until = chatters[chatter]?.subscriberUntil else { return false }
         return until > now
@@ -437,6 +441,8 @@ extension GuildState {
 
     private func linkEvents(_ user: UserID, _ chatter: KickUserID, _ username: String) throws -> [DomainEvent] {
         var events: [DomainEvent] = [.accountLinked(user, chatter, kickUsername: username)]
+        // A provisional name of the old bot's joins the account first (its totals move with it).
+        let resolved = resolution(of: username, chatter)
         var minutes = person(.discord(user)).minutes
         if let earned = people[.kick(chatter)] {
             _ = try GuildState.merged(earned, into: person(.discord(user)))
@@ -444,6 +450,11 @@ extension GuildState {
                 .chatterEarningsMerged(
                     chatter, into: user, minutes: earned.minutes, points: earned.points, tickets: earned.totalTickets))
             minutes += earned.minutes
+        }
+        if !resolved.isEmpty {
+            events += resolved
+            let name = username.lowercased()
+            minutes += person(.kickName(name)).minutes
         }
         events += roleGrants(user, minutes: minutes)
         let linkedRole = RoleID(UInt64(settings[.linkedRoleID]))

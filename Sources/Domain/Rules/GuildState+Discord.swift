@@ -51,6 +51,7 @@ extension GuildState {
         switch person {
         case .discord(let user): "<@\(user)>"
         case .kick(let chatter): chatters[chatter]?.username ?? "Kick user \(chatter.rawValue)"
+        case .kickName(let name): name
         }
     }
 }

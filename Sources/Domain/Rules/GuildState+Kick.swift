@@ -124,6 +124,7 @@ extension GuildState {
     private func displayName(_ person: PersonID) -> String {
         switch person {
         case .kick(let chatter): return chatters[chatter]?.username ?? person.description
+        case .kickName(let name): return name
         case .discord(let user):
             guard let chatter = links[user] else { return person.description }
             return chatters[chatter]?.username ?? person.description

@@ -54,7 +54,9 @@ extension GuildState {
                 lastSpoke = lastSpoke.filter { $0.value.rawValue >= horizon }
                 pruneLastSpokeAt = max(64, 2 * lastSpoke.count)
             }
-        case .roleThresholdSet(let t): thresholds[t.role] = t
+        case .roleThresholdSet(let t):
+            thresholds[t.role] = t
+            legacy.roles.removeValue(forKey: t.name)
         case .roleThresholdRemoved(let role): thresholds.removeValue(forKey: role)
         case .roleGrantRequested(let user, let role):
             grantedRoles[user, default: []].insert(role)
@@ -195,6 +197,11 @@ extension GuildState {
         case .giftedSubsUnattributed: break
         case .chatterEarningsMerged(let chatter, let user, _, _, _):
             mergePerson(.kick(chatter), into: .discord(user))
+        case .legacyPersonImported, .legacyRecordImported, .legacyRoleThresholdImported, .legacyOrderImported,
+            .legacyPeriodImported:
+            applyLegacy(event, sequence: sequence, timestamp: timestamp, offset: offset)
+        case .kickNameResolved(let name, let chatter):
+            applyKickNameResolved(name, chatter)
         }
         lastSequence = sequence
         lastTimestamp = timestamp
@@ -212,7 +219,7 @@ extension GuildState {
         body(&people[id, default: PersonState()])
     }
 
-    private mutating func mergePerson(_ from: PersonID, into to: PersonID) {
+    mutating func mergePerson(_ from: PersonID, into to: PersonID) {
         guard let source = people.removeValue(forKey: from) else { return }
         var target = people[to] ?? PersonState()
         target.minutes += source.minutes

@@ -2,7 +2,7 @@ package import EventLog
 
 extension GuildState {
     /// The snapshot format's version; a snapshot of another version is ignored (the log is replayed).
-    public static let snapshotVersion: UInt8 = 4
+    public static let snapshotVersion: UInt8 = 5
 
     /// Appends the whole state in a compact binary form (see `PartitionSnapshot`). Global defaults
     /// are not included: they are configuration, supplied again when the snapshot is loaded.
@@ -144,6 +144,20 @@ extension GuildState {
             w.writeTime(o.timestamp)
             w.writeVarint(o.firstOffset.map { $0.rawValue + 1 } ?? 0)
         }
+        // Imports (version 5)
+        w.writeVarint(UInt64(legacy.importedRows.count))
+        for row in legacy.importedRows.sorted() { w.write(row) }
+        w.writeVarint(legacy.importedEvents)
+        w.writeVarint(UInt64(legacy.links.count))
+        for (user, name) in legacy.links.sorted(by: { $0.key < $1.key }) {
+            w.writeSnowflake(user.rawValue)
+            w.writeString(name)
+        }
+        w.writeVarint(UInt64(legacy.roles.count))
+        for t in legacy.roles.values.sorted(by: { $0.name < $1.name }) {
+            EventCodec.encodeFields(.legacyRoleThresholdImported(t), into: &w)
+        }
+        w.writeVarint(UInt64(legacy.periods))
     }
 
     /// Reads a state written by ``encodeSnapshot(into:)``.
@@ -312,6 +326,21 @@ extension GuildState {
             s.keys.order.append(hash)
         }
         s.keys.trimToMaximum()
+        let rows = try count()
+        s.legacy.importedRows.reserveCapacity(rows)
+        for _ in 0..<rows { s.legacy.importedRows.insert(try r.read(UInt64.self)) }
+        s.legacy.importedEvents = try r.readVarint()
+        for _ in 0..<(try count()) {
+            let user = UserID(try r.readSnowflake())
+            let name = try r.readString()
+            s.legacy.links[user] = name
+            s.legacy.linkedNames[name] = user
+        }
+        for _ in 0..<(try count()) {
+            guard case .legacyRoleThresholdImported(let t) = try event(82) else { throw ByteReader.Overrun() }
+            s.legacy.roles[t.name] = t
+        }
+        s.legacy.periods = Int(try bounded(UInt64(Int32.max)))
         return s
     }
 }

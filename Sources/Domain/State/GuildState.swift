@@ -59,6 +59,9 @@ public struct GuildState: Sendable, Equatable {
     /// Kick authorizations started and not yet finished, by state (expired ones are dropped as time passes).
     public internal(set) var kickAuthorizations: [String: KickAuthorization] = [:]
 
+    /// What imports from the old bot brought: rows imported, provisional links, role names to map.
+    public internal(set) var legacy = LegacyState()
+
     // Idempotency
     public internal(set) var keys = IdempotencyKeys()
     /// Whether ``apply(_:)`` records idempotency keys. Deciding needs them; a state folded only to
@@ -110,6 +113,7 @@ public struct GuildState: Sendable, Equatable {
 
     /// The person a chatter's earnings belong to: the linked Discord user, or the chatter itself.
     public func owner(of chatter: KickUserID) -> PersonID {
+        // (A provisional link becomes a real one when the name shows its id: see `kickNameResolved`.)
         if let user = chatters[chatter]?.linkedUser { return .discord(user) }
         return .kick(chatter)
     }

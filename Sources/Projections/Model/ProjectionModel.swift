@@ -103,6 +103,24 @@ public struct ProjectionModel: Sendable {
             dirtyGuilds.insert(guild)
         case .giftedSubsRecorded, .subscriptionRecorded:
             break
+        case .legacyPersonImported(let p):
+            person(p.person)
+            dirtyGuilds.insert(guild)
+        case .legacyOrderImported(let o):
+            person(o.order.person)
+            dirtyGuilds.insert(guild)
+        case .legacyRecordImported(_, let inner):
+            markDirty(
+                StoredEvent(
+                    offset: stored.offset, guild: guild, sequence: stored.sequence, timestamp: stored.timestamp,
+                    key: nil, commandEvents: 1, event: inner), guild)
+        case .kickNameResolved(let name, let chatter):
+            // The name's totals move to the account's owner: a linked Discord user, or the Kick account.
+            person(.kickName(name))
+            person(.kick(chatter))
+            if let user = guilds[guild]?.legacy.linkedNames[name] { person(.discord(user)) }
+            if let owner = guilds[guild]?.owner(of: chatter) { person(owner) }
+            dirtyGuilds.insert(guild)
         default:
             dirtyGuilds.insert(guild)
         }

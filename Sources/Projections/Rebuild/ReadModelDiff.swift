@@ -82,7 +82,9 @@ public struct ReadModelDiff: Sendable {
         private func run(old: String, new: String) {
             let outcome = Result<ReadModelDiff, any Error> {
                 do {
-                    let queue = try DatabaseQueue(path: old)
+                    var configuration = Configuration()
+                    configuration.busyMode = .timeout(10)
+                    let queue = try DatabaseQueue(path: old, configuration: configuration)
                     defer { try? queue.close() }
                     return try queue.writeWithoutTransaction { db in
                         try db.execute(sql: "ATTACH DATABASE ? AS rebuilt", arguments: [new])

@@ -64,6 +64,7 @@ public struct StagedRebuild: Sendable {
                 // A connection of its own: the live store's connection keeps serving queries meanwhile.
                 var readOnly = Configuration()
                 readOnly.readonly = true
+                readOnly.busyMode = .timeout(10)  // the live writer may hold a checkpoint for a moment
                 let live = try DatabaseQueue(path: livePath, configuration: readOnly)
                 let copy = try DatabaseQueue(path: staging)
                 try live.backup(to: copy)

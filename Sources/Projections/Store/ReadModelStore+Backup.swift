@@ -15,6 +15,7 @@ extension ReadModelStore {
         do {
             var readOnly = Configuration()
             readOnly.readonly = true
+            readOnly.busyMode = .timeout(10)  // the live writer may hold a checkpoint for a moment
             let from = try DatabaseQueue(path: source, configuration: readOnly)
             defer { try? from.close() }
             removeDatabase(at: destination)

@@ -63,10 +63,13 @@ struct ReadModelWriter {
         switch id {
         case .discord(let u):
             let chatter = state.links[u]
-            let name = chatter.flatMap { state.chatters[$0]?.username } ?? ""
+            // An imported link waits for its Kick id: its name is all there is.
+            let name = chatter.flatMap { state.chatters[$0]?.username } ?? state.legacy.links[u] ?? ""
             return (Int64(bitPattern: u.rawValue), chatter.map { Int64(bitPattern: $0.rawValue) }, name)
         case .kick(let k):
             return (nil, Int64(bitPattern: k.rawValue), state.chatters[k]?.username ?? "")
+        case .kickName(let name):
+            return (nil, nil, name)
         }
     }
 

@@ -1,6 +1,7 @@
 public import EventLog
 import Foundation
 public import Logging
+import Synchronization
 
 /// What the operator's endpoints (`/v1/admin/…`) work on: the shard nodes of this process, its data
 /// directory, and its online rebuilds.
@@ -13,6 +14,8 @@ public struct Operations: Sendable {
     /// Where `POST /v1/admin/backups` writes (each backup a directory named in the request): the API
     /// never writes anywhere else.
     public let backupRoot: String
+    /// Whether a backup is being made: one at a time, so two cannot write into one directory.
+    private let backingUp = BackupGate()
 
     /// - Parameter backupRoot: where backups go (default `DIR/backups`).
     public init(
@@ -41,6 +44,10 @@ public struct Operations: Sendable {
     /// - Throws: what ``DataBackup`` throws.
     public func backup(named name: String) async throws -> DataBackup.Manifest {
         precondition(Operations.isBackupName(name), "backup names are checked at the edge")
+        guard backingUp.enter() else {
+            throw APIError(.backupRunning, "a backup is being made; wait for it to finish")
+        }
+        defer { backingUp.leave() }
         let destination = backupRoot + "/" + name
         let started = Int64(Date().timeIntervalSince1970 * 1000)
         let (source, data) = (self.source, self.data)
@@ -96,4 +103,20 @@ extension Operations {
                 return job
             })
     }
+}
+
+/// One backup at a time per process.
+final class BackupGate: Sendable {
+    private let busy = Mutex(false)
+
+    /// Takes the gate; false when a backup already holds it.
+    func enter() -> Bool {
+        busy.withLock { busy in
+            if busy { return false }
+            busy = true
+            return true
+        }
+    }
+
+    func leave() { busy.withLock { $0 = false } }
 }

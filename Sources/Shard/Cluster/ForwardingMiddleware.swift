@@ -34,7 +34,7 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         let deadline = ContinuousClock.now + patience
         // Buffer the body once, so it can be sent again (to a new owner) or read here.
         var request = request
-        _ = try await request.collectBody(upTo: ShardAPI.maxBody + 1)
+        _ = try await request.collectBody(upTo: ShardAPI.maxBatchBody + 1)
         while true {
             if await agent.node.serves(partition) { return try await next(request, context) }
             if let target = agent.ownerURL(of: partition.rawValue), request.headers[Self.forwardedHeader] == nil {
@@ -74,7 +74,7 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         out.headers.add(name: Self.forwardedHeader.rawName, value: "1")
         var request = request
-        let body = try await request.collectBody(upTo: ShardAPI.maxBody + 1)
+        let body = try await request.collectBody(upTo: ShardAPI.maxBatchBody + 1)
         if body.readableBytes > 0 { out.body = .bytes(body) }
         let response = try await client.execute(out, timeout: .seconds(10))
         let data = try await response.body.collect(upTo: 64 << 20)

@@ -60,6 +60,10 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let unknownPeriod = Code("unknown_period", .notFound)
         /// The route does not take this method (the answer's `Allow` header lists those it takes).
         public static let methodNotAllowed = Code("method_not_allowed", .methodNotAllowed)
+        /// A batch holds no command or more than ``ShardAPI/maxBatchCommands``.
+        public static let batchTooLarge = Code("batch_too_large", .badRequest)
+        /// The command cannot go in a batch (raffle period commands need the period's seeds first).
+        public static let notBatchable = Code("not_batchable", .badRequest)
         /// The body is larger than the API takes.
         public static let bodyTooLarge = Code("body_too_large", .contentTooLarge)
         /// The guild's partition has no owner yet (it is moving): retry.
@@ -79,6 +83,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let backupFailed = Code("backup_failed", .internalServerError)
         /// The backup directory already holds a backup of these partitions: choose another name.
         public static let backupExists = Code("backup_exists", .conflict)
+        /// A backup is being made by this process: wait for it.
+        public static let backupRunning = Code("backup_running", .conflict)
         /// No rebuild has that id.
         public static let unknownRebuild = Code("unknown_rebuild", .notFound)
 

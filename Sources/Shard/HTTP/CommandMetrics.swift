@@ -8,4 +8,5 @@ struct CommandMetrics: Sendable {
     let unavailable = Counter(label: "tally_commands_total", dimensions: [("outcome", "unavailable")])
     let eventsAppended = Counter(label: "tally_events_appended_total")
     let duration = Metrics.Timer(label: "tally_command_duration_seconds")
+    let batchDuration = Metrics.Timer(label: "tally_command_batch_duration_seconds")
 }

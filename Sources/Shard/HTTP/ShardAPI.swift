@@ -29,7 +29,7 @@ public struct ShardAPI: Sendable {
     public var discord: DiscordIngress?
     /// What `/v1/admin/…` works on: online rebuilds, backups, status (nil: no such endpoints).
     public var operations: Operations?
-    private let metrics = CommandMetrics()
+    let metrics = CommandMetrics()
 
     /// The largest request body accepted (64 KiB).
     public static let maxBody = 64 * 1024
@@ -67,6 +67,7 @@ public struct ShardAPI: Sendable {
         let guilds = router.group("/v1/guilds/:guild")
         if let forwarding { guilds.add(middleware: forwarding) }
         guilds.post("/commands") { request, context in try await command(request, context) }
+        guilds.post("/commands/batch") { request, context in try await commandBatch(request, context) }
         guilds.get("/leaderboards/:kind") { request, context in try await leaderboard(request, context) }
         guilds.get("/people/:person") { _, context in try await person(context) }
         guilds.get("/raffle") { _, context in try await raffle(context) }
@@ -77,6 +78,7 @@ public struct ShardAPI: Sendable {
         guilds.put("/settings") { request, context in try await putSettings(request, context) }
         var routes: [(String, [HTTPRequest.Method])] = [
             ("/health", [.get]), ("/v1/guilds/:guild/commands", [.post]),
+            ("/v1/guilds/:guild/commands/batch", [.post]),
             ("/v1/guilds/:guild/leaderboards/:kind", [.get]),
             ("/v1/guilds/:guild/people/:person", [.get]), ("/v1/guilds/:guild/raffle", [.get]),
             ("/v1/guilds/:guild/raffle/draws/:draw", [.get]), ("/v1/guilds/:guild/raffle/periods/:period", [.get]),

@@ -183,10 +183,13 @@ extension DiscordIngress {
         case ["roles", "set"]:
             let role = RoleID(try required(text("role").flatMap { UInt64($0) }, "role"))
             let minutes = try required(int("minutes"), "minutes")
-            let position = state.thresholds[role]?.position ?? Int32(clamping: state.thresholds.count + 1)
+            // A role imported from the old bot by name, with these minutes, is the one being mapped.
+            let imported = state.thresholds[role] == nil ? state.unmappedRoles.first { $0.minutes == minutes } : nil
+            let position =
+                state.thresholds[role]?.position ?? imported?.position ?? Int32(clamping: state.thresholds.count + 1)
+            let name = imported?.name ?? "role \(role)"
             _ = try await call.handle(
-                .setRoleThreshold(RoleThreshold(role: role, name: "role \(role)", minutes: minutes, position: position))
-            )
+                .setRoleThreshold(RoleThreshold(role: role, name: name, minutes: minutes, position: position)))
             return .message(
                 "<@&\(role)> is given at \(minutes / 60) h \(minutes % 60) min of watch time.", ephemeral: true)
         case ["roles", "remove"]:

@@ -115,22 +115,27 @@ public struct KickIngress: Sendable {
         }
         var allDuplicates = true
         for guild in guilds {
-            for (command, context) in Self.commands(for: event, messageID: messageID, now: now()) {
-                let key = context.key
-                do {
-                    let outcome = try await nodes.node(for: guild).handle(command, guild: guild, context: context)
-                    allDuplicates = allDuplicates && outcome.duplicate
-                } catch let rejection as Rejection {
+            let commands = Self.commands(for: event, messageID: messageID, now: now())
+            guard !commands.isEmpty else { continue }
+            // The webhook's commands for one guild go through the batch path: one append, one fsync.
+            let outcomes: [Result<PartitionOwner.Outcome, Rejection>]
+            do { outcomes = try await nodes.node(for: guild).handleBatch(commands, guild: guild) } catch let error
+                as ShardError
+            {
+                throw APIError(error)
+            }
+            for ((_, context), outcome) in zip(commands, outcomes) {
+                switch outcome {
+                case .success(let outcome): allDuplicates = allDuplicates && outcome.duplicate
+                case .failure(let rejection):
                     // Acknowledged all the same: Kick retrying a refused event would be refused forever.
                     allDuplicates = false
                     logger.warning(
                         "webhook command refused",
                         metadata: [
-                            "guild": "\(guild)", "key": "\(key)", "code": "\(rejection.code)",
+                            "guild": "\(guild)", "key": "\(context.key)", "code": "\(rejection.code)",
                             "message": "\(rejection.message)",
                         ])
-                } catch let error as ShardError {
-                    throw APIError(error)
                 }
             }
         }

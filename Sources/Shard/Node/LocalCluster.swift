@@ -12,7 +12,7 @@ public actor LocalCluster: NodeRouter {
     public nonisolated let nodes: [ShardID: ShardNode]
     public private(set) var table: AssignmentTable
     private let partitionCount: Int
-    private let data: DataDirectory
+    private nonisolated let data: DataDirectory
 
     private let store: AssignmentStore?
 
@@ -23,7 +23,7 @@ public actor LocalCluster: NodeRouter {
     {
         precondition(shards >= 1)
         let ids = (1...shards).map { ShardID("shard-\($0)") }
-        nodes = Dictionary(
+        let nodes = Dictionary(
             uniqueKeysWithValues: ids.map { id in
                 var l = logger
                 l[metadataKey: "shard"] = "\(id)"
@@ -44,12 +44,17 @@ public actor LocalCluster: NodeRouter {
             }
         }
         self.table = table
+        self.nodes = nodes
+        route = (0..<configuration.data.partitionCount).map { p in nodes[table.owner(of: PartitionID(UInt32(p)))!]! }
         try store?.save(table)
     }
 
-    public func node(for guild: GuildID) async -> ShardNode {
-        let partition = data.partition(for: guild)
-        return nodes[table.owner(of: partition)!]!
+    /// The node owning each partition, by partition number: the assignment never changes after
+    /// `init`, so routing a request needs no hop onto this actor.
+    private nonisolated let route: [ShardNode]
+
+    public nonisolated func node(for guild: GuildID) async -> ShardNode {
+        route[Int(data.partition(for: guild).rawValue)]
     }
 
     public func guilds(connectedTo broadcaster: KickUserID) async -> [GuildID] {

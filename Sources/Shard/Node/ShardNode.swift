@@ -38,8 +38,15 @@ public actor ShardNode {
     private typealias Ownership = PartitionOwnership<PartitionOwner, CheckedContinuation<PartitionOwner, any Error>>
     /// Each partition's ownership state machine (absent: idle).
     private var partitions: [PartitionID: Ownership] = [:] {
-        didSet { publishStates() }
+        didSet {
+            publishStates()
+            let owners = partitions.compactMapValues { $0.servingOwner }
+            serving.withLock { $0 = owners }
+        }
     }
+    /// The owners of the partitions being served now, readable without this actor: a command for a
+    /// served partition goes straight to its owner (one hop fewer per command).
+    private nonisolated let serving = Mutex<[PartitionID: PartitionOwner]>([:])
     /// This node's share of `tally_partitions{state}`, as last added to the process-wide gauges.
     private var publishedStates: [String: Int] = [:]
     /// The partitions this node last reported as quarantined in `tally_partition_quarantined{partition}`.
@@ -214,16 +221,38 @@ public actor ShardNode {
     ///
     /// - Throws: ``Domain/Rejection``, or ``ShardError`` (see ``owner(of:)``); after a failed
     ///   append, `unavailable` with the time to retry after while the partition recovers.
-    public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws
+    public nonisolated func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws
         -> PartitionOwner.Outcome
     {
-        let owner = try await owner(for: guild)
+        let owner = try await servingOwner(for: guild)
         do {
             return try await owner.handle(command, guild: guild, context: context)
         } catch {
             guard owner.hasFailed else { throw error }
             throw await recover(owner.partition, from: owner, cause: error)
         }
+    }
+
+    /// Decides several commands for `guild` with one append (see ``PartitionOwner/handleBatch(_:guild:)``);
+    /// a failed append is handled as for ``handle(_:guild:context:)``.
+    public nonisolated func handleBatch(_ commands: [(Command, CommandContext)], guild: GuildID) async throws
+        -> [Result<PartitionOwner.Outcome, Rejection>]
+    {
+        let owner = try await servingOwner(for: guild)
+        do {
+            return try await owner.handleBatch(commands, guild: guild)
+        } catch {
+            guard owner.hasFailed else { throw error }
+            throw await recover(owner.partition, from: owner, cause: error)
+        }
+    }
+
+    /// The owner of `guild`'s partition: without a hop onto this actor when it is being served and
+    /// has not failed, through ``owner(of:)`` (acquiring, waiting, recovering or refusing) otherwise.
+    private nonisolated func servingOwner(for guild: GuildID) async throws -> PartitionOwner {
+        let partition = configuration.data.partition(for: guild)
+        if let owner = serving.withLock({ $0[partition] }), !owner.hasFailed { return owner }
+        return try await owner(of: partition)
     }
 
     /// The partitions this node has quarantined, with their damage.
@@ -357,6 +386,11 @@ public actor ShardNode {
 }
 
 extension PartitionOwnership {
+    /// The owner while serving; nil in every other state.
+    fileprivate var servingOwner: Owner? {
+        if case .serving(let owner) = state { owner } else { nil }
+    }
+
     /// The state's name in `tally_partitions{state}`; nil when idle (not counted).
     fileprivate var metricState: String? {
         switch state {

@@ -18,19 +18,14 @@ public actor PartitionOwner {
     /// The partition's log, shared with readers: its end moves as appends become durable.
     public nonisolated let log: PartitionLog
     private var processor: CommandProcessor
-    private var failure: (any Error)? {
-        didSet { failed.store(failure != nil, ordering: .releasing) }
-    }
-    private nonisolated let failed = Atomic<Bool>(false)
+    /// Appends in flight and the first failure (after which everything is refused until reacquired).
+    private nonisolated let appends = AppendTracker()
     private var released = false
     private let logger: Logger
     private let directory: String
     /// Take a snapshot once this many events have been applied since the last one. Default 100,000.
     public let snapshotEvery: Int
     private var eventsSinceSnapshot = 0
-    /// Appends enqueued and not yet durable.
-    private var inFlight = 0
-    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Events replayed from the log when acquired (after the snapshot, if one was used).
     public nonisolated let replayedEvents: Int
     /// Kick routes and waiting deliveries of this partition's guilds.
@@ -112,61 +107,165 @@ public actor PartitionOwner {
 
     /// Whether an append failed: the owner refuses every command and must be released and the
     /// partition acquired again.
-    public nonisolated var hasFailed: Bool { failed.load(ordering: .acquiring) }
+    public nonisolated var hasFailed: Bool { appends.failure != nil }
 
     /// Decides `command` for `guild` and returns once its events are durable.
     ///
+    /// Deciding, applying and enqueueing happen on the actor; the wait for durability does not, so
+    /// the log's thread resumes the caller directly (no hop back onto the owner per command).
+    ///
     /// - Throws: ``Domain/Rejection`` when the rules refuse it (nothing changed); ``ShardError``
     ///   with code `unavailable` after a failed append or once released.
-    public func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws -> Outcome {
-        if let failure {
-            throw ShardError(
-                .unavailable, "partition \(partition) is recovering from a failed append; retry", underlying: failure)
+    public nonisolated func handle(_ command: Command, guild: GuildID, context: CommandContext) async throws -> Outcome
+    {
+        switch try await submit(command, guild: guild, context: context) {
+        case .answered(let outcome):
+            return outcome
+        case .appending(let events, let append, let snapshotDue):
+            let range: Range<Offset>
+            do { range = try await append.value() } catch {
+                throw ShardError(
+                    .unavailable, "the events of this command could not be made durable", underlying: error)
+            }
+            precondition(range.lowerBound == events.first?.offset, "log offsets diverged from the owner's")
+            if snapshotDue { await snapshotIfDue() }
+            return Outcome(events: events, duplicate: false)
         }
-        guard !released else { throw ShardError(.unavailable, "partition \(partition) was released") }
+    }
+
+    /// What the actor's part of a command left to do.
+    private enum Submission: Sendable {
+        /// Answered without an append (a duplicate, or nothing to do).
+        case answered(Outcome)
+        /// These events are being appended; `snapshotDue` once enough events passed since the last snapshot.
+        case appending([StoredEvent], PendingAppend, snapshotDue: Bool)
+    }
+
+    /// The part of ``handle(_:guild:context:)`` on the actor: decide, apply, enqueue.
+    private func submit(_ command: Command, guild: GuildID, context: CommandContext) async throws -> Submission {
+        try checkAvailable()
         let decided = processor.process(command, guild: guild, context: context)
         effects.note(decided.events, state: processor.model.state(of: guild))
         switch decided.decision {
         case .rejected(let rejection):
             throw rejection
         case .duplicate(let first):
-            return Outcome(events: try await originalEvents(guild: guild, first: first), duplicate: true)
+            return .answered(Outcome(events: try await originalEvents(guild: guild, first: first), duplicate: true))
         case .accepted:
-            guard !decided.records.isEmpty else { return Outcome(events: [], duplicate: false) }
-            // Enqueued before this actor turn ends, so the log keeps decision order.
-            let range: Range<Offset>
-            inFlight += 1
-            eventsSinceSnapshot += decided.events.count
-            do {
-                range = try await withCheckedThrowingContinuation { continuation in
-                    log.enqueue(decided.records) { continuation.resume(with: $0) }
-                }
-                settle()
-            } catch {
-                settle()
-                poison(error)
-                throw ShardError(
-                    .unavailable, "the events of this command could not be made durable", underlying: error)
-            }
-            precondition(range.lowerBound == decided.events.first?.offset, "log offsets diverged from the owner's")
-            effects.noteDurable(decided.events)
-            if eventsSinceSnapshot >= snapshotEvery, inFlight == 0 {
-                do { try await snapshot() } catch {
-                    logger.warning("snapshot failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                }
-            }
-            return Outcome(events: decided.events, duplicate: false)
+            guard !decided.records.isEmpty else { return .answered(Outcome(events: [], duplicate: false)) }
+            let append = enqueue(decided.records, events: decided.events)
+            return .appending(decided.events, append, snapshotDue: eventsSinceSnapshot >= snapshotEvery)
         }
     }
 
-    /// Marks the owner failed when an append of applied events fails.
-    private func poison(_ error: any Error) {
-        if failure == nil {
-            failure = error
-            logger.critical(
-                "partition append failed; refusing commands until reacquired",
-                metadata: ["partition": "\(partition)", "error": "\(error)"])
+    /// Refuses commands after a failed append or once released.
+    private func checkAvailable() throws {
+        if let failure = appends.failure {
+            throw ShardError(
+                .unavailable, "partition \(partition) is recovering from a failed append; retry", underlying: failure)
         }
+        guard !released else { throw ShardError(.unavailable, "partition \(partition) was released") }
+    }
+
+    /// Enqueues `records` within this actor turn (so the log keeps decision order). The log's thread
+    /// settles the append: it notes the durable `events` for the outbox, records a failure (the
+    /// memory is then ahead of the log: everything is refused until reacquired), and resumes the
+    /// waiter.
+    private func enqueue(_ records: [Record], events: [StoredEvent]) -> PendingAppend {
+        let pending = PendingAppend()
+        let (appends, effects, logger, partition) = (self.appends, self.effects, self.logger, self.partition)
+        eventsSinceSnapshot += events.count
+        appends.begin()
+        log.enqueue(records) { result in
+            switch result {
+            case .success:
+                effects.noteDurable(events)
+                appends.end(failure: nil)
+            case .failure(let error):
+                if appends.end(failure: error) {
+                    logger.critical(
+                        "partition append failed; refusing commands until reacquired",
+                        metadata: ["partition": "\(partition)", "error": "\(error)"])
+                }
+            }
+            pending.complete(result.mapError { $0 })
+        }
+        return pending
+    }
+
+    /// Snapshots if enough events passed since the last snapshot and nothing is in flight.
+    private func snapshotIfDue() async {
+        guard eventsSinceSnapshot >= snapshotEvery, appends.isIdle else { return }
+        do { try await snapshot() } catch {
+            logger.warning("snapshot failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
+    }
+
+    /// Decides several commands for `guild` in order and makes the events of every accepted one
+    /// durable with one append (one batch, one fsync), then answers each on its own: its outcome, or
+    /// the ``Domain/Rejection`` the rules gave it (a rejected command changes nothing and harms none
+    /// of the others). A duplicate within the batch is answered with the events its first occurrence
+    /// produced.
+    ///
+    /// - Throws: ``ShardError`` `unavailable` after a failed append or once released (no command of
+    ///   the batch is acknowledged then).
+    public nonisolated func handleBatch(_ commands: [(Command, CommandContext)], guild: GuildID) async throws
+        -> [Result<Outcome, Rejection>]
+    {
+        var batch = try await submitBatch(commands, guild: guild)
+        if let append = batch.append {
+            let range: Range<Offset>
+            do { range = try await append.value() } catch {
+                throw ShardError(.unavailable, "the events of this batch could not be made durable", underlying: error)
+            }
+            precondition(
+                range.lowerBound == batch.accepted[0].events[0].offset, "log offsets diverged from the owner's")
+            for (i, events) in batch.accepted { batch.results[i] = .success(Outcome(events: events, duplicate: false)) }
+            if batch.snapshotDue { await snapshotIfDue() }
+        }
+        // Read after this batch is durable, so a key repeated within it finds its first events.
+        for (i, first) in batch.duplicates {
+            batch.results[i] = .success(
+                Outcome(events: try await originalEvents(guild: guild, first: first), duplicate: true))
+        }
+        return batch.results
+    }
+
+    /// What the actor's part of a batch decided.
+    private struct BatchSubmission: Sendable {
+        var results: [Result<Outcome, Rejection>]
+        var accepted: [(index: Int, events: [StoredEvent])] = []
+        var duplicates: [(index: Int, first: IdempotencyKeys.Outcome)] = []
+        var append: PendingAppend?
+        var snapshotDue = false
+    }
+
+    /// The part of ``handleBatch(_:guild:)`` on the actor: decide and apply each command, enqueue the
+    /// accepted ones' records as one append (one batch on disk, so one fsync).
+    private func submitBatch(_ commands: [(Command, CommandContext)], guild: GuildID) throws -> BatchSubmission {
+        try checkAvailable()
+        var batch = BatchSubmission(
+            results: .init(repeating: .success(Outcome(events: [], duplicate: false)), count: commands.count))
+        var records: [Record] = []
+        var events: [StoredEvent] = []
+        for (i, (command, context)) in commands.enumerated() {
+            let decided = processor.process(command, guild: guild, context: context)
+            effects.note(decided.events, state: processor.model.state(of: guild))
+            switch decided.decision {
+            case .rejected(let rejection): batch.results[i] = .failure(rejection)
+            case .duplicate(let first): batch.duplicates.append((i, first))
+            case .accepted:
+                guard !decided.records.isEmpty else { continue }
+                records += decided.records
+                events += decided.events
+                batch.accepted.append((i, decided.events))
+            }
+        }
+        if !records.isEmpty {
+            batch.append = enqueue(records, events: events)
+            batch.snapshotDue = eventsSinceSnapshot >= snapshotEvery
+        }
+        return batch
     }
 
     /// The events a command first produced, read back from the log: by their offsets (they are
@@ -216,20 +315,6 @@ public actor PartitionOwner {
     /// The offset after the last durable or in-flight event.
     public var endOffset: Offset { log.endOffset }
 
-    private func settle() {
-        inFlight -= 1
-        if inFlight == 0 {
-            for waiter in idleWaiters { waiter.resume() }
-            idleWaiters.removeAll()
-        }
-    }
-
-    /// Suspends until no append is in flight.
-    private func idle() async {
-        if inFlight == 0 { return }
-        await withCheckedContinuation { idleWaiters.append($0) }
-    }
-
     /// Writes a snapshot of the state as of the log's durable end (waiting for in-flight appends, so
     /// the snapshot never holds an event the log might not).
     ///
@@ -237,8 +322,8 @@ public actor PartitionOwner {
     @discardableResult
     public func snapshot() async throws -> String? {
         // Re-checked after every wait: other commands may have started appends meanwhile.
-        while inFlight > 0 { await idle() }
-        guard failure == nil else { return nil }
+        while !appends.isIdle { await appends.idle() }
+        guard appends.failure == nil else { return nil }
         let model = processor.model
         eventsSinceSnapshot = 0
         let (partition, directory) = (self.partition, self.directory)
@@ -251,8 +336,8 @@ public actor PartitionOwner {
     /// the lock.
     public func release() async {
         released = true
-        while inFlight > 0 { await idle() }
-        if failure == nil, eventsSinceSnapshot > 0 {
+        while !appends.isIdle { await appends.idle() }
+        if appends.failure == nil, eventsSinceSnapshot > 0 {
             do { try await snapshot() } catch {
                 logger.warning(
                     "snapshot on release failed", metadata: ["partition": "\(partition)", "error": "\(error)"])

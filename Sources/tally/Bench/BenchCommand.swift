@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure Tally against its baselines on this machine.",
         subcommands: [
             AllBench.self, LogBench.self, DomainBench.self, MemoryBench.self, WebhookBench.self, InteractionBench.self,
-            HistoryBench.self,
+            HTTPBench.self, BareServerCommand.self, HistoryBench.self,
         ],
         defaultSubcommand: AllBench.self
     )

@@ -19,7 +19,10 @@ struct StoreOptions: ParsableArguments {
     /// The store URL in effect, if any.
     var url: String? {
         if let store { return store }
-        return directory == nil ? ProcessInfo.processInfo.environment["TALLY_STORE"] : nil
+        guard directory == nil, let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else {
+            return nil
+        }
+        return url
     }
 
     func validate() throws {

@@ -1,0 +1,149 @@
+import Domain
+import EventLog
+import Foundation
+import Hummingbird
+
+extension ShardAPI {
+    /// The most commands one batch takes.
+    public static let maxBatchCommands = 1_000
+    /// The largest batch body accepted (4 MiB: 1,000 commands of up to ~4 KiB each).
+    public static let maxBatchBody = 4 << 20
+
+    /// The body of `POST /v1/guilds/{guild}/commands/batch`: `{"commands": [command, …]}`, each command
+    /// as `POST /commands` takes it. An element that does not decode is answered on its own.
+    struct BatchRequest: Decodable {
+        struct Item: Decodable {
+            var parsed: Result<CommandRequest, APIError>
+
+            init(from decoder: any Decoder) {
+                do { parsed = .success(try CommandRequest(from: decoder)) } catch {
+                    parsed = .failure(
+                        APIError(.malformedJSON, "the element is not a valid command: \(ShardAPI.describe(error))"))
+                }
+            }
+        }
+        var commands: [Item]
+    }
+
+    /// `POST /v1/guilds/{guild}/commands/batch`: up to ``maxBatchCommands`` commands for one guild,
+    /// each with its own idempotency key, decided in order and made durable together (one append,
+    /// one fsync). Each gets its own result, in order: what `POST /commands` would have answered, as
+    /// `{"status": 200, "duplicate": …, "events": […]}` or `{"status": 4xx, "error": {…}}`. A command
+    /// that is malformed or refused changes nothing and harms none of the others.
+    func commandBatch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try authorize(request)
+        let guild = try guildID(context)
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: Self.maxBatchBody) } catch {
+            throw APIError(.bodyTooLarge, "batch bodies are limited to \(Self.maxBatchBody) bytes")
+        }
+        let batch: BatchRequest
+        do { batch = try JSONDecoder().decode(BatchRequest.self, from: Data(buffer: body)) } catch {
+            throw APIError(.malformedJSON, "the body is not {\"commands\": [...]}: \(Self.describe(error))")
+        }
+        guard (1...Self.maxBatchCommands).contains(batch.commands.count) else {
+            throw APIError(
+                .batchTooLarge, "a batch holds 1 to \(Self.maxBatchCommands) commands, not \(batch.commands.count)")
+        }
+        let time = now()
+        var results = [Result<PartitionOwner.Outcome, APIError>?](repeating: nil, count: batch.commands.count)
+        var valid: [(Command, CommandContext)] = []
+        var positions: [Int] = []
+        valid.reserveCapacity(batch.commands.count)
+        for (i, item) in batch.commands.enumerated() {
+            do {
+                let parsed = try item.parsed.get()
+                guard !parsed.key.isEmpty, parsed.key.utf8.count <= 200 else {
+                    throw APIError(.invalidKey, "key must be 1 to 200 bytes")
+                }
+                // The raffle seeds depend on the period before the command: such commands go alone.
+                guard !parsed.needsRaffleSeeds else {
+                    throw APIError(.notBatchable, "\(parsed.type) cannot be batched: send it to /commands")
+                }
+                valid.append(
+                    (
+                        try parsed.command(now: time, seeds: .none),
+                        CommandContext(key: parsed.key, time: time, origin: .operator)
+                    ))
+                positions.append(i)
+            } catch let error as APIError {
+                results[i] = .failure(error)
+            }
+        }
+        let started = ContinuousClock.now
+        if !valid.isEmpty {
+            let outcomes: [Result<PartitionOwner.Outcome, Rejection>]
+            do { outcomes = try await nodes.node(for: guild).handleBatch(valid, guild: guild) } catch let error
+                as ShardError
+            {
+                metrics.unavailable.increment(by: valid.count)
+                throw APIError(error)
+            }
+            for (position, outcome) in zip(positions, outcomes) {
+                results[position] = outcome.mapError { APIError($0) }
+            }
+        }
+        var accepted = 0
+        var duplicates = 0
+        var rejected = 0
+        var events = 0
+        var out = ByteBuffer()
+        out.reserveCapacity(batch.commands.count * 120 + 16)
+        out.writeStaticString(#"{"results":["#)
+        for (i, result) in results.enumerated() {
+            if i > 0 { out.writeStaticString(",") }
+            switch result! {
+            case .success(let outcome):
+                if outcome.duplicate { duplicates += 1 } else { accepted += 1 }
+                if !outcome.duplicate { events += outcome.events.count }
+                Self.write(outcome, to: &out)
+            case .failure(let error):
+                rejected += 1
+                out.writeString(#"{"status":\#(error.status.code),"error":{"code":"#)
+                Self.writeJSONString(error.code.name, to: &out)
+                out.writeStaticString(#","message":"#)
+                Self.writeJSONString(error.message, to: &out)
+                out.writeStaticString("}}")
+            }
+        }
+        out.writeStaticString("]}")
+        metrics.accepted.increment(by: accepted)
+        metrics.duplicate.increment(by: duplicates)
+        metrics.rejected.increment(by: rejected)
+        metrics.eventsAppended.increment(by: events)
+        metrics.batchDuration.record(duration: started.duration(to: .now))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out))
+    }
+
+    /// One command's result as `POST /commands` answers it, with `"status": 200`.
+    static func write(_ outcome: PartitionOwner.Outcome, to out: inout ByteBuffer) {
+        out.writeString(#"{"status":200,"duplicate":\#(outcome.duplicate),"events":["#)
+        for (j, e) in outcome.events.enumerated() {
+            if j > 0 { out.writeStaticString(",") }
+            out.writeString(
+                #"{"offset":\#(e.offset.rawValue),"sequence":\#(e.sequence),"type":"\#(EventCodec.info(e.event).name)","timestamp":\#(e.timestamp.rawValue)}"#
+            )
+        }
+        out.writeStaticString("]}")
+    }
+
+    /// `text` as a JSON string literal (quotes, backslashes and control characters escaped).
+    static func writeJSONString(_ text: String, to out: inout ByteBuffer) {
+        out.writeStaticString("\"")
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: out.writeStaticString("\\\"")
+            case 0x5C: out.writeStaticString("\\\\")
+            case 0x0A: out.writeStaticString("\\n")
+            case 0x0D: out.writeStaticString("\\r")
+            case 0x09: out.writeStaticString("\\t")
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.writeBytes([0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.writeInteger(byte)
+            }
+        }
+        out.writeStaticString("\"")
+    }
+}

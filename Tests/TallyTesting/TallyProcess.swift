@@ -1,0 +1,28 @@
+import Foundation
+
+/// The `tally` executable built beside the test bundle (or `TALLY_BINARY`), run to completion.
+public enum TallyProcess {
+    public static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["TALLY_BINARY"] { return path }
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundleDirectory.appendingPathComponent("tally").path
+    }
+
+    /// Runs `tally` with `arguments` (and `environment` added to this process's) and returns its exit
+    /// status and its standard output and error together.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, output: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+}
