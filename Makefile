@@ -2,7 +2,7 @@
 # Both install the Debian packages the build needs (as root; otherwise they say what to install),
 # build, and then run the service or every test.
 
-DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus postgresql chromium chromium-driver
+DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus postgresql chromium chromium-driver curl python3
 SWIFT ?= swift
 DATA ?= ./tally-data
 PORT ?= 8080
@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_BUILD = TALLY_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
-.PHONY: run test build release deps bench bench-http clean lint format check-alerts fuzz fuzz-build fuzz-smoke api-check overlay-browser-test
+.PHONY: run test build release deps bench bench-http clean lint format check-alerts check-metrics fuzz fuzz-build fuzz-smoke api-check overlay-browser-test
 
 deps:
 	@missing=""; \
@@ -57,10 +57,16 @@ check-alerts: deps
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
+# Every metric the dashboard and the alert rules use is exported by a running server (serve --demo, a
+# coordinator and a shard whose lease expires).
+check-metrics: build
+	scripts/check-metrics.sh .build/debug/tally
+
 # The fuzz targets run for a few seconds each (their sanitized build from scratch took 7.5 minutes
 # on an idle machine here, see docs/FUZZING.md); TALLY_SKIP_FUZZ=1 leaves them out.
 test: deps lint check-alerts $(if $(TALLY_SKIP_FUZZ),,fuzz-smoke)
 	$(SWIFT) build --build-tests
+	scripts/check-metrics.sh .build/debug/tally
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 	scripts/api-check.sh .build/debug/tally
 	scripts/overlay-browser-test.sh .build/debug/tally .build/overlay-artifacts

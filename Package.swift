@@ -161,6 +161,7 @@ let package = Package(
             name: "Roles",
             dependencies: [
                 "EventLog",
+                "Projections",
                 "Shard",
                 "Coordinator",
                 "Kick",

@@ -23,21 +23,32 @@ public struct Projector: Sendable {
         self.model = ProjectionModel(globalDefaults: globalDefaults)
     }
 
+    /// A projector whose `store` already holds `model`'s rows up to `model.nextOffset` (a rebuild
+    /// that just wrote them): it continues from there without replaying.
+    init(log: PartitionLog, store: ReadModelStore, restored model: ProjectionModel) {
+        self.log = log
+        self.store = store
+        self.model = model
+        self.model.tracksChanges = true
+        self.restored = true
+    }
+
     /// Progress of a long catch-up: events applied so far and the log's end.
     public typealias Progress = (_ applied: UInt64, _ end: Offset) -> Void
 
-    /// Brings the read models up to the log's current end.
+    /// Brings the read models up to the log's current end, or to `target` (clamped to the end).
     ///
     /// - Returns: the number of events applied and written.
     @discardableResult
-    public mutating func catchUp(progress: Progress? = nil) throws -> UInt64 {
+    public mutating func catchUp(to target: Offset? = nil, progress: Progress? = nil) throws -> UInt64 {
         if !restored {
             let checkpoint = try store.checkpoint()
             try replay(to: checkpoint)
             model.clearDirty()
             restored = true
         }
-        let end = log.endOffset
+        let end = min(target ?? log.endOffset, log.endOffset)
+        guard end > model.nextOffset else { return 0 }
         var applied: UInt64 = 0
         var sinceFlush = 0
         try log.forEachEvent(LogQuery(from: model.nextOffset, to: end)) { event in

@@ -7,6 +7,7 @@ public import Hummingbird
 public import Kick
 public import Logging
 public import NIOCore
+public import Projections
 public import ServiceLifecycle
 public import Shard
 public import UnixSignals
@@ -15,8 +16,8 @@ public import UnixSignals
 ///
 /// The services run in one ``ServiceLifecycle/ServiceGroup``, listed in start order and shut down
 /// gracefully in reverse: the HTTP server stops taking requests and drains, deferred interactions are
-/// finished, the timers stop, the
-/// outbox workers stop (a delivery in flight finishes and records its outcome), then every partition
+/// finished, the timers stop, the outbox workers stop (a delivery in flight finishes and records its
+/// outcome), an online rebuild stops between partitions, then every partition
 /// is released (in-flight appends finish, a snapshot is written, the lock dropped), and last the
 /// HTTP client closes.
 public struct ServeRole: Sendable {
@@ -43,6 +44,10 @@ public struct ServeRole: Sendable {
         public var publicBaseURL = "http://127.0.0.1:8080"
         /// Idle timeout and connection limit of the HTTP server. Default ``HTTPServerLimits/init()``.
         public var limits = HTTPServerLimits()
+        /// Where `POST /v1/admin/backups` writes backups. Default nil: `DIR/backups`.
+        public var backupDirectory: String?
+        /// The read-model projections and their versions. Default ``Projections/ProjectionCatalog/current``.
+        public var catalog: ProjectionCatalog = .current
         /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -67,6 +72,7 @@ public struct ServeRole: Sendable {
         var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
         nodeConfiguration.raffleSecret = configuration.raffleSecret
         nodeConfiguration.beacon = configuration.beacon
+        nodeConfiguration.catalog = configuration.catalog
         let cluster = try LocalCluster(
             configuration: nodeConfiguration, shards: configuration.shards,
             store: try AssignmentStore(path: configuration.data.path + "/coordinator.sqlite"), logger: logger)
@@ -77,6 +83,10 @@ public struct ServeRole: Sendable {
         // The nodes of a local cluster share the process: nothing is forwarded between them, so the
         // API's own random cluster key (which refuses every signed request) stays.
         api.overlays = OverlayServer(nodes: cluster, publicBaseURL: configuration.publicBaseURL)
+        let operations = Operations(
+            source: "serve", nodes: cluster.nodes.keys.sorted().map { ($0.rawValue, cluster.nodes[$0]!) },
+            data: configuration.data, backupRoot: configuration.backupDirectory, logger: logger)
+        api.operations = operations
         let client = HTTPClient.forwarding()
         var senders: [any DeliverySender] = []
         var deferred: [any Service] = []
@@ -126,9 +136,8 @@ public struct ServeRole: Sendable {
             }
         self.cluster = cluster
         self.services =
-            [HTTPClientService(client: client), partitions] + outboxes + timers + deferred + extraServices(cluster) + [
-                app
-            ]
+            [HTTPClientService(client: client), partitions, operations.rebuilds] + outboxes + timers + deferred
+            + extraServices(cluster) + [app]
         self.logger = logger
     }
 

@@ -16,9 +16,9 @@ public import UnixSignals
 /// there, signature headers and all, and verified again) and delivers the Discord effects of the
 /// partitions it holds.
 ///
-/// Services, in start order: the HTTP client, heartbeats, partitions, the outbox, timers, deferred
-/// interactions, HTTP. A graceful shutdown runs in reverse: stop taking requests and drain, finish
-/// deferred interactions, stop the timers and the outbox, release every partition (snapshot and
+/// Services, in start order: the HTTP client, heartbeats, partitions, online rebuilds, the outbox,
+/// timers, deferred interactions, HTTP. A graceful shutdown runs in reverse: stop taking requests and drain, finish
+/// deferred interactions, stop the timers and the outbox, stop an online rebuild between partitions, release every partition (snapshot and
 /// unlock), and only then stop heartbeating.
 public struct ShardRole: Sendable {
     public struct Configuration: Sendable {
@@ -46,6 +46,8 @@ public struct ShardRole: Sendable {
         public var discord: DiscordConfiguration?
         /// The service's public base URL, for link buttons. Default `http://127.0.0.1:8080`.
         public var publicBaseURL = "http://127.0.0.1:8080"
+        /// Where `POST /v1/admin/backups` writes backups. Default nil: `DIR/backups`.
+        public var backupDirectory: String?
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -103,6 +105,10 @@ public struct ShardRole: Sendable {
                     node: node, senders: [setup.sender], clock: ContinuousClock(), now: configuration.now,
                     logger: logger))
         }
+        let operations = Operations(
+            source: configuration.shard.rawValue, nodes: [(configuration.shard.rawValue, node)],
+            data: configuration.data, backupRoot: configuration.backupDirectory, logger: logger)
+        api.operations = operations
         let app = configuration.limits.application(
             router: api.router(), address: configuration.address, serverName: "tally",
             onServerRunning: configuration.onServerRunning, logger: logger)
@@ -114,6 +120,7 @@ public struct ShardRole: Sendable {
                 HTTPClientService(client: client),
                 HeartbeatService(agent: agent, clock: ContinuousClock()),
                 PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),
+                operations.rebuilds,
             ] + outbox + [TimerService(node: node, clock: ContinuousClock(), now: configuration.now)] + discordServices
             + [app]
     }

@@ -8,7 +8,8 @@ struct TallyCommand: AsyncParsableCommand {
         commandName: "tally",
         abstract: "Tally: an event-sourced, sharded back end for live-streaming community bots.",
         subcommands: [
-            LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, AuditCommand.self,
+            LogCommand.self, SimulateCommand.self, ProjectCommand.self, RebuildCommand.self, BackupCommand.self,
+            RestoreCommand.self, StatusCommand.self, AuditCommand.self,
             RaffleCommand.self, SlotsCommand.self, ServeCommand.self, CoordinatorCommand.self, ShardCommand.self,
             ClusterCommand.self, LoadgenCommand.self, BenchCommand.self, StoreCommand.self, KickCommand.self,
             LinkCommand.self, DiscordCommand.self, ImportLegacyCommand.self, OverlayCommand.self, KeysCommand.self,

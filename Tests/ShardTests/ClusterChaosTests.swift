@@ -106,14 +106,9 @@ import Testing
             if !(await owners(coordinator).values.contains("shard-4")) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let verifyOutput = Pipe()
-        let verify = try start(
-            ["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--verify-only", "--record", record], token: token,
-            output: verifyOutput.fileHandleForWriting)
-        verify.waitUntilExit()
-        try verifyOutput.fileHandleForWriting.close()
-        let verified = String(decoding: verifyOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(verify.terminationStatus == 0, "verification failed: \(verified) (load: \(summary))")
+        let verify = try runTally(
+            ["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--verify-only", "--record", record], token: token)
+        #expect(verify.status == 0, "verification failed: \(verify.output) (load: \(summary))")
         let after = await owners(coordinator)
         #expect(
             Set(after.values) == ["shard-1", "shard-2", "shard-3"], "the departed shard still owns partitions: \(after)"
@@ -122,9 +117,7 @@ import Testing
 
         for p in processes.values where p.isRunning { p.terminate() }
         for p in processes.values { p.waitUntilExit() }
-        let logVerify = try start(["log", "verify", dir], token: token)
-        logVerify.waitUntilExit()
-        #expect(logVerify.terminationStatus == 0, "the logs are damaged")
+        #expect(try runTally(["log", "verify", dir], token: token).status == 0, "the logs are damaged")
         // Every partition that changed hands was fenced at a higher epoch than its first owner's.
         for (partition, owner) in after where before[partition] != owner {
             // Partitions are acquired on first use; one no request touched has no log to fence.

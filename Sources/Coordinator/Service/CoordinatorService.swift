@@ -41,7 +41,12 @@ public actor CoordinatorService {
     public func heartbeat(
         _ shard: ShardID, url: String, quarantined: [PartitionDamage] = [], now: Int64
     ) throws -> Orders {
-        if urls[shard] == nil { logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"]) }
+        if urls[shard] == nil {
+            logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"])
+            // The shard's expiry series exists from its first heartbeat, at zero, so the alert's
+            // increase() sees its first expiry (a series born at 1 shows no increase).
+            _ = Counter(label: "tally_lease_expiries_total", dimensions: [("shard", shard.rawValue)])
+        }
         urls[shard] = url
         if quarantines[shard, default: []] != quarantined {
             for damage in quarantined where !(quarantines[shard] ?? []).contains(damage) {

@@ -106,12 +106,7 @@ public final class PartitionLog: Sendable {
                 try manifest.save(directory: directory)
             }
             if segments.isEmpty {
-                _ = try FileDescriptor(
-                    path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.logSuffix),
-                    mode: .createReadWrite)
-                try SegmentIndexFile.write(
-                    [], path: FileSystem.join(directory, SegmentFile.stem(.zero) + SegmentFile.indexSuffix),
-                    baseOffset: .zero)
+                try SegmentFile.createFirst(in: directory)
                 try FileSystem.syncDirectory(directory)
                 let file = try SegmentFile(directory: directory, baseOffset: .zero)
                 state.values.withLock { $0.segments = [PartitionState.Segment(file: file, entries: [])] }

@@ -23,6 +23,12 @@ package final class SegmentFile: Sendable {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
     }
 
+    /// Creates the empty first segment of a new log (`000…0.log` and its index).
+    package static func createFirst(in directory: String) throws {
+        _ = try FileDescriptor(path: FileSystem.join(directory, stem(.zero) + logSuffix), mode: .createReadWrite)
+        try SegmentIndexFile.write([], path: FileSystem.join(directory, stem(.zero) + indexSuffix), baseOffset: .zero)
+    }
+
     /// The base offsets of the segments in a partition directory, ascending.
     package static func baseOffsets(in directory: String) throws -> [Offset] {
         try FileSystem.list(directory).compactMap { name -> Offset? in

@@ -34,6 +34,28 @@ public struct ProjectionModel: Sendable {
         partition.apply(event)
     }
 
+    /// The model of the log below `end`, folded without noting changes and then marked all changed,
+    /// so that a write puts every row (a rebuild's first write).
+    ///
+    /// - Parameter progress: called every `progressEvery` events with the count and `end`.
+    /// - Returns: the model and the number of events folded.
+    static func folded(
+        _ log: PartitionLog, to end: Offset, globalDefaults: [SettingKey: Int64], progressEvery: UInt64,
+        progress: ((UInt64, Offset) -> Void)?
+    ) throws -> (model: ProjectionModel, events: UInt64) {
+        var model = ProjectionModel(globalDefaults: globalDefaults)
+        model.tracksChanges = false
+        var applied: UInt64 = 0
+        try log.forEachEvent(LogQuery(to: end)) { event in
+            model.apply(event)
+            applied += 1
+            if applied % progressEvery == 0 { progress?(applied, end) }
+        }
+        model.advance(to: end)
+        model.markEverythingDirty()
+        return (model, applied)
+    }
+
     /// See ``Partition/PartitionModel/advance(to:)``.
     mutating func advance(to offset: Offset) { partition.advance(to: offset) }
 

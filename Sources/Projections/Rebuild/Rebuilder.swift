@@ -58,19 +58,12 @@ public struct Rebuilder {
         try store.setVersions(selected)
 
         // 2. Fold the whole log into memory, then write every row of the selected projections.
-        var model = ProjectionModel(globalDefaults: globalDefaults)
-        model.tracksChanges = false
         let end = log.endOffset
-        var applied: UInt64 = 0
-        try log.forEachEvent(LogQuery(to: end)) { event in
-            model.apply(event)
-            applied += 1
-            if applied % 1_000_000 == 0 { progress?(applied, end) }
-        }
-        model.advance(to: end)
-        model.markEverythingDirty()
+        let folded = try ProjectionModel.folded(
+            log, to: end, globalDefaults: globalDefaults, progressEvery: 1_000_000, progress: progress)
+        var model = folded.model
         try store.write(&model, only: Set(selected.map(\.name)))
-        progress?(applied, end)
+        progress?(folded.events, end)
         try store.read { db in _ = try db.checkpoint(.truncate) }
         try store.close()
 
@@ -86,7 +79,7 @@ public struct Rebuilder {
         }
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: newPath + suffix) }
         return Report(
-            events: applied, projections: selected, diff: diff, seconds: (ContinuousClock.now - start).seconds)
+            events: folded.events, projections: selected, diff: diff, seconds: (ContinuousClock.now - start).seconds)
     }
 }
 

@@ -164,7 +164,6 @@ public final class ReadModelStore: Sendable {
 }
 
 extension ReadModelStore {
-    /// Where a data directory keeps a partition's read models: `DIR/readmodels/pNNNNN.sqlite`.
     /// Renames the read-model database at `path` (with its WAL files) to `<path>.set-aside-<end>`
     /// when its checkpoint lies past `end`: after `tally log repair` cut the log at `end`, its rows
     /// reflect records that no longer exist, and the next start rebuilds it from the log.
@@ -185,9 +184,5 @@ extension ReadModelStore {
             throw ProjectionsError(.storage, "cannot set the read models aside", path: path, underlying: error)
         }
         return aside
-    }
-
-    public static func path(dataDirectory: DataDirectory, partition: PartitionID) -> String {
-        dataDirectory.path + "/readmodels/" + partition.directoryName + ".sqlite"
     }
 }

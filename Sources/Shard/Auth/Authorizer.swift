@@ -78,10 +78,7 @@ public struct Authorizer: Sendable {
     /// - Throws: ``APIError`` `unauthorized` (401) without a valid credential, `forbidden` (403) with
     ///   a key of another guild.
     public func requireAccess(_ request: Request, to guild: GuildID) throws {
-        let who: Principal
-        do { who = try principal(of: request) } catch let error as ShardError {
-            throw APIError(.internalError, "cannot check the API key now", underlying: error)
-        }
+        let who = try checkedPrincipal(of: request)
         switch who {
         case .operator: return
         case .guild(let owner) where owner == guild: return
@@ -90,6 +87,28 @@ public struct Authorizer: Sendable {
         case .anonymous, .invalid:
             throw APIError(
                 .unauthorized, "this needs Authorization: Bearer <operator token or this guild's API key>")
+        }
+    }
+
+    /// Refuses `request` unless it holds the operator token (the `/v1/admin/…` endpoints: rebuilds,
+    /// backups and status concern every guild).
+    ///
+    /// - Throws: ``APIError`` `unauthorized` (401) without a valid credential, `forbidden` (403) with
+    ///   a guild's key.
+    public func requireOperator(_ request: Request) throws {
+        let who = try checkedPrincipal(of: request)
+        switch who {
+        case .operator: return
+        case .guild: throw APIError(.forbidden, "a guild's API key cannot do this; it needs the operator token")
+        case .anonymous, .invalid:
+            throw APIError(.unauthorized, "this needs Authorization: Bearer <operator token>")
+        }
+    }
+
+    /// ``principal(of:)`` with a key file that cannot be read answered as a 500.
+    private func checkedPrincipal(of request: Request) throws -> Principal {
+        do { return try principal(of: request) } catch let error as ShardError {
+            throw APIError(.internalError, "cannot check the API key now", underlying: error)
         }
     }
 }

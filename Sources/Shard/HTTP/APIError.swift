@@ -86,6 +86,17 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         /// answer names the file and byte; it lasts until an operator repairs the log and restarts.
         public static let partitionDamaged = Code("partition_damaged", .serviceUnavailable)
 
+        /// An online rebuild is already queued or running.
+        public static let rebuildRunning = Code("rebuild_running", .conflict)
+        /// A backup could not be made or did not verify (nothing is claimed for the partition).
+        public static let backupFailed = Code("backup_failed", .internalServerError)
+        /// The backup directory already holds a backup of these partitions: choose another name.
+        public static let backupExists = Code("backup_exists", .conflict)
+        /// A backup is being made by this process: wait for it.
+        public static let backupRunning = Code("backup_running", .conflict)
+        /// No rebuild has that id.
+        public static let unknownRebuild = Code("unknown_rebuild", .notFound)
+
         /// The code a domain rejection answers with: its own name, with the status its kind maps to.
         static func rejected(_ code: Rejection.Code) -> Code {
             switch code.kind {

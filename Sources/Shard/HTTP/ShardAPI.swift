@@ -35,6 +35,8 @@ public struct ShardAPI: Sendable {
     public var discord: DiscordIngress?
     /// The OBS overlays (nil: none). Default nil.
     public var overlays: OverlayServer?
+    /// What `/v1/admin/…` works on: online rebuilds, backups, status (nil: no such endpoints).
+    public var operations: Operations?
     let metrics = CommandMetrics()
 
     /// The largest request body accepted (64 KiB).
@@ -103,6 +105,7 @@ public struct ShardAPI: Sendable {
             ("/v1/guilds/:guild/raffle/draws/:draw", [.get]), ("/v1/guilds/:guild/raffle/periods/:period", [.get]),
             ("/v1/guilds/:guild/audit", [.get]), ("/v1/guilds/:guild/settings", [.get, .put]),
         ]
+        routes += registerAdmin(on: router)
         if metricsText != nil { routes.append(("/metrics", [.get])) }
         if clusterView != nil { routes.append(("/v1/cluster", [.get])) }
         if overlays != nil { routes += [("/overlay/:guild/:kind", [.get]), ("/overlay/:guild/:kind/events", [.get])] }

@@ -24,6 +24,8 @@ public actor ShardNode {
         /// Where the timers fetch the drand value of an ended period's round. Default nil: the value
         /// comes only from a `record_beacon` command.
         public var beacon: (any RandomnessBeacon)?
+        /// The read-model projections and their versions. Default ``Projections/ProjectionCatalog/current``.
+        public var catalog: ProjectionCatalog = .current
         /// How long a partition waits before it is acquired again after a failed append or a failed
         /// acquisition. Default ``ReacquireBackoff/init()`` (250 ms doubling to 30 s, with jitter).
         public var reacquireBackoff = ReacquireBackoff()
@@ -265,20 +267,7 @@ public actor ShardNode {
 
     /// The read models of the partition holding `guild`, up to date with everything acknowledged.
     public func readModels(for guild: GuildID) async throws -> ReadModelStore {
-        let partition = configuration.data.partition(for: guild)
-        let side: ReadSide
-        if let existing = readSides[partition] {
-            side = existing
-        } else {
-            let log = try await owner(for: guild).log
-            side =
-                try readSides[partition]
-                ?? ReadSide(
-                    data: configuration.data, partition: partition, log: log,
-                    globalDefaults: configuration.globalDefaults)
-            readSides[partition] = side
-        }
-        return try await side.refreshed()
+        try await readSide(of: configuration.data.partition(for: guild)).refreshed()
     }
 
     /// A page of the guild's audit trail, newest first before `before` (the log's end when nil),
@@ -295,6 +284,23 @@ public actor ShardNode {
             try side.audit.page(log: side.log, guild: guild, person: person, before: before, limit: limit)
         }
     }
+
+    /// The read side of `partition`, opened on first use (acquiring the partition).
+    func readSide(of partition: PartitionID) async throws -> ReadSide {
+        if let existing = readSides[partition] { return existing }
+        let log = try await owner(of: partition).log
+        // Re-checked after the await: a concurrent request may have opened it meanwhile.
+        if let existing = readSides[partition] { return existing }
+        let side = try ReadSide(
+            data: configuration.data, partition: partition, log: log, catalog: configuration.catalog,
+            globalDefaults: configuration.globalDefaults)
+        readSides[partition] = side
+        return side
+    }
+
+    /// Whether `side` is still the read side this node serves `partition` with (false once the
+    /// partition was released, or its read side replaced).
+    func isCurrent(_ side: ReadSide) -> Bool { readSides[side.partition] === side }
 
     /// The guild's history, read from its partition's log (audit, time travel, draw verification).
     public func history(for guild: GuildID) async throws -> GuildHistory {
@@ -373,6 +379,17 @@ public actor ShardNode {
         publishedStates = counts
     }
 
+    /// Every partition this node knows of that is not idle, with its state's name as
+    /// `tally_partitions{state}` counts it, and its owner while serving.
+    func partitionStates() -> [(partition: PartitionID, state: String, owner: PartitionOwner?)] {
+        partitions.sorted { $0.key < $1.key }.compactMap { partition, ownership in
+            ownership.metricState.map { (partition, $0, ownership.owner) }
+        }
+    }
+
+    /// The read side of `partition` if it was opened.
+    func openedReadSide(of partition: PartitionID) -> ReadSide? { readSides[partition] }
+
     /// Whether this node serves `partition` now.
     public func serves(_ partition: PartitionID) -> Bool { granted.map { $0[partition] != nil } ?? true }
 
@@ -399,32 +416,5 @@ extension PartitionOwnership {
         case .failed, .recovering: "failed"
         case .quarantined: "quarantined"
         }
-    }
-}
-
-/// One partition's read models and the projector keeping them current.
-final class ReadSide: Sendable {
-    /// Held while catching up: one refresh at a time, mutating the projector in place.
-    private let projector: Mutex<Projector>
-    let store: ReadModelStore
-    /// The owner's log the read models follow.
-    let log: PartitionLog
-    /// Audit pages of this partition's guilds.
-    let audit = AuditIndex()
-
-    /// - Parameter log: the owner's log, whose end moves as appends become durable.
-    init(data: DataDirectory, partition: PartitionID, log: PartitionLog, globalDefaults: [SettingKey: Int64]) throws {
-        try FileSystem.createDirectory(data.path + "/readmodels")
-        store = try ReadModelStore(path: ReadModelStore.path(dataDirectory: data, partition: partition))
-        projector = Mutex(Projector(log: log, store: store, globalDefaults: globalDefaults))
-        self.log = log
-    }
-
-    /// Applies what the log has gained since the last call (on the I/O pool) and returns the store.
-    func refreshed() async throws -> ReadModelStore {
-        try await BlockingIOPool.shared.run { [self] in
-            _ = try projector.withLock { try $0.catchUp() }
-        }
-        return store
     }
 }

@@ -49,10 +49,27 @@ public struct DeliveryService<C: Clock>: Service where C.Duration == Duration {
     }
 
     public func run() async throws {
+        registerSeries()
         let schedule = Schedule()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await round(schedule)
             do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: every) } } catch { return }
+        }
+    }
+
+    /// Creates this worker's series at zero before anything happens: `rate()` and `increase()` (the
+    /// dashboard's and alerts') see the first retry or failure, which a series born at 1 would hide.
+    private func registerSeries() {
+        for platform in Set(senders.map(\.platform.name)) {
+            _ = Counter(label: "tally_outbox_retries_total", dimensions: [("platform", platform)])
+            for reason in ["backoff", "retry_after"] {
+                _ = Metrics.Timer(
+                    label: "tally_outbox_retry_wait_seconds", dimensions: [("platform", platform), ("reason", reason)])
+            }
+            for outcome in ["delivered", "failed"] {
+                _ = Counter(
+                    label: "tally_outbox_deliveries_total", dimensions: [("platform", platform), ("outcome", outcome)])
+            }
         }
     }
 

@@ -60,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
     var drandRelay: String?
 
     @OptionGroup var server: ServerOptions
+    @Option(help: "Where POST /v1/admin/backups (tally backup --url) writes backups (default DATA/backups).")
+    var backupDir: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -85,6 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.shards = shards
         configuration.metricsText = { registry.emitToString() }
         configuration.publicBaseURL = publicURL ?? "http://\(host):\(port)"
+        configuration.backupDirectory = backupDir
         configuration.kick = try KickConfiguration.fromEnvironment()
         configuration.beacon = drandRelay.map { DrandHTTPBeacon(relay: $0) }
         var fakeKick: FakeKick?

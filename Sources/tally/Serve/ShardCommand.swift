@@ -37,6 +37,8 @@ struct ShardCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Option(help: "The service's public base URL, for link buttons (default http://HOST:PORT).")
     var publicURL: String?
+    @Option(help: "Where POST /v1/admin/backups (tally backup --url) writes backups (default DATA/backups).")
+    var backupDir: String?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -65,6 +67,7 @@ struct ShardCommand: AsyncParsableCommand {
         // The same app as `tally serve`: TALLY_DISCORD_APPLICATION_ID, _PUBLIC_KEY, _BOT_TOKEN.
         configuration.discord = try DiscordConfiguration.fromEnvironment()
         if let discord = configuration.discord { logger.info("Discord", metadata: ["app": "\(discord)"]) }
+        configuration.backupDirectory = backupDir
         try await ShardRole(configuration: configuration, logger: logger).run()
         logger.info("stopped: every partition released")
     }
