@@ -19,6 +19,8 @@ struct HistoryBench: AsyncParsableCommand {
     @Option(help: "Duplicate commands to answer per history.") var duplicates: Int = 20_000
     @Option(help: "Audit pages to read per history.") var pages: Int = 20
     @Option(help: "Entries per audit page.") var limit: Int = 100
+    @Option(help: "Records per append while writing the histories (a duplicate decodes its whole batch).")
+    var recordsPerAppend: Int = 8192
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -81,7 +83,7 @@ struct HistoryBench: AsyncParsableCommand {
             directory: data.directory(of: PartitionID(0)), partition: PartitionID(0), epoch: .initial, logger: logger)
         var written = 0
         while written < events {
-            let n = min(8192, events - written)
+            let n = min(max(1, recordsPerAppend), events - written)
             let records = (written..<(written + n)).map { i in
                 EventCodec.record(
                     .pointsAdjusted(
