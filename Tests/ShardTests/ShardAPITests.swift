@@ -376,4 +376,17 @@ import Testing
             #expect(over.status == .badRequest)
         }
     }
+
+    /// Imported chatters without a Kick id are `kick_name:<lower-case name>` everywhere a person is.
+    @Test func aProvisionalKickNameIsAPerson() async throws {
+        let f = try Fixture()
+        try await f.app.test(.router) { client in
+            try await Self.post(
+                client, ["type": "adjust_points", "key": "k", "person": Self.alice, "delta": 5, "reason": "r"])
+            let unknown = try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/kick_name:viewer_1", method: .get)
+            #expect(unknown.status == .notFound)
+            let bad = try await client.execute(uri: "/v1/guilds/\(Self.g1)/people/kick_name:Viewer", method: .get)
+            #expect(bad.status == .badRequest)
+        }
+    }
 }

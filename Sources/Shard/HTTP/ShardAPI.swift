@@ -342,10 +342,21 @@ public struct ShardAPI: Sendable {
     /// A person as the API spells one: a snowflake, `discord:<snowflake>` or `kick:<id>`.
     static func person(_ text: String) throws -> PersonID {
         if text.hasPrefix("kick:"), let id = Snowflake.parse(String(text.dropFirst(5))) { return .kick(KickUserID(id)) }
+        // An imported chatter whose Kick id is not known yet (docs/decisions/0009-legacy-import-events.md).
+        if text.hasPrefix("kick_name:") {
+            let name = text.utf8.dropFirst(10)
+            guard (1...64).contains(name.count),
+                name.allSatisfy({ $0 == 0x5F || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })
+            else {
+                throw APIError(.invalidPerson, "kick_name: is followed by 1 to 64 lower-case letters, digits or _")
+            }
+            return .kickName(String(decoding: name, as: UTF8.self))
+        }
         let digits = text.hasPrefix("discord:") ? String(text.dropFirst(8)) : text
         guard let id = Snowflake.parse(digits) else {
             throw APIError(
-                .invalidPerson, "a person is a Discord snowflake, discord:ID or kick:ID, not \(text)")
+                .invalidPerson,
+                "a person is a Discord snowflake, discord:ID, kick:ID or kick_name:NAME, not \(text)")
         }
         return .discord(UserID(id))
     }
