@@ -23,11 +23,18 @@ wait_for() {
     i=0
     until curl -sf "$1" >/dev/null 2>&1; do
         i=$((i + 1))
-        [ "$i" -lt 100 ] || { echo "check-metrics: $1 never answered" >&2; exit 1; }
+        [ "$i" -lt 300 ] || {
+            echo "check-metrics: $1 never answered; the logs:" >&2
+            tail -n 20 "$WORK"/*.log >&2 || true
+            exit 1
+        }
         sleep 0.1
     done
 }
 export TALLY_OPERATOR_TOKEN=check-metrics-token
+# The coordinator and its shard authenticate each other with a cluster key (decision 8).
+TALLY_CLUSTER_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+export TALLY_CLUSTER_KEY
 
 # tally serve --demo also takes the next two ports (fake Kick, fake Discord).
 SERVE=$(free_port)
