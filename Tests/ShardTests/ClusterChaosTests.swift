@@ -77,7 +77,7 @@ import Testing
             // SIGKILL a random shard that is not the one loadgen talks to, and bring it back later.
             let victim = Int.random(in: 2...3)
             kill(processes["shard-\(victim)"]!.processIdentifier, SIGKILL)
-            processes["shard-\(victim)"]!.waitUntilExit()
+            await processes["shard-\(victim)"]!.exited()
             try await Task.sleep(for: .seconds(2))
             if round == 0 {
                 processes["shard-4"] = try shard(4)  // a fourth joins
@@ -91,8 +91,8 @@ import Testing
         }
         // A shard leaves for good (SIGTERM: it releases what it holds); its partitions move on.
         processes["shard-4"]!.terminate()
-        processes["shard-4"]!.waitUntilExit()
-        processes["loadgen"]!.waitUntilExit()
+        await processes["shard-4"]!.exited()
+        await processes["loadgen"]!.exited()
         try output.fileHandleForWriting.close()
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let acknowledged = (try? String(contentsOfFile: record, encoding: .utf8))?.split(separator: "\n").count ?? 0
@@ -116,7 +116,7 @@ import Testing
         #expect(joined, "the fourth shard never took partitions")
 
         for p in processes.values where p.isRunning { p.terminate() }
-        for p in processes.values { p.waitUntilExit() }
+        for p in processes.values { await p.exited() }
         #expect(try runTally(["log", "verify", dir], token: token).status == 0, "the logs are damaged")
         // Every partition that changed hands was fenced at a higher epoch than its first owner's.
         for (partition, owner) in after where before[partition] != owner {

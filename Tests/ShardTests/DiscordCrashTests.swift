@@ -40,17 +40,17 @@ import Testing
                 do {
                     try await run(fake, client, port: port, token: token) {
                         kill(server.processIdentifier, SIGKILL)
-                        server.waitUntilExit()
+                        server.waitUntilExit()  // killed: returns at once
                         server = try startTally(serve, token: token, environment: environment)
                     }
                 } catch {
                     server.terminate()
-                    server.waitUntilExit()
+                    await server.exited()
                     await fakeGroup.triggerGracefulShutdown()
                     throw error
                 }
                 server.terminate()
-                server.waitUntilExit()
+                await server.exited()
                 await fakeGroup.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }

@@ -76,7 +76,7 @@ import Testing
             if i == total / 2 {
                 // Kill without warning mid-stream; Kick keeps retrying what was not acknowledged.
                 kill(server.processIdentifier, SIGKILL)
-                server.waitUntilExit()
+                await server.exited()
                 let killed = server.processIdentifier
                 server = try startTally(serve, token: token, environment: environment)
                 #expect(server.processIdentifier != killed)
@@ -170,9 +170,9 @@ import Testing
         #expect(fake.subscriptions.count >= 1)
 
         server.terminate()
-        server.waitUntilExit()
+        await server.exited()
         let verify = try startTally(["log", "verify", temporary.path], token: token)
-        verify.waitUntilExit()
+        await verify.exited()
         #expect(verify.terminationStatus == 0, "the log is damaged")
     }
 

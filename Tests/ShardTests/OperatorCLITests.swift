@@ -79,7 +79,7 @@ import Testing
         #expect(again.output.contains("backup_exists"), "\(again.output)")
 
         serve.terminate()
-        serve.waitUntilExit()
+        await serve.exited()
         // Offline, from the data directory.
         let offline = try runTally(["backup", "--data", dir.path, "--to", dir.sub("offline")], token: Self.token)
         #expect(offline.status == 0, "\(offline.output)")

@@ -243,7 +243,7 @@ import Testing
         #expect(cut.contains("set aside a snapshot past the cut"), "\(cut)")
 
         server.terminate()
-        server.waitUntilExit()
+        await server.exited()
         server = try startTally(serve, token: Self.token)
         let healed = try await waitForHealth(base, status: "ok")
         #expect(healed["quarantined"] == nil)
@@ -254,7 +254,7 @@ import Testing
         let person = try await Self.request(.GET, "\(base)/v1/guilds/\(damaged)/people/1100000000000000001")
         #expect(person.json["points"] as? Int == 1, "\(person.json)")
         server.terminate()
-        server.waitUntilExit()
+        await server.exited()
     }
 
     static func metricsText(_ base: String) async throws -> String {

@@ -57,7 +57,7 @@ import Testing
             try await Task.sleep(for: .seconds(2))
             let process = processes[name]!
             process.terminate()  // SIGTERM: drain, release (snapshot, unlock), report, exit
-            process.waitUntilExit()
+            await process.exited()
             #expect(process.terminationStatus == 0, "\(name) did not stop cleanly")
             processes[name] = name == "coordinator" ? try startCoordinator() : try shard(Int(name.dropFirst(6))!)
             // Back in service: the coordinator answers, or the shard holds partitions again.
@@ -67,7 +67,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
-        processes["loadgen"]!.waitUntilExit()
+        await processes["loadgen"]!.exited()
         try output.fileHandleForWriting.close()
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let acknowledged = (try? String(contentsOfFile: record, encoding: .utf8))?.split(separator: "\n").count ?? 0
@@ -80,7 +80,7 @@ import Testing
         print("rolling upgrade verify: \(verify.output.replacingOccurrences(of: "\n", with: "; "))")
 
         for p in processes.values where p.isRunning { p.terminate() }
-        for p in processes.values { p.waitUntilExit() }
+        for p in processes.values { await p.exited() }
         let logVerify = try runTally(["log", "verify", dir], token: token)
         #expect(logVerify.status == 0, "the logs are damaged: \(logVerify.output)")
     }

@@ -18,7 +18,7 @@ import Testing
         for _ in 0..<200 where p.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            await p.exited()
             Issue.record("tally serve did not refuse to start")
         }
         try output.fileHandleForWriting.close()
@@ -59,7 +59,7 @@ import Testing
             token: "")
         defer {
             kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.waitUntilExit()  // killed: returns at once
         }
         let path = dir + "/secrets.json"
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: path) {

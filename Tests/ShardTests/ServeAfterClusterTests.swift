@@ -28,7 +28,7 @@ import Testing
         process.terminate()
         for _ in 0..<200 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await process.exited()
     }
 
     @Test func serveWithOneShardServesEveryGuildADirectoryLastServedByTallyCluster() async throws {

@@ -47,11 +47,11 @@ import Testing
         // Kill the server without warning in the middle of the load, then bring it back.
         try await Task.sleep(for: .milliseconds(1_300))
         kill(server.processIdentifier, SIGKILL)
-        server.waitUntilExit()
+        await server.exited()
         try await Task.sleep(for: .milliseconds(300))
         server = try start(serve, token: token)
         try await waitForHealth(port: port)
-        loadgen.waitUntilExit()
+        await loadgen.exited()
         try output.fileHandleForWriting.close()
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(loadgen.terminationStatus == 0, "\(summary)")
@@ -63,13 +63,13 @@ import Testing
 
         let verify = try start(
             ["loadgen", "--url", "http://127.0.0.1:\(port)", "--verify-only", "--record", record], token: token)
-        verify.waitUntilExit()
+        await verify.exited()
         #expect(verify.terminationStatus == 0, "an acknowledged command is missing or applied twice")
 
         server.terminate()
-        server.waitUntilExit()
+        await server.exited()
         let logVerify = try start(["log", "verify", dir], token: token)
-        logVerify.waitUntilExit()
+        await logVerify.exited()
         #expect(logVerify.terminationStatus == 0, "the log is damaged")
     }
 }

@@ -46,18 +46,26 @@ import Testing
         }
 
         /// What arrives within `timeout`: bytes, `""` when the server closed the connection, nil when nothing came.
-        func receive(within timeout: Duration) -> String? {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ms = Int32(timeout / .milliseconds(1))
-            guard poll(&poller, 1, ms) == 1 else { return nil }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            return n <= 0 ? "" : String(decoding: buffer[..<n], as: UTF8.self)
+        ///
+        /// Polls without blocking and sleeps between polls: a blocking `poll` would hold one of the
+        /// cooperative pool's threads (two on this machine), and the servers under test need them.
+        func receive(within timeout: Duration) async -> String? {
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, 0) == 1 {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    return n <= 0 ? "" : String(decoding: buffer[..<n], as: UTF8.self)
+                }
+                guard ContinuousClock.now < deadline else { return nil }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
         }
 
-        func health() -> String? {
+        func health() async -> String? {
             send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            return receive(within: .seconds(15))
+            return await receive(within: .seconds(15))
         }
     }
 
@@ -85,7 +93,7 @@ import Testing
             // A connection that never sends a byte is closed after the idle timeout.
             let started = ContinuousClock.now
             let idle = try Connection(port: port)
-            #expect(idle.receive(within: .seconds(15)) == "", "the idle connection was not closed")
+            #expect(await idle.receive(within: .seconds(15)) == "", "the idle connection was not closed")
             let waited = started.duration(to: .now)
             #expect(waited >= .milliseconds(1_500) && waited < .seconds(15), "closed after \(waited)")
         }
@@ -97,16 +105,17 @@ import Testing
             // Two connections take the limit; a third waits, while the two keep being served.
             let a = try Connection(port: port)
             let b = try Connection(port: port)
-            #expect(b.health()?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await b.health()?.hasPrefix("HTTP/1.1 200") == true)
             let c = try Connection(port: port)
             c.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            #expect(c.receive(within: .milliseconds(500)) == nil, "a connection past the limit was served")
-            #expect(b.health()?.hasPrefix("HTTP/1.1 200") == true, "an open connection was harmed")
-            #expect(a.health()?.hasPrefix("HTTP/1.1 200") == true, "an open connection was harmed")
+            #expect(await c.receive(within: .milliseconds(500)) == nil, "a connection past the limit was served")
+            #expect(await b.health()?.hasPrefix("HTTP/1.1 200") == true, "an open connection was harmed")
+            #expect(await a.health()?.hasPrefix("HTTP/1.1 200") == true, "an open connection was harmed")
             // Once one closes, the waiting one is accepted and answered.
             a.close()
             #expect(
-                c.receive(within: .seconds(15))?.hasPrefix("HTTP/1.1 200") == true, "the waiting connection was dropped"
+                await c.receive(within: .seconds(15))?.hasPrefix("HTTP/1.1 200") == true,
+                "the waiting connection was dropped"
             )
         }
     }

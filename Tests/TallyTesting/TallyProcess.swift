@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The `tally` executable built beside the test bundle (or `TALLY_BINARY`), run to completion.
 public enum TallyProcess {
@@ -24,5 +24,20 @@ public enum TallyProcess {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, output)
+    }
+}
+
+extension Process {
+    /// Waits until the process has exited without holding a thread of Swift's cooperative pool: the
+    /// pool has one thread per core (two here), and a test blocked in `waitUntilExit()` on one of them
+    /// starves every server and test in the bundle that needs it.
+    public func exited() async {
+        nonisolated(unsafe) let process = self
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                process.waitUntilExit()
+                done.resume()
+            }
+        }
     }
 }
