@@ -2,7 +2,7 @@
 # Both install the Debian packages the build needs (as root; otherwise they say what to install),
 # build, and then run the service or every test.
 
-DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus postgresql chromium chromium-driver curl python3
+DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus postgresql chromium chromium-driver curl python3 python3-venv
 SWIFT ?= swift
 DATA ?= ./tally-data
 PORT ?= 8080

@@ -152,10 +152,14 @@ public actor ShardNode {
                     "partition": "\(partition)", "error": "\(error)", "retry.after": "\(delay)",
                     "failures": "\(failures)",
                 ])
+            // Answered like the backoff that follows: 503 with Retry-After, the cause underneath.
+            let unavailable = ShardError(
+                .unavailable, "partition \(partition) could not be acquired; retry", underlying: error,
+                retryAfter: delay)
             for waiter in partitions[partition, default: Ownership()].acquisitionFailed(error, retryAt: .now + delay) {
-                waiter.resume(throwing: error)
+                waiter.resume(throwing: unavailable)
             }
-            throw error
+            throw unavailable
         }
         // Re-checked after the await: the node may have been told to drop the partition meanwhile.
         switch partitions[partition, default: Ownership()].acquired(owner) {
