@@ -35,9 +35,10 @@ import Testing
     @Test func failoverJoinAndRestartLoseNothingAndRaiseEpochs() async throws {
         let temporary = TemporaryDirectory()
         let dir = temporary.path
-        let base = 21_000 + Int(getpid() % 10_000)
+        // Free ports chosen by the kernel (a pid-derived base collided with other tests' servers).
+        let ports = try (0...4).map { _ in try freeLoopbackPort() }
         let token = "chaos-token"
-        let coordinator = "http://127.0.0.1:\(base)"
+        let coordinator = "http://127.0.0.1:\(ports[0])"
         let record = dir + ".acks.jsonl"
         defer { try? FileManager.default.removeItem(atPath: record) }
         let rounds = Int(ProcessInfo.processInfo.environment["TALLY_CHAOS_ROUNDS"] ?? "") ?? 1
@@ -45,12 +46,12 @@ import Testing
         var processes: [String: Process] = [:]
         defer { for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         processes["coordinator"] = try start(
-            ["coordinator", "--data", dir, "--port", String(base), "--partitions", "8"], token: token)
+            ["coordinator", "--data", dir, "--port", String(ports[0]), "--partitions", "8"], token: token)
         try await Task.sleep(for: .milliseconds(500))
         func shard(_ i: Int) throws -> Process {
             try start(
                 [
-                    "shard", "--coordinator", coordinator, "--data", dir, "--port", String(base + i), "--name",
+                    "shard", "--coordinator", coordinator, "--data", dir, "--port", String(ports[i]), "--name",
                     "shard-\(i)",
                 ], token: token)
         }
@@ -67,7 +68,7 @@ import Testing
         let seconds = 6 + 6 * rounds
         processes["loadgen"] = try start(
             [
-                "loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--guilds", "16", "--people", "30", "--rate", "120",
+                "loadgen", "--url", "http://127.0.0.1:\(ports[1])", "--guilds", "16", "--people", "30", "--rate", "120",
                 "--duration", String(seconds), "--record", record,
             ],
             token: token, output: output.fileHandleForWriting)
@@ -107,7 +108,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         let verify = try runTally(
-            ["loadgen", "--url", "http://127.0.0.1:\(base + 1)", "--verify-only", "--record", record], token: token)
+            ["loadgen", "--url", "http://127.0.0.1:\(ports[1])", "--verify-only", "--record", record], token: token)
         #expect(verify.status == 0, "verification failed: \(verify.output) (load: \(summary))")
         let after = await owners(coordinator)
         #expect(
