@@ -6,7 +6,11 @@ DEBIAN_PACKAGES := liblz4-dev libsqlite3-dev pkg-config prometheus postgresql ch
 SWIFT ?= swift
 DATA ?= ./tally-data
 PORT ?= 8080
-TEST_FLAGS ?=
+# Suites run one at a time: many tests start servers and wait for child processes, and with two
+# cores (two cooperative threads) parallel suites starved each other into timeouts (3 failures in a
+# parallel run of 319 tests, 168 s and 1 in a serial one, measured 2026-12-01). TEST_FLAGS= runs them
+# in parallel again.
+TEST_FLAGS ?= --no-parallel
 # libFuzzer targets (Fuzz/, see docs/FUZZING.md): built apart from the normal build, in .build-fuzz,
 # with the fuzzer and address sanitizers; `make fuzz` runs each for FUZZ_SECONDS, `make test` for
 # FUZZ_SMOKE_SECONDS.
