@@ -57,7 +57,8 @@ import Testing
         }
         for i in 1...3 { processes["shard-\(i)"] = try shard(i) }
         // Wait until the coordinator has spread the partitions over the three shards.
-        for _ in 0..<100 {
+        // Up to 30 s: three processes start and heartbeat on a loaded two-core machine.
+        for _ in 0..<300 {
             if Set(await owners(coordinator).values).count == 3 { break }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -38,7 +38,8 @@ import Testing
         processes["coordinator"] = try startCoordinator()
         try await Task.sleep(for: .milliseconds(500))
         for i in 1...3 { processes["shard-\(i)"] = try shard(i) }
-        for _ in 0..<100 {
+        // Up to 30 s: three processes start and heartbeat on a loaded two-core machine.
+        for _ in 0..<300 {
             if Set(await chaos.owners(coordinator).values).count == 3 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
