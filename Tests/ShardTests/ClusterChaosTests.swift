@@ -35,27 +35,40 @@ import Testing
     @Test func failoverJoinAndRestartLoseNothingAndRaiseEpochs() async throws {
         let temporary = TemporaryDirectory()
         let dir = temporary.path
-        // Free ports chosen by the kernel (a pid-derived base collided with other tests' servers).
-        let ports = try (0...4).map { _ in try freeLoopbackPort() }
         let token = "chaos-token"
-        let coordinator = "http://127.0.0.1:\(ports[0])"
         let record = dir + ".acks.jsonl"
         defer { try? FileManager.default.removeItem(atPath: record) }
         let rounds = Int(ProcessInfo.processInfo.environment["TALLY_CHAOS_ROUNDS"] ?? "") ?? 1
 
+        // Each process logs to a file of its own (shown when the cluster does not form) and gets a
+        // port the kernel chose (started again on another if that one was taken meanwhile).
+        func log(_ name: String) -> String { dir + ".\(name).log" }
+        defer {
+            for name in ["coordinator"] + (1...4).map({ "shard-\($0)" }) {
+                try? FileManager.default.removeItem(atPath: log(name))
+            }
+        }
         var processes: [String: Process] = [:]
         defer { for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        processes["coordinator"] = try start(
-            ["coordinator", "--data", dir, "--port", String(ports[0]), "--partitions", "8"], token: token)
-        try await Task.sleep(for: .milliseconds(500))
-        func shard(_ i: Int) throws -> Process {
-            try start(
-                [
-                    "shard", "--coordinator", coordinator, "--data", dir, "--port", String(ports[i]), "--name",
-                    "shard-\(i)",
-                ], token: token)
+        let (coordinatorProcess, coordinatorPort) = try await startListening(
+            { ["coordinator", "--data", dir, "--port", String($0), "--partitions", "8"] }, token: token,
+            log: log("coordinator"))
+        processes["coordinator"] = coordinatorProcess
+        let coordinator = "http://127.0.0.1:\(coordinatorPort)"
+        var ports: [Int: Int] = [:]
+        func shard(_ i: Int) async throws -> Process {
+            let (process, port) = try await startListening(
+                {
+                    [
+                        "shard", "--coordinator", coordinator, "--data", dir, "--port", String($0), "--name",
+                        "shard-\(i)",
+                    ]
+                },
+                token: token, log: log("shard-\(i)"))
+            ports[i] = port
+            return process
         }
-        for i in 1...3 { processes["shard-\(i)"] = try shard(i) }
+        for i in 1...3 { processes["shard-\(i)"] = try await shard(i) }
         // Wait until the coordinator has spread the partitions over the three shards.
         // Up to 30 s: three processes start and heartbeat on a loaded two-core machine.
         for _ in 0..<300 {
@@ -63,13 +76,19 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         let before = await owners(coordinator)
-        #expect(Set(before.values).count == 3, "partitions were not spread: \(before)")
+        #expect(
+            Set(before.values).count == 3,
+            """
+            partitions were not spread: \(before)
+            \(["coordinator", "shard-1", "shard-2", "shard-3"].map { "--- \($0):\n" + tail(log($0)) }.joined(separator: "\n"))
+            """)
 
         let output = Pipe()
         let seconds = 6 + 6 * rounds
         processes["loadgen"] = try start(
             [
-                "loadgen", "--url", "http://127.0.0.1:\(ports[1])", "--guilds", "16", "--people", "30", "--rate", "120",
+                "loadgen", "--url", "http://127.0.0.1:\(ports[1]!)", "--guilds", "16", "--people", "30", "--rate",
+                "120",
                 "--duration", String(seconds), "--record", record,
             ],
             token: token, output: output.fileHandleForWriting)
@@ -82,13 +101,13 @@ import Testing
             await processes["shard-\(victim)"]!.exited()
             try await Task.sleep(for: .seconds(2))
             if round == 0 {
-                processes["shard-4"] = try shard(4)  // a fourth joins
+                processes["shard-4"] = try await shard(4)  // a fourth joins
                 for _ in 0..<50 {
                     if await owners(coordinator).values.contains("shard-4") { joined = true; break }
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
-            processes["shard-\(victim)"] = try shard(victim)
+            processes["shard-\(victim)"] = try await shard(victim)
             try await Task.sleep(for: .seconds(2))
         }
         // A shard leaves for good (SIGTERM: it releases what it holds); its partitions move on.
@@ -109,7 +128,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         let verify = try runTally(
-            ["loadgen", "--url", "http://127.0.0.1:\(ports[1])", "--verify-only", "--record", record], token: token)
+            ["loadgen", "--url", "http://127.0.0.1:\(ports[1]!)", "--verify-only", "--record", record], token: token)
         #expect(verify.status == 0, "verification failed: \(verify.output) (load: \(summary))")
         let after = await owners(coordinator)
         #expect(

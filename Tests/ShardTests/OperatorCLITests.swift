@@ -12,7 +12,7 @@ import Testing
 
     @Test func rebuildStatusAndBackupTalkToARunningServe() async throws {
         let dir = TemporaryDirectory()
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let url = "http://127.0.0.1:\(port)"
         let serve = try startTally(
             ["serve", "--data", dir.path, "--port", String(port), "--partitions", "4"], token: Self.token)

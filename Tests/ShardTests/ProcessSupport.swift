@@ -1,4 +1,5 @@
 import Foundation
+import TallyTesting
 
 /// The `tally` executable built beside the test bundle (or `TALLY_BINARY`).
 var tallyExecutable: String {
@@ -29,25 +30,49 @@ func startTally(
     return p
 }
 
-/// A TCP port nothing listens on now (the kernel picks it); a process started with it binds it soon after.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw CocoaError(.fileReadUnknown) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+/// Starts a `tally` process that listens on a loopback port and waits until it accepts connections.
+///
+/// A free port can be taken by another socket before the process binds it, and the process then exits
+/// at start: it is started again on a fresh port, up to three times (on `port` again when given: a
+/// process restarted where others know it). Output is appended to `log` (a file) when given, so a
+/// failing test can show what the process said.
+func startListening(
+    _ arguments: (Int) -> [String], token: String, port fixed: Int? = nil, log: String? = nil,
+    environment: [String: String] = [:], timeout: Duration = .seconds(30)
+) async throws -> (process: Process, port: Int) {
+    var attempts: [String] = []
+    for _ in 0..<3 {
+        let port = try fixed ?? freeLoopbackPort()
+        var output: FileHandle?
+        if let log {
+            if !FileManager.default.fileExists(atPath: log) {
+                FileManager.default.createFile(atPath: log, contents: nil)
+            }
+            output = FileHandle(forWritingAtPath: log)
+            output?.seekToEndOfFile()
+        }
+        let process = try startTally(arguments(port), token: token, output: output, environment: environment)
+        try? output?.close()  // the child holds its own copy
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, !isListening(port: port), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning, isListening(port: port) { return (process, port) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        await process.exited()
+        attempts.append("port \(port): exited with \(process.terminationStatus)")
     }
-    guard bound == 0 else { throw CocoaError(.fileReadUnknown) }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw CocoaError(.fileReadUnknown) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    throw ListenFailure(description: "tally \(arguments(0).first ?? "") never listened: \(attempts)")
+}
+
+struct ListenFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The last `lines` lines of the file at `path` (empty when it cannot be read).
+func tail(_ path: String, lines: Int = 30) -> String {
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
 }
 
 /// Runs `tally` with `arguments` to its end; returns its exit status and what it printed.

@@ -18,26 +18,28 @@ import Testing
         let temporary = TemporaryDirectory()
         let dir = temporary.path
         let token = "upgrade-token"
-        let ports = try (0..<4).map { _ in try freePort() }
-        let coordinator = "http://127.0.0.1:\(ports[0])"
         let record = dir + ".acks.jsonl"
         defer { try? FileManager.default.removeItem(atPath: record) }
         var processes: [String: Process] = [:]
         defer { for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        func startCoordinator() throws -> Process {
-            try startTally(
-                ["coordinator", "--data", dir, "--port", String(ports[0]), "--partitions", "8"], token: token)
+        // Ports the kernel chose; a restarted process listens where it did before.
+        var ports: [String: Int] = [:]
+        func start(_ name: String) async throws -> Process {
+            let (process, port) = try await startListening(
+                {
+                    name == "coordinator"
+                        ? ["coordinator", "--data", dir, "--port", String($0), "--partitions", "8"]
+                        : [
+                            "shard", "--coordinator", "http://127.0.0.1:\(ports["coordinator"]!)", "--data", dir,
+                            "--port", String($0), "--name", name,
+                        ]
+                }, token: token, port: ports[name])
+            ports[name] = port
+            return process
         }
-        func shard(_ i: Int) throws -> Process {
-            try startTally(
-                [
-                    "shard", "--coordinator", coordinator, "--data", dir, "--port", String(ports[i]), "--name",
-                    "shard-\(i)",
-                ], token: token)
-        }
-        processes["coordinator"] = try startCoordinator()
-        try await Task.sleep(for: .milliseconds(500))
-        for i in 1...3 { processes["shard-\(i)"] = try shard(i) }
+        processes["coordinator"] = try await start("coordinator")
+        let coordinator = "http://127.0.0.1:\(ports["coordinator"]!)"
+        for i in 1...3 { processes["shard-\(i)"] = try await start("shard-\(i)") }
         // Up to 30 s: three processes start and heartbeat on a loaded two-core machine.
         for _ in 0..<300 {
             if Set(await chaos.owners(coordinator).values).count == 3 { break }
@@ -49,7 +51,8 @@ import Testing
         let seconds = 20
         processes["loadgen"] = try startTally(
             [
-                "loadgen", "--url", "http://127.0.0.1:\(ports[1])", "--guilds", "16", "--people", "30", "--rate",
+                "loadgen", "--url", "http://127.0.0.1:\(ports["shard-1"]!)", "--guilds", "16", "--people", "30",
+                "--rate",
                 "100", "--duration", String(seconds), "--record", record,
             ],
             token: token, output: output.fileHandleForWriting)
@@ -60,7 +63,7 @@ import Testing
             process.terminate()  // SIGTERM: drain, release (snapshot, unlock), report, exit
             await process.exited()
             #expect(process.terminationStatus == 0, "\(name) did not stop cleanly")
-            processes[name] = name == "coordinator" ? try startCoordinator() : try shard(Int(name.dropFirst(6))!)
+            processes[name] = try await start(name)
             // Back in service: the coordinator answers, or the shard holds partitions again.
             for _ in 0..<100 {
                 let owners = await chaos.owners(coordinator)
@@ -76,7 +79,8 @@ import Testing
         print("rolling upgrade load: \(summary.replacingOccurrences(of: "\n", with: "; "))")
 
         let verify = try runTally(
-            ["loadgen", "--url", "http://127.0.0.1:\(ports[2])", "--verify-only", "--record", record], token: token)
+            ["loadgen", "--url", "http://127.0.0.1:\(ports["shard-2"]!)", "--verify-only", "--record", record],
+            token: token)
         #expect(verify.status == 0, "verification failed: \(verify.output) (load: \(summary))")
         print("rolling upgrade verify: \(verify.output.replacingOccurrences(of: "\n", with: "; "))")
 

@@ -376,24 +376,6 @@ public final class PostgresServer: Sendable {
             _ = chown(path, account.pointee.pw_uid, account.pointee.pw_gid)
         }
     }
-
-    private static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PostgresServerError("socket() failed (errno \(errno))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-            }
-        }
-        guard bound else { throw PostgresServerError("could not find a free loopback port (errno \(errno))") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// One database on a `PostgresServer`.
