@@ -169,19 +169,52 @@ package enum FileSystem {
 
     /// Writes a small file atomically: temporary file, fsync, rename, fsync of the directory.
     ///
-    /// - Parameter permissions: the file's mode (a leftover temporary file is replaced, not reused).
+    /// The temporary file's name is unique to the call, so processes writing the same file at once do
+    /// not trip over each other's (the last rename wins).
+    ///
+    /// - Parameter permissions: the file's mode.
     package static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: UInt32 = 0o644) throws {
-        let temporary = path + ".tmp"
-        _ = unlink(temporary)
-        let file = try FileDescriptor(path: temporary, mode: .createReadWrite, permissions: permissions)
-        try file.truncate(to: 0)
-        try file.write(bytes, at: 0)
-        try file.sync()
-        file.close()
+        let temporary = try writeTemporary(bytes, beside: path, permissions: permissions)
         guard Glibc.rename(temporary, path) == 0 else {
-            throw FileDescriptor.error(.io, "cannot rename file", path: temporary)
+            let error = FileDescriptor.error(.io, "cannot rename file", path: temporary)
+            _ = unlink(temporary)
+            throw error
         }
         try syncDirectory(directory(of: path))
+    }
+
+    /// Creates a small file atomically unless it exists: temporary file, fsync, hard link to `path`
+    /// (which fails if `path` exists), fsync of the directory. Of several processes creating the same
+    /// file at once, exactly one succeeds; the others get false and read what it wrote.
+    ///
+    /// - Returns: false, having written nothing, when `path` already exists.
+    package static func createAtomically(_ bytes: [UInt8], at path: String, permissions: UInt32 = 0o644) throws
+        -> Bool
+    {
+        let temporary = try writeTemporary(bytes, beside: path, permissions: permissions)
+        defer { _ = unlink(temporary) }
+        guard Glibc.link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw FileDescriptor.error(.io, "cannot create file", path: path)
+        }
+        try syncDirectory(directory(of: path))
+        return true
+    }
+
+    /// Writes `bytes` durably to a new temporary file beside `path` and returns its name.
+    private static func writeTemporary(_ bytes: [UInt8], beside path: String, permissions: UInt32) throws -> String {
+        let temporary = path + ".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        let file = try FileDescriptor(path: temporary, mode: .createReadWrite, permissions: permissions)
+        do {
+            try file.write(bytes, at: 0)
+            try file.sync()
+        } catch {
+            file.close()
+            _ = unlink(temporary)
+            throw error
+        }
+        file.close()
+        return temporary
     }
 
     package static func rename(_ path: String, to newPath: String) throws {

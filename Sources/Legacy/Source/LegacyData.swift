@@ -17,7 +17,8 @@ public struct LegacyData: Sendable {
 
     subscript(guild: Int64) -> LegacyGuildData {
         get { guilds[guild] ?? LegacyGuildData() }
-        set { guilds[guild] = newValue }
+        // In place: a get-then-set would copy the guild's arrays on every appended row.
+        _modify { yield &guilds[guild, default: LegacyGuildData()] }
     }
 }
 

@@ -6,8 +6,9 @@ import Foundation
 ///
 /// The raffle secret derives every period's seed, so it must never change under a data directory:
 /// a `secrets.json` that exists but cannot be read or parsed stops the process instead of being
-/// replaced by a new one. A new file is written atomically (temporary file, fsync, rename, directory
-/// fsync), so a crash leaves either no file or a whole one.
+/// replaced by a new one. A new file is created atomically (temporary file, fsync, hard link, directory
+/// fsync), so a crash leaves either no file or a whole one, and of processes started together on a
+/// new directory one creates it and the others read it.
 struct Secrets: Codable {
     var operatorToken: String
     var raffleSecretHex: String
@@ -33,38 +34,60 @@ struct Secrets: Codable {
         }
     }
 
+    /// The secrets of `path`, nil when there is no such file.
+    ///
+    /// - Throws: ``Unreadable`` when the file exists but cannot be read or holds no valid secrets.
+    private static func existing(at path: String) throws -> Secrets? {
+        guard FileSystem.exists(path) else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readAll(path) } catch {
+            throw Unreadable(path: path, reason: "cannot be read (\(error))")
+        }
+        let secrets: Secrets
+        do { secrets = try JSONDecoder().decode(Secrets.self, from: Data(bytes)) } catch {
+            throw Unreadable(path: path, reason: "is not valid secrets JSON")
+        }
+        guard secrets.raffleSecretHex.count == 64, secrets.raffleSecret.count == 32, !secrets.operatorToken.isEmpty
+        else {
+            throw Unreadable(path: path, reason: "holds no 32-byte raffle secret or no operator token")
+        }
+        return secrets
+    }
+
+    /// New secrets from the system's random number generator.
+    private static func generated() -> Secrets {
+        var rng = SystemRandomNumberGenerator()
+        func random(_ bytes: Int) -> String {
+            (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        }
+        return Secrets(operatorToken: random(24), raffleSecretHex: random(32))
+    }
+
     static func load(dataDirectory: String) throws -> Secrets {
         let path = FileSystem.join(dataDirectory, "secrets.json")
         var secrets: Secrets
-        if FileSystem.exists(path) {
-            let bytes: [UInt8]
-            do { bytes = try FileSystem.readAll(path) } catch {
-                throw Unreadable(path: path, reason: "cannot be read (\(error))")
-            }
-            do { secrets = try JSONDecoder().decode(Secrets.self, from: Data(bytes)) } catch {
-                throw Unreadable(path: path, reason: "is not valid secrets JSON")
-            }
-            guard secrets.raffleSecretHex.count == 64, secrets.raffleSecret.count == 32, !secrets.operatorToken.isEmpty
-            else {
-                throw Unreadable(path: path, reason: "holds no 32-byte raffle secret or no operator token")
-            }
+        if let stored = try existing(at: path) {
+            secrets = stored
         } else {
-            var rng = SystemRandomNumberGenerator()
-            func random(_ bytes: Int) -> String {
-                (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
-            }
-            secrets = Secrets(operatorToken: random(24), raffleSecretHex: random(32))
+            secrets = generated()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try FileSystem.writeAtomically(Array(try encoder.encode(secrets)) + [0x0A], to: path, permissions: 0o600)
-            // Shown once, and only on a terminal: standard output redirected to a file or a log
-            // collector would keep the token where logs go. It is always in the file (mode 0600).
-            if isatty(STDOUT_FILENO) == 1 {
-                FileHandle.standardOutput.write(
-                    Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
-            } else {
-                FileHandle.standardOutput.write(
-                    Data("operator token generated and saved in \(path) (not shown: not a terminal)\n".utf8))
+            // Processes started together on a new directory race here: exactly one creates the
+            // file, and the others use what it wrote, so every process has the same raffle secret.
+            if try FileSystem.createAtomically(
+                Array(try encoder.encode(secrets)) + [0x0A], at: path, permissions: 0o600)
+            {
+                // Shown once, and only on a terminal: standard output redirected to a file or a log
+                // collector would keep the token where logs go. It is always in the file (mode 0600).
+                if isatty(STDOUT_FILENO) == 1 {
+                    FileHandle.standardOutput.write(
+                        Data("operator token: \(secrets.operatorToken) (saved in \(path))\n".utf8))
+                } else {
+                    FileHandle.standardOutput.write(
+                        Data("operator token generated and saved in \(path) (not shown: not a terminal)\n".utf8))
+                }
+            } else if let winner = try existing(at: path) {
+                secrets = winner
             }
         }
         if let token = ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"], !token.isEmpty {
