@@ -45,3 +45,21 @@ public final class AssignmentStore: Sendable {
         }
     }
 }
+
+extension AssignmentStore: CoordinatorStateStore {
+    /// The saved table (the registry is not kept in the file: shards announce their URLs again
+    /// with their next heartbeat, within a second).
+    public func load(configuration: AssignmentTable.Configuration) async throws -> CoordinatorState? {
+        guard let saved = try load(partitionCount: configuration.partitionCount) else { return nil }
+        return CoordinatorState(
+            table: AssignmentTable(configuration: configuration, entries: saved.entries, leases: saved.leases))
+    }
+
+    /// Saves the table whole; the term is not checked (a file has one coordinator, locked by
+    /// nothing but the deployment).
+    public func save(_ state: CoordinatorState, replacing previous: CoordinatorState, term: CoordinatorTerm)
+        async throws
+    {
+        try save(state.table)
+    }
+}
