@@ -1,8 +1,10 @@
 public import Coordinator
 import EventLog
 public import Logging
+import NIOCore
 import PostgresNIO
 public import ServiceLifecycle
+import Synchronization
 
 /// Decides which of several coordinators sharing a ``PostgresCoordinatorStore`` is active: the one
 /// holding the PostgreSQL advisory lock `tallycrd` on a connection of its own.
@@ -72,41 +74,55 @@ public struct PostgresCoordinatorElection: Service {
 
     private func hold(_ connection: PostgresConnection) async throws {
         // The server ends this session (releasing the lock) within about 4 s of this machine vanishing.
-        for setting in ["tcp_keepalives_idle = 2", "tcp_keepalives_interval = 1", "tcp_keepalives_count = 2"] {
-            try await connection.query(PostgresQuery(unsafeSQL: "SET " + setting), logger: logger)
-        }
+        _ = try await ask(
+            connection,
+            """
+            SELECT set_config('tcp_keepalives_idle', '2', false), set_config('tcp_keepalives_interval', '1', false),
+                set_config('tcp_keepalives_count', '2', false)
+            """)
         while try await !tryLock(connection) { try await pause() }
         let term = try await store.raiseTerm(holder: holder)
         try await service.activate(term: term, now: now())
         // Active while the connection answers and no newer term deposed this coordinator.
         while await service.term == term {
             try await pause()
-            try await check(connection)
+            _ = try await ask(connection, "SELECT 1")
         }
     }
 
     private func tryLock(_ connection: PostgresConnection) async throws -> Bool {
-        var locked = false
-        for try await got in try await connection.query(
-            "SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger
-        ).decode(Bool.self) {
-            locked = got
-        }
-        return locked
+        let rows = try await ask(
+            connection, "SELECT CASE WHEN pg_try_advisory_lock(\(Self.lockKey)) THEN 'yes' ELSE 'no' END")
+        return try rows.first?.decode(String.self) == "yes"
     }
 
-    /// A query on the lock's connection, answered within ``timeout`` (else the connection is closed).
-    private func check(_ connection: PostgresConnection) async throws {
-        let (timeout, logger) = (self.timeout, self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { _ = try await connection.query("SELECT 1", logger: logger) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                try? await connection.close()
-                throw EventLogError(.io, "the coordinator lock's connection did not answer within \(timeout)")
+    /// Runs `sql` on the lock's connection; it must answer within ``timeout``, else the connection
+    /// is closed (and with it the lock, were it held).
+    ///
+    /// Raced on the connection's event loop rather than in a task group: a query sent on a
+    /// connection the server has just closed may never complete (postgres-nio drops it), and a
+    /// group would wait for it forever.
+    private func ask(_ connection: PostgresConnection, _ sql: String) async throws -> [PostgresRow] {
+        guard !connection.isClosed else {
+            throw EventLogError(.io, "the coordinator lock's connection was closed")
+        }
+        let answered = connection.eventLoop.makePromise(of: [PostgresRow].self)
+        let settled = Mutex(false)
+        let settle: @Sendable (Result<[PostgresRow], any Error>) -> Void = { result in
+            let first = settled.withLock { done in
+                defer { done = true }
+                return !done
             }
-            try await group.next()
-            group.cancelAll()
+            if first { answered.completeWith(result) }
+        }
+        connection.simpleQuery(sql).whenComplete(settle)
+        let timer = connection.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout / .milliseconds(1)))) {
+            settle(.failure(EventLogError(.io, "the coordinator lock's connection did not answer within \(timeout)")))
+        }
+        defer { timer.cancel() }
+        do { return try await answered.futureResult.get() } catch {
+            try? await connection.close()
+            throw error
         }
     }
 

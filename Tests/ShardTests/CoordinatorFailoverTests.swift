@@ -64,12 +64,36 @@ import Testing
         }
         try #require(firstActive, "the first coordinator never became active")
         processes["coordinator-2"] = try coordinator(1)
+        // Each process's output in a file, shown when the test fails.
+        func log(_ name: String) -> FileHandle? {
+            FileManager.default.createFile(atPath: dir + ".\(name).log", contents: nil)
+            return FileHandle(forWritingAtPath: dir + ".\(name).log")
+        }
+        defer {
+            for name in ["shard-1", "shard-2", "shard-3"] {
+                try? FileManager.default.removeItem(atPath: dir + ".\(name).log")
+            }
+        }
         for i in 1...3 {
+            // The first shard writes the data directory's secrets.json; the others start once it has
+            // (shards starting together on a fresh directory race to create it).
+            if i == 2 {
+                for _ in 0..<300 {
+                    if await status("http://127.0.0.1:\(ports[2])/health") == 200 { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
             processes["shard-\(i)"] = try startTally(
                 [
                     "shard", "--coordinator", coordinators.joined(separator: ","), "--data", dir, "--port",
                     String(ports[1 + i]), "--name", "shard-\(i)",
-                ], token: token)
+                ], token: token, output: log("shard-\(i)"))
+        }
+        func logs() -> String {
+            ["shard-1", "shard-2", "shard-3"].map { name in
+                let text = (try? String(contentsOfFile: dir + ".\(name).log", encoding: .utf8)) ?? ""
+                return "\(name): " + text.split(separator: "\n").suffix(15).joined(separator: "\n")
+            }.joined(separator: "\n")
         }
         for _ in 0..<300 {
             if Set(await partitions(coordinators[0]).values.map { $0.split(separator: "@")[0] }).count == 3 { break }
@@ -84,7 +108,8 @@ import Testing
             before = now
         }
         #expect(
-            Set(before.values.map { $0.split(separator: "@")[0] }).count == 3, "partitions were not spread: \(before)")
+            Set(before.values.map { $0.split(separator: "@")[0] }).count == 3,
+            "partitions were not spread: \(before)\n\(logs())")
         #expect(await status(coordinators[1] + "/ready") == 503, "the second coordinator is not standing by")
         #expect(await status(coordinators[1] + "/v1/cluster") == 503)
 
