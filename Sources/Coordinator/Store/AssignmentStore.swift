@@ -4,8 +4,9 @@ import GRDB
 /// Where the coordinator keeps its assignment table, so a restarted coordinator moves nothing.
 ///
 /// The table is saved whole, as JSON in one row, after every change: it is small (a few bytes per
-/// partition), and one row written in one transaction can never be half-updated. Today it is a
-/// SQLite file; a multi-machine deployment would keep the same row in PostgreSQL.
+/// partition), and one row written in one transaction can never be half-updated. It is a SQLite
+/// file for one coordinator; several coordinators share `PostgresCoordinatorStore` instead (see
+/// ``CoordinatorStateStore``).
 public final class AssignmentStore: Sendable {
     private let queue: DatabaseQueue
     public let path: String
