@@ -50,6 +50,7 @@ let package = Package(
             name: "PostgresStore",
             dependencies: [
                 "EventLog",
+                "Coordinator",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -232,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "PostgresStore", "EventLog", "Partition", "Domain", "Simulation", "TallyTesting",
+                "PostgresStore", "EventLog", "Partition", "Domain", "Simulation", "TallyTesting", "Coordinator",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

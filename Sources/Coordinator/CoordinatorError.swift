@@ -13,8 +13,13 @@ public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
         public static let unauthenticated = Code("cluster_unauthenticated")
         /// The coordinator cannot take the call now (too many calls in the replay window): retry.
         public static let unavailable = Code("unavailable")
-        /// The assignment could not be saved; `underlying` says why.
+        /// The assignment could not be saved (or loaded); `underlying` says why: retry.
         public static let storage = Code("storage")
+        /// This coordinator is standing by (another one is active, or it is taking over): ask
+        /// another coordinator, or retry.
+        public static let standby = Code("coordinator_standby")
+        /// A newer coordinator has taken over the store; the write was refused and nothing changed.
+        public static let deposed = Code("coordinator_deposed")
     }
 
     public var code: Code

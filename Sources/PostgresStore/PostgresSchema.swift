@@ -61,7 +61,35 @@ enum PostgresSchema {
                 PRIMARY KEY (partition, next_offset)
             )
             """,
-        ]
+        ],
+        // 2: the coordinator's state (assignment, leases, shard registry) and its term, the fence
+        // of every write a coordinator makes (see PostgresCoordinatorStore).
+        [
+            """
+            CREATE TABLE tally_coordinator (
+                id boolean PRIMARY KEY DEFAULT true CHECK (id),
+                term bigint NOT NULL CHECK (term > 0),
+                holder text NOT NULL,
+                taken_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE tally_assignment (
+                partition integer PRIMARY KEY CHECK (partition >= 0),
+                epoch bigint NOT NULL CHECK (epoch >= 0),
+                owner text,
+                moving_to text,
+                CHECK (moving_to IS NULL OR owner IS NOT NULL)
+            )
+            """,
+            """
+            CREATE TABLE tally_shards (
+                shard text PRIMARY KEY,
+                url text NOT NULL,
+                lease_expires_ms bigint
+            )
+            """,
+        ],
     ]
 
     /// Brings the schema to ``currentVersion`` and returns the version found before.

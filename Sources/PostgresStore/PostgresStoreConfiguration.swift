@@ -60,4 +60,18 @@ public struct PostgresStoreConfiguration: Sendable {
         configuration.options.connectTimeout = .seconds(5)
         return configuration
     }
+
+    /// One connection of its own (the coordinator election holds its advisory lock on one).
+    func connection() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch sslMode {
+            case "disable": .disable
+            case "require": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
+    }
 }

@@ -26,6 +26,9 @@ public struct ShardRole: Sendable {
         public var shard: ShardID
         /// The coordinator's base URL.
         public var coordinator: String
+        /// Further coordinators sharing its state (one of them active), asked in turn when one does
+        /// not answer or stands by. Default none.
+        public var moreCoordinators: [String] = []
         /// This shard's base URL, as other nodes reach it.
         public var url: String
         public var operatorToken: String
@@ -81,7 +84,8 @@ public struct ShardRole: Sendable {
         let client = HTTPClient.forwarding()
         let authenticator = ClusterAuthenticator(key: configuration.clusterKey)
         let agent = ShardAgent(
-            shard: configuration.shard, url: configuration.url, coordinator: configuration.coordinator, node: node,
+            shard: configuration.shard, url: configuration.url,
+            coordinators: [configuration.coordinator] + configuration.moreCoordinators, node: node,
             client: client, authenticator: authenticator, logger: logger)
         var api = ShardAPI(node: node, operatorToken: configuration.operatorToken, now: configuration.now)
         api.keys = GuildKeyStore(dataDirectory: configuration.data.path)

@@ -144,4 +144,30 @@ import Testing
         for s in ["a", "b", "c"] { actions += restored.heartbeat(ShardID(s), now: c.now + 1_000) }
         #expect(actions.isEmpty)
     }
+
+    @Test func aTakeoverRenewsEveryLiveLeaseAndMovesNothing() {
+        var c = Cluster(partitions: 12)
+        for s in ["a", "b", "c"] { c.run(c.table.heartbeat(ShardID(s), now: 0)) }
+        let entries = c.table.entries
+        // The previous coordinator died; the new one takes over when every saved lease has run out.
+        var table = c.table
+        table.renewAllLeases(now: 9_000)
+        #expect(Set(table.leases.values) == [9_000 + table.configuration.leaseMilliseconds])
+        // Up to a lease later nothing expires and nothing moves; the shards heartbeat in that time.
+        #expect(table.expireLeases(now: 9_000 + table.configuration.leaseMilliseconds - 1).isEmpty)
+        #expect(table.entries == entries)
+        // A shard that never comes back expires one lease after the takeover, and only its partitions move.
+        _ = table.heartbeat(ShardID("a"), now: 13_000)
+        _ = table.heartbeat(ShardID("b"), now: 13_000)
+        let actions = table.expireLeases(now: 14_000)
+        let lost = entries.indices.filter { entries[$0].ownership == .owned(ShardID("c")) }
+        #expect(
+            Set(actions.compactMap { if case .acquire(let p, _, _) = $0 { Int(p.rawValue) } else { nil } }) == Set(lost)
+        )
+        // A lease ending after the takeover's is kept.
+        var later = c.table
+        _ = later.heartbeat(ShardID("a"), now: 20_000)
+        later.renewAllLeases(now: 9_000)
+        #expect(later.leases[ShardID("a")] == 20_000 + later.configuration.leaseMilliseconds)
+    }
 }

@@ -34,17 +34,21 @@ import Testing
         return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
     }
 
+    /// The coordinator's real router over `service`, with `clock`'s time.
+    static func application(_ service: CoordinatorService, clock: Clock) -> some ApplicationProtocol {
+        Application(
+            router: CoordinatorAPI(
+                service: service, authenticator: ClusterAuthenticator(key: key, now: { clock.ms }), now: { clock.ms }
+            ).router())
+    }
+
     @Test func shardsLearnWhatToHoldAndReleaseAndLostShardsAreReplaced() async throws {
         let temporary = TemporaryDirectory()
         let dir = temporary.path
         let store = try AssignmentStore(path: dir + "/coordinator.sqlite")
         let service = try CoordinatorService(partitionCount: 8, store: store, logger: testLogger)
         let clock = Clock()
-        let app = Application(
-            router: CoordinatorAPI(
-                service: service, authenticator: ClusterAuthenticator(key: Self.key, now: { clock.ms }),
-                now: { clock.ms }
-            ).router())
+        let app = Self.application(service, clock: clock)
         try await app.test(.router) { client in
             let a1 = try await Self.post(
                 client, "/v1/cluster/heartbeat", ["shard": "a", "url": "http://127.0.0.1:9001"], clock: clock)
@@ -85,5 +89,68 @@ import Testing
         // A restarted coordinator reloads the table: nothing moves.
         let restarted = try CoordinatorService(partitionCount: 8, store: store, logger: testLogger)
         #expect(await restarted.table.entries == service.table.entries)
+    }
+
+    /// A store in memory that fences by term as a shared store does.
+    actor SharedMemoryStore: CoordinatorStateStore {
+        var saved: CoordinatorState?
+        var term = CoordinatorTerm(0)
+
+        func raise() -> CoordinatorTerm {
+            term = CoordinatorTerm(term.rawValue + 1)
+            return term
+        }
+
+        func load(configuration: AssignmentTable.Configuration) -> CoordinatorState? { saved }
+
+        func save(_ state: CoordinatorState, replacing previous: CoordinatorState, term: CoordinatorTerm) throws {
+            guard term == self.term else { throw CoordinatorError(.deposed, "superseded") }
+            saved = state
+        }
+    }
+
+    @Test func aStandbyRefusesEveryCallWith503AndRetryAfterUntilItTakesOver() async throws {
+        let store = SharedMemoryStore()
+        let service = CoordinatorService(partitionCount: 4, sharing: store, logger: testLogger)
+        let clock = Clock()
+        let app = Self.application(service, clock: clock)
+        try await app.test(.router) { client in
+            let body: [String: Any] = ["shard": "a", "url": "http://127.0.0.1:9001"]
+            let signer = ClusterAuthenticator(key: Self.key, now: { clock.ms })
+            let refused = try await Self.signed(client, "/v1/cluster/heartbeat", body, signer: signer)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.headers[.retryAfter] == "1")
+            #expect(try await client.execute(uri: "/v1/cluster", method: .get).status == .serviceUnavailable)
+            #expect(try await client.execute(uri: "/ready", method: .get).status == .serviceUnavailable)
+            let health = try await client.execute(uri: "/health", method: .get)
+            #expect(health.status == .ok && String(buffer: health.body).contains("standby"))
+            #expect(await store.saved == nil, "a standby wrote")
+
+            try await service.activate(term: await store.raise(), now: clock.ms)
+            let orders = try await Self.post(client, "/v1/cluster/heartbeat", body, clock: clock)
+            #expect(orders.hold.count == 4)
+            #expect(try await client.execute(uri: "/ready", method: .get).status == .ok)
+            #expect(await store.saved?.urls[ShardID("a")] == "http://127.0.0.1:9001")
+        }
+    }
+
+    @Test func aDeposedCoordinatorsChangeIsRefusedAndItStandsBy() async throws {
+        let store = SharedMemoryStore()
+        let old = CoordinatorService(partitionCount: 4, sharing: store, logger: testLogger)
+        try await old.activate(term: await store.raise(), now: 0)
+        _ = try await old.heartbeat(ShardID("a"), url: "http://127.0.0.1:9001", now: 0)
+        // Another coordinator takes over (the old one is paused and does not know yet).
+        let new = CoordinatorService(partitionCount: 4, sharing: store, logger: testLogger)
+        try await new.activate(term: await store.raise(), now: 1_000)
+        let saved = await store.saved
+        await #expect {
+            _ = try await old.heartbeat(ShardID("b"), url: "http://127.0.0.1:9002", now: 1_500)
+        } throws: { ($0 as? CoordinatorError)?.code == .deposed }
+        #expect(await store.saved == saved, "the deposed coordinator's change was written")
+        #expect(await !old.isActive)
+        #expect(await old.table.leases[ShardID("b")] == nil, "the refused change reached memory")
+        // The new one kept the owners and epochs, and gave a a lease from the takeover.
+        #expect(await new.table.entries == old.table.entries)
+        #expect(await new.table.leases[ShardID("a")] == 1_000 + 5_000)
     }
 }

@@ -249,4 +249,39 @@ import Testing
             await node.shutdown()
         }
     }
+
+    /// Coordinators sharing a store: one gone, one standing by (503), one active. A heartbeat asks
+    /// them in turn and obeys the active one; the next heartbeat asks it first.
+    @Test func aShardAsksTheNextCoordinatorWhenOneIsGoneOrStandsBy() async throws {
+        let dir = TemporaryDirectory()
+        let data = try DataDirectory.open(path: dir.path, creatingWith: 4)
+        let standbyService = CoordinatorService(
+            partitionCount: 4, sharing: try AssignmentStore(path: dir.path + "/standby.sqlite"), logger: testLogger)
+        let standby = Application(
+            router: CoordinatorAPI(
+                service: standbyService, authenticator: ClusterAuthenticator(key: ClusterAuthTests.key),
+                now: { Timestamp.now.rawValue }
+            ).router())
+        let active = Application(router: Self.fakeCoordinator(signingWith: ClusterAuthTests.key))
+        try await standby.test(.live) { standbyClient in
+            try await active.test(.live) { activeClient in
+                let activeURL = "http://127.0.0.1:\(activeClient.port!)"
+                let node = ShardNode(configuration: .init(data: data), logger: testLogger)
+                await node.apply(hold: [:])
+                let agent = ShardAgent(
+                    shard: ShardID("s"), url: "http://127.0.0.1:2",
+                    coordinators: ["http://127.0.0.1:1", "http://127.0.0.1:\(standbyClient.port!)", activeURL],
+                    node: node, client: .shared, authenticator: ClusterAuthenticator(key: ClusterAuthTests.key),
+                    logger: testLogger)
+                #expect(agent.coordinator == "http://127.0.0.1:1")
+                try await agent.beat()
+                #expect(await node.serves(PartitionID(0)))
+                #expect(agent.coordinator == activeURL)
+                try await agent.beat()
+                #expect(agent.coordinator == activeURL)
+                #expect(await standbyService.table.leases.isEmpty, "the standby took a heartbeat")
+                await node.shutdown()
+            }
+        }
+    }
 }

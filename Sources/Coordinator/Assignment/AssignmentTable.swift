@@ -40,6 +40,11 @@ public struct AssignmentTable: Sendable, Hashable, Codable {
         public var ownership: Ownership
         /// The epoch of the latest grant (0 before the first).
         public var epoch: Epoch
+
+        public init(ownership: Ownership, epoch: Epoch) {
+            self.ownership = ownership
+            self.epoch = epoch
+        }
     }
 
     /// What the coordinator must do.
@@ -60,6 +65,16 @@ public struct AssignmentTable: Sendable, Hashable, Codable {
         entries = Array(repeating: Entry(ownership: .unassigned, epoch: Epoch(0)), count: configuration.partitionCount)
     }
 
+    /// A table as a store kept it: one entry per partition and the live shards' lease expiries.
+    ///
+    /// - Precondition: `entries` has one entry per partition of `configuration`.
+    package init(configuration: Configuration, entries: [Entry], leases: [ShardID: Int64]) {
+        precondition(entries.count == configuration.partitionCount, "one entry per partition")
+        self.configuration = configuration
+        self.entries = entries
+        self.leases = leases
+    }
+
     // MARK: Events
 
     /// A shard registers or heartbeats: its lease is renewed and the table rebalanced.
@@ -72,6 +87,16 @@ public struct AssignmentTable: Sendable, Hashable, Codable {
     public mutating func expireLeases(now: Int64) -> [Action] {
         for (shard, expiry) in leases where expiry <= now { leases.removeValue(forKey: shard) }
         return rebalance()
+    }
+
+    /// A coordinator takes over (from one that died or was cut off): every shard the table holds
+    /// as live gets a full lease from `now` (a lease ending later is kept), and nothing moves.
+    ///
+    /// The shards heartbeated to the previous coordinator, not to this one; expiring them on the
+    /// leases it saved would reassign every partition because of the takeover itself. A shard that
+    /// is really gone expires one lease after the takeover instead.
+    public mutating func renewAllLeases(now: Int64) {
+        for (shard, expiry) in leases { leases[shard] = max(expiry, now + configuration.leaseMilliseconds) }
     }
 
     /// A shard leaves on purpose (after releasing what it owned): same as losing it.

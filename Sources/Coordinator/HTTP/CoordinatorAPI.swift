@@ -10,6 +10,10 @@ public import Hummingbird
 /// unsigned, wrongly signed, stale or replayed one is a 401 and changes nothing, so only a node
 /// holding the key can take partitions, keep a lease alive or announce the URL requests are
 /// forwarded to.
+///
+/// A coordinator standing by (another one is active on the shared store) answers every cluster
+/// call, `GET /v1/cluster`, `GET /ready` and every guild request with 503 and `Retry-After`: a
+/// shard then asks the next coordinator it knows. `GET /health` stays 200 and says which it is.
 public struct CoordinatorAPI: Sendable {
     public let service: CoordinatorService
     public let now: @Sendable () -> Int64
@@ -29,17 +33,28 @@ public struct CoordinatorAPI: Sendable {
     }
 
     /// `GET /health`: `ok`, or `degraded` with the partitions some shard quarantined (still 200:
-    /// the coordinator itself is alive and serving; see decision 6).
+    /// the coordinator itself is alive and serving; see decision 6), and whether this coordinator is
+    /// the `active` one or stands by (`standby`).
     struct Health: ResponseEncodable {
         var status: String
+        var role: String
         var quarantined: [PartitionDamage]?
     }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("/health") { _, _ in
+            guard await service.isActive else { return Health(status: "ok", role: "standby") }
             let damaged = await service.view.quarantined
-            return Health(status: damaged.isEmpty ? "ok" : "degraded", quarantined: damaged.isEmpty ? nil : damaged)
+            return Health(
+                status: damaged.isEmpty ? "ok" : "degraded", role: "active",
+                quarantined: damaged.isEmpty ? nil : damaged)
+        }
+        // Readiness: only the active coordinator takes traffic (a Kubernetes Service in front of
+        // several coordinators routes to it alone).
+        router.get("/ready") { _, _ in
+            try await requireActive()
+            return Health(status: "ok", role: "active")
         }
         if let metricsText {
             router.get("/metrics") { _, _ in
@@ -83,8 +98,19 @@ public struct CoordinatorAPI: Sendable {
                 }
             }
         }
-        router.get("/v1/cluster") { _, _ in await service.view }
+        router.get("/v1/cluster") { _, _ in
+            try await requireActive()
+            return await service.view
+        }
         return router
+    }
+
+    /// Refuses with 503 while this coordinator stands by.
+    func requireActive() async throws {
+        guard await service.isActive else {
+            throw Self.http(
+                CoordinatorError(.standby, "this coordinator is standing by; another one is active or taking over"))
+        }
     }
 
     /// Runs a service call, turning its errors into HTTP answers, and signs the orders it returns
@@ -101,11 +127,13 @@ public struct CoordinatorAPI: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The one place coordinator errors become statuses.
+    /// The one place coordinator errors become statuses. Every 503 says when to retry: a store
+    /// outage or a takeover lasts about a lease at most.
     static func http(_ error: CoordinatorError) -> HTTPError {
         switch error.code {
         case .badRequest: HTTPError(.badRequest, message: error.message)
-        case .noOwner, .unavailable: HTTPError(.serviceUnavailable, message: error.message)
+        case .noOwner, .unavailable, .standby, .deposed, .storage:
+            HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: error.message)
         case .unauthenticated: HTTPError(.unauthorized, message: error.message)
         default: HTTPError(.internalServerError, message: error.message)
         }

@@ -12,42 +12,125 @@ import Metrics
 /// answer to the shard concerned carries the grant or the request to release, and each is logged
 /// and counted.
 public actor CoordinatorService {
-    public private(set) var table: AssignmentTable
-    private let store: AssignmentStore?
+    /// The assignment, leases and shard registry (as last saved, while active).
+    public private(set) var state: CoordinatorState
+    /// The term this coordinator is active in; nil while it stands by (see ``activate(term:now:)``).
+    public private(set) var term: CoordinatorTerm?
+    private let store: (any CoordinatorStateStore)?
     private let logger: Logger
-    /// Where each shard serves requests, as it registered.
-    public private(set) var urls: [ShardID: String] = [:]
     private let grants = Counter(label: "tally_partition_grants_total")
     private let releases = Counter(label: "tally_partition_release_requests_total")
+    /// Whether a change is being saved, and the changes waiting for it: one change at a time, so
+    /// the store sees them in order and a failed save leaves memory as the store has it.
+    private var changing = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
+    /// A coordinator with its store to itself, active at once (term ``CoordinatorTerm/sole``), with
+    /// the table `store` saved (nil: a new one).
     public init(
         partitionCount: Int, store: AssignmentStore?, leaseMilliseconds: Int64 = 5_000,
         logger: Logger
     ) throws {
-        var configuration = AssignmentTable.Configuration(partitionCount: partitionCount)
-        configuration.leaseMilliseconds = leaseMilliseconds
-        table = try store?.load(partitionCount: partitionCount) ?? AssignmentTable(configuration: configuration)
+        let configuration = Self.configuration(partitionCount: partitionCount, leaseMilliseconds: leaseMilliseconds)
+        var table = AssignmentTable(configuration: configuration)
+        if let saved = try store?.load(partitionCount: partitionCount) {
+            table = AssignmentTable(configuration: configuration, entries: saved.entries, leases: saved.leases)
+        }
+        state = CoordinatorState(table: table)
+        term = .sole
         self.store = store
         self.logger = logger
         Self.publishPartitionStates(table)
     }
 
+    /// A coordinator sharing `store` with others: it stands by (every call is refused with
+    /// ``CoordinatorError`` `standby`) until ``activate(term:now:)``.
+    public init(
+        partitionCount: Int, sharing store: any CoordinatorStateStore, leaseMilliseconds: Int64 = 5_000, logger: Logger
+    ) {
+        let configuration = Self.configuration(partitionCount: partitionCount, leaseMilliseconds: leaseMilliseconds)
+        state = CoordinatorState(table: AssignmentTable(configuration: configuration))
+        term = nil
+        self.store = store
+        self.logger = logger
+    }
+
+    private static func configuration(partitionCount: Int, leaseMilliseconds: Int64) -> AssignmentTable.Configuration {
+        var configuration = AssignmentTable.Configuration(partitionCount: partitionCount)
+        configuration.leaseMilliseconds = leaseMilliseconds
+        return configuration
+    }
+
+    public var table: AssignmentTable { state.table }
+    /// Where each shard serves requests, as it registered.
+    public var urls: [ShardID: String] { state.urls }
+    /// Whether this coordinator is the active one (it answers shards and routes requests).
+    public var isActive: Bool { term != nil }
+
     /// The damage each shard last reported for the partitions it quarantined.
     public private(set) var quarantines: [ShardID: [PartitionDamage]] = [:]
 
+    // MARK: Taking over and standing by
+
+    /// Becomes the active coordinator of `term`, which the store has just raised past every earlier
+    /// term (so no earlier coordinator can write any more): loads the saved state and gives every
+    /// shard it holds as live a full lease from `now` (``AssignmentTable/renewAllLeases(now:)``), so
+    /// the takeover itself moves no partition.
+    ///
+    /// - Throws: ``CoordinatorError`` `storage` when the state cannot be loaded or saved (it stays on
+    ///   standby), `deposed` when an even newer term took over meanwhile.
+    public func activate(term: CoordinatorTerm, now: Int64) async throws {
+        await enter()
+        defer { leave() }
+        guard let store else { preconditionFailure("a coordinator without a store is always active") }
+        let empty = CoordinatorState(table: AssignmentTable(configuration: state.table.configuration))
+        let loaded: CoordinatorState?
+        do { loaded = try await store.load(configuration: state.table.configuration) } catch {
+            throw CoordinatorError(.storage, "cannot load the coordinator state", underlying: error)
+        }
+        var next = loaded ?? empty
+        next.table.renewAllLeases(now: now)
+        try await save(next, replacing: loaded ?? empty, term: term, in: store)
+        state = next
+        quarantines = [:]
+        self.term = term
+        logger.notice(
+            "took over as the active coordinator",
+            metadata: [
+                "coordinator.term": "\(term)", "shards": "\(next.table.leases.count)",
+                "partitions.owned": "\(next.table.entries.filter { $0.ownership != .unassigned }.count)",
+            ])
+        Self.publishPartitionStates(next.table)
+    }
+
+    /// Stops acting as the active coordinator (it lost its lock, or a newer term took over): every
+    /// call is refused with ``CoordinatorError`` `standby` until ``activate(term:now:)``.
+    public func stepDown(reason: String) {
+        guard let term, store != nil, term != .sole else { return }
+        self.term = nil
+        logger.warning("standing by", metadata: ["coordinator.term": "\(term)", "reason": "\(reason)"])
+    }
+
+    // MARK: Calls
+
     /// A shard registers or heartbeats, naming the partitions it quarantined; returns its orders.
     ///
-    /// - Throws: ``CoordinatorError`` `storage` when the table cannot be saved.
+    /// - Throws: ``CoordinatorError`` `standby` while standing by, `storage` when the change cannot
+    ///   be saved (nothing changed).
     public func heartbeat(
         _ shard: ShardID, url: String, quarantined: [PartitionDamage] = [], now: Int64
-    ) throws -> Orders {
-        if urls[shard] == nil {
+    ) async throws -> Orders {
+        let known = state.urls[shard] != nil
+        try await change { state in
+            state.urls[shard] = url
+            return state.table.heartbeat(shard, now: now)
+        }
+        if !known {
             logger.info("shard registered", metadata: ["shard": "\(shard)", "url": "\(url)"])
             // The shard's expiry series exists from its first heartbeat, at zero, so the alert's
             // increase() sees its first expiry (a series born at 1 shows no increase).
             _ = Counter(label: "tally_lease_expiries_total", dimensions: [("shard", shard.rawValue)])
         }
-        urls[shard] = url
         if quarantines[shard, default: []] != quarantined {
             for damage in quarantined where !(quarantines[shard] ?? []).contains(damage) {
                 logger.error(
@@ -59,35 +142,81 @@ public actor CoordinatorService {
             }
             quarantines[shard] = quarantined.isEmpty ? nil : quarantined
         }
-        try carryOut(expiring { $0.heartbeat(shard, now: now) })
         return orders(for: shard)
     }
 
     /// `shard` finished releasing `partition` (in-flight appends done, snapshot written, lock dropped).
-    public func released(_ partition: PartitionID, by shard: ShardID, now: Int64) throws -> Orders {
-        try carryOut(table.released(partition, by: shard, now: now))
+    ///
+    /// - Throws: as ``heartbeat(_:url:quarantined:now:)``.
+    public func released(_ partition: PartitionID, by shard: ShardID, now: Int64) async throws -> Orders {
+        try await change { $0.table.released(partition, by: shard, now: now) }
         return orders(for: shard)
     }
 
-    /// Expires lost shards; their partitions go to the survivors with new epochs.
-    public func expireLeases(now: Int64) throws {
-        try carryOut(expiring { $0.expireLeases(now: now) })
+    /// Expires lost shards; their partitions go to the survivors with new epochs. Standing by, it
+    /// does nothing.
+    ///
+    /// - Throws: ``CoordinatorError`` `storage` when the change cannot be saved.
+    public func expireLeases(now: Int64) async throws {
+        guard term != nil else { return }
+        try await change { $0.table.expireLeases(now: now) }
     }
 
-    /// Changes the table, and logs and counts (`tally_lease_expiries_total{shard}`) every lease the
-    /// change expired: another shard's heartbeat expires lost leases as well as the expiry timer.
-    private func expiring(_ change: (inout AssignmentTable) -> [AssignmentTable.Action]) -> [AssignmentTable.Action] {
-        let before = table.leases.keys
-        let actions = change(&table)
-        for lost in before where table.leases[lost] == nil {
+    /// Applies `body` to a copy of the state, saves it as the active term, and only then makes it
+    /// the state and carries out its actions: a change the store refused changed nothing. Logs and
+    /// counts (`tally_lease_expiries_total{shard}`) every lease the change expired (another shard's
+    /// heartbeat expires lost leases as well as the expiry timer).
+    private func change(_ body: (inout CoordinatorState) -> [AssignmentTable.Action]) async throws {
+        await enter()
+        defer { leave() }
+        guard let term else {
+            throw CoordinatorError(.standby, "this coordinator is standing by; another one is active or taking over")
+        }
+        var next = state
+        let actions = body(&next)
+        if let store { try await save(next, replacing: state, term: term, in: store) }
+        guard self.term == term else {
+            throw CoordinatorError(.standby, "this coordinator stepped down while saving")
+        }
+        let before = state.table.leases.keys
+        state = next
+        for lost in before where next.table.leases[lost] == nil {
             logger.warning("shard lease expired", metadata: ["shard": "\(lost)"])
             Counter(label: "tally_lease_expiries_total", dimensions: [("shard", lost.rawValue)]).increment()
         }
-        return actions
+        carryOut(actions)
     }
 
-    /// Records the table's actions (shards learn them from their next answer) and saves the table.
-    private func carryOut(_ actions: [AssignmentTable.Action]) throws {
+    /// Saves through `store`, stepping down when a newer term took over.
+    private func save(
+        _ next: CoordinatorState, replacing previous: CoordinatorState, term: CoordinatorTerm,
+        in store: any CoordinatorStateStore
+    ) async throws {
+        do { try await store.save(next, replacing: previous, term: term) } catch let error as CoordinatorError
+            where error.code == .deposed
+        {
+            stepDown(reason: error.message)
+            throw error
+        } catch {
+            throw CoordinatorError(.storage, "cannot save the coordinator state", underlying: error)
+        }
+    }
+
+    private func enter() async {
+        guard changing else {
+            changing = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the turn to the next waiting change (it stays taken), or frees it.
+    private func leave() {
+        if waiting.isEmpty { changing = false } else { waiting.removeFirst().resume() }
+    }
+
+    /// Records the table's actions: shards learn them from their next answer.
+    private func carryOut(_ actions: [AssignmentTable.Action]) {
         for action in actions {
             switch action {
             case .acquire(let partition, let shard, let epoch):
@@ -101,10 +230,7 @@ public actor CoordinatorService {
                     "partition release requested", metadata: ["partition": "\(partition)", "shard": "\(shard)"])
             }
         }
-        Self.publishPartitionStates(table)
-        do { try store?.save(table) } catch {
-            throw CoordinatorError(.storage, "cannot save the assignment table", underlying: error)
-        }
+        Self.publishPartitionStates(state.table)
     }
 
     /// `tally_coordinator_partitions{state}`: how many partitions are owned, being released, or
@@ -134,8 +260,13 @@ public actor CoordinatorService {
     }
 
     /// The base URL of the shard owning `partition`, if it has a live owner.
-    public func ownerURL(of partition: PartitionID) -> String? {
-        table.owner(of: partition).flatMap { urls[$0] }
+    ///
+    /// - Throws: ``CoordinatorError`` `standby` while standing by (its table may be stale).
+    public func ownerURL(of partition: PartitionID) throws -> String? {
+        guard term != nil else {
+            throw CoordinatorError(.standby, "this coordinator is standing by; another one is active or taking over")
+        }
+        return table.owner(of: partition).flatMap { urls[$0] }
     }
 
     func orders(for shard: ShardID) -> Orders {

@@ -4,8 +4,9 @@ import GRDB
 /// Where the coordinator keeps its assignment table, so a restarted coordinator moves nothing.
 ///
 /// The table is saved whole, as JSON in one row, after every change: it is small (a few bytes per
-/// partition), and one row written in one transaction can never be half-updated. Today it is a
-/// SQLite file; a multi-machine deployment would keep the same row in PostgreSQL.
+/// partition), and one row written in one transaction can never be half-updated. It is a SQLite
+/// file for one coordinator; several coordinators share `PostgresCoordinatorStore` instead (see
+/// ``CoordinatorStateStore``).
 public final class AssignmentStore: Sendable {
     private let queue: DatabaseQueue
     public let path: String
@@ -43,5 +44,23 @@ public final class AssignmentStore: Sendable {
                     "INSERT INTO assignment (id, tablejson) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET tablejson = excluded.tablejson",
                 arguments: [data])
         }
+    }
+}
+
+extension AssignmentStore: CoordinatorStateStore {
+    /// The saved table (the registry is not kept in the file: shards announce their URLs again
+    /// with their next heartbeat, within a second).
+    public func load(configuration: AssignmentTable.Configuration) async throws -> CoordinatorState? {
+        guard let saved = try load(partitionCount: configuration.partitionCount) else { return nil }
+        return CoordinatorState(
+            table: AssignmentTable(configuration: configuration, entries: saved.entries, leases: saved.leases))
+    }
+
+    /// Saves the table whole; the term is not checked (a file has one coordinator, locked by
+    /// nothing but the deployment).
+    public func save(_ state: CoordinatorState, replacing previous: CoordinatorState, term: CoordinatorTerm)
+        async throws
+    {
+        try save(state.table)
     }
 }

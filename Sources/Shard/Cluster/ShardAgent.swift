@@ -13,11 +13,18 @@ import Synchronization
 /// the HTTP layer forwards requests with.
 ///
 /// Every call to the coordinator is signed with the cluster key (``Coordinator/ClusterAuthenticator``).
+///
+/// Several coordinators may share one store, one of them active (the others answer 503): a call
+/// goes first to the coordinator that answered last, and on any failure (no connection, a 503, a
+/// timeout, an answer not signed with the cluster key) to the next one, each once per call.
 public final class ShardAgent: Sendable {
     public let shard: ShardID
     /// Where this shard serves requests (what other shards forward to).
     public let url: String
-    public let coordinator: String
+    /// The coordinators' base URLs, in the order they were given.
+    public let coordinators: [String]
+    /// The index in ``coordinators`` of the one that answered last.
+    private let preferred = Mutex(0)
     let node: ShardNode
     let client: HTTPClient
     /// Signs calls to the coordinator and to other shards, and checks calls from them.
@@ -26,18 +33,33 @@ public final class ShardAgent: Sendable {
     /// partition → (owner, url), from the latest heartbeat.
     private let routing = Mutex<[UInt32: (owner: String, url: String)]>([:])
 
+    /// - Precondition: `coordinators` is not empty.
     public init(
-        shard: ShardID, url: String, coordinator: String, node: ShardNode, client: HTTPClient,
+        shard: ShardID, url: String, coordinators: [String], node: ShardNode, client: HTTPClient,
         authenticator: ClusterAuthenticator, logger: Logger
     ) {
+        precondition(!coordinators.isEmpty, "a shard needs a coordinator")
         self.shard = shard
         self.url = url
-        self.coordinator = coordinator
+        self.coordinators = coordinators
         self.node = node
         self.client = client
         self.authenticator = authenticator
         self.logger = logger
     }
+
+    /// An agent with one coordinator.
+    public convenience init(
+        shard: ShardID, url: String, coordinator: String, node: ShardNode, client: HTTPClient,
+        authenticator: ClusterAuthenticator, logger: Logger
+    ) {
+        self.init(
+            shard: shard, url: url, coordinators: [coordinator], node: node, client: client,
+            authenticator: authenticator, logger: logger)
+    }
+
+    /// The coordinator asked first: the one that answered last.
+    public var coordinator: String { coordinators[preferred.withLock { $0 }] }
 
     /// The URL of the shard that owns `partition`, if known and not this one. Routes come only from
     /// the coordinator, which takes URLs only from signed heartbeats; one that is not a plain
@@ -72,18 +94,46 @@ public final class ShardAgent: Sendable {
         }
     }
 
-    /// Posts a signed call to the coordinator and returns its orders, once their signature (bound to
-    /// this call) checks out: a forged or replayed answer never changes what this shard holds or
-    /// where it forwards.
+    /// Posts a signed call to the coordinator that answered last, else to each other one in turn
+    /// (a standby answers 503), and returns the first orders whose signature checks out.
+    ///
+    /// - Throws: ``ShardError`` `unavailable` naming every coordinator's failure when none answered.
     private func post(_ path: String, _ body: some Encodable) async throws -> Orders {
         let bytes = Array(try JSONEncoder().encode(body))
+        let first = preferred.withLock { $0 }
+        var failures: [String] = []
+        for step in 0..<coordinators.count {
+            let i = (first + step) % coordinators.count
+            do {
+                let orders = try await post(path, bytes, to: coordinators[i])
+                if i != first {
+                    preferred.withLock { $0 = i }
+                    logger.notice(
+                        "coordinator changed",
+                        metadata: [
+                            "coordinator": "\(coordinators[i])", "coordinator.previous": "\(coordinators[first])",
+                        ])
+                }
+                return orders
+            } catch {
+                failures.append("\(coordinators[i]): \(error)")
+            }
+        }
+        throw ShardError(.unavailable, "no coordinator answered: " + failures.joined(separator: "; "))
+    }
+
+    /// Posts a signed call to `coordinator` and returns its orders, once their signature (bound to
+    /// this call) checks out: a forged or replayed answer never changes what this shard holds or
+    /// where it forwards.
+    private func post(_ path: String, _ bytes: [UInt8], to coordinator: String) async throws -> Orders {
         var request = HTTPClientRequest(url: coordinator + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         let signature = authenticator.sign(method: "POST", path: path, body: bytes)
         for (name, value) in signature { request.headers.add(name: name.rawName, value: value) }
         request.body = .bytes(ByteBuffer(bytes: bytes))
-        let response = try await client.execute(request, timeout: .seconds(5))
+        // With several coordinators, a silent one must leave time to ask the next within a lease.
+        let response = try await client.execute(request, timeout: coordinators.count > 1 ? .seconds(2) : .seconds(5))
         let data = try await response.body.collect(upTo: 1 << 22)
         guard response.status == .ok else {
             throw ShardError(.unavailable, "coordinator answered \(response.status.code)")

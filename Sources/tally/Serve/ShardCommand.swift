@@ -21,7 +21,13 @@ struct ShardCommand: AsyncParsableCommand {
             "Shards on one machine share the data directory; each partition's lock keeps its ownership exclusive."
     )
 
-    @Option(help: "The coordinator's base URL.") var coordinator: String = "http://127.0.0.1:7070"
+    @Option(
+        help: ArgumentHelp(
+            "A coordinator's base URL (default http://127.0.0.1:7070).",
+            discussion:
+                "Repeat it, or separate URLs with commas, for coordinators sharing a PostgreSQL store: one is active, the others stand by, and the shard asks each in turn."
+        ))
+    var coordinator: [String] = []
     @Option(help: "The data directory (shared by the shards of one machine).") var data: String = "./tally-data"
     @Option(help: "The address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "The port to listen on.") var port: Int = 8080
@@ -49,16 +55,19 @@ struct ShardCommand: AsyncParsableCommand {
         logger[metadataKey: "shard"] = "\(shard)"
         let clusterKey = try ClusterKey.load(file: clusterKeyFile, environment: ProcessInfo.processInfo.environment)
         let url = self.url ?? "http://\(host):\(port)"
-        guard Heartbeat.isValidURL(url), Heartbeat.isValidURL(coordinator) else {
+        var coordinators = coordinator.flatMap { $0.split(separator: ",").map(String.init) }
+        if coordinators.isEmpty { coordinators = ["http://127.0.0.1:7070"] }
+        guard Heartbeat.isValidURL(url), coordinators.allSatisfy(Heartbeat.isValidURL) else {
             throw ValidationError("--url and --coordinator are http(s)://host[:port], with no path")
         }
         let secrets = try Secrets.load(dataDirectory: data)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var configuration = ShardRole.Configuration(
-            data: try DataDirectory.open(path: data), shard: shard, coordinator: coordinator,
+            data: try DataDirectory.open(path: data), shard: shard, coordinator: coordinators[0],
             url: url, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
             clusterKey: clusterKey)
+        configuration.moreCoordinators = Array(coordinators.dropFirst())
         configuration.address = .hostname(host, port: port)
         configuration.limits = server.limits
         configuration.metricsText = { registry.emitToString() }
