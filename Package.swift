@@ -232,7 +232,8 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "PostgresStore", "EventLog", "Partition", "Domain", "Simulation", "TallyTesting",
+                "PostgresStore", "EventLog", "Partition", "Domain", "Simulation", "TallyTesting", "Shard",
+                "Projections",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

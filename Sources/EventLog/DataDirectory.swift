@@ -62,7 +62,12 @@ public struct DataDirectory: Sendable {
 
     /// The partition that holds `guild`'s events.
     public func partition(for guild: GuildID) -> PartitionID {
-        PartitionID(UInt32(StableHash.mix64(guild.rawValue) % UInt64(partitionCount)))
+        DataDirectory.partition(for: guild, count: partitionCount)
+    }
+
+    /// The partition that holds `guild`'s events among `count` (in any store: the same hash).
+    public static func partition(for guild: GuildID, count: Int) -> PartitionID {
+        PartitionID(UInt32(StableHash.mix64(guild.rawValue) % UInt64(count)))
     }
 
     /// The directory of one partition's log.

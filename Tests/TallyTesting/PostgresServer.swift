@@ -377,7 +377,7 @@ public final class PostgresServer: Sendable {
         }
     }
 
-    private static func freeLoopbackPort() throws -> Int {
+    public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw PostgresServerError("socket() failed (errno \(errno))") }
         defer { close(fd) }
