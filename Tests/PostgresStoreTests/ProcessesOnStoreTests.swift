@@ -41,17 +41,21 @@ import Testing
             .value
     }
 
-    func waitForHealth(port: Int, seconds: Int = 30) async throws {
-        for _ in 0..<(seconds * 20) {
-            if let (_, response) = try? await URLSession.shared.data(
-                from: URL(string: "http://127.0.0.1:\(port)/health")!),
-                (response as? HTTPURLResponse)?.statusCode == 200
-            {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("the server did not come up on port \(port)")
+    func waitForHealth(port: Int) async {
+        let up = await HTTPProbes.waitForHealth(port: port, seconds: 30)
+        #expect(up, "the server did not come up on port \(port)")
+    }
+
+    /// Starts `tally loadgen` against `port` with `arguments`, its output into `output`.
+    func startLoadgen(port: Int, _ arguments: [String], output: Pipe) throws -> Process {
+        let loadgen = Process()
+        loadgen.executableURL = URL(fileURLWithPath: TallyProcess.binary)
+        loadgen.arguments = ["loadgen", "--url", "http://127.0.0.1:\(port)"] + arguments
+        loadgen.environment = ProcessInfo.processInfo.environment.merging(["TALLY_OPERATOR_TOKEN": Self.token]) { $1 }
+        loadgen.standardOutput = output.fileHandleForWriting
+        loadgen.standardError = output.fileHandleForWriting
+        try loadgen.run()
+        return loadgen
     }
 
     /// Files under `directory/partitions`: with the logs in PostgreSQL there must be none.
@@ -81,25 +85,19 @@ import Testing
 
         var process = try start(serve, log: temporary.sub("serve-1.log"))
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        try await waitForHealth(port: port)
+        await waitForHealth(port: port)
         let output = Pipe()
-        let loadgen = Process()
-        loadgen.executableURL = URL(fileURLWithPath: TallyProcess.binary)
-        loadgen.arguments = [
-            "loadgen", "--url", "http://127.0.0.1:\(port)", "--guilds", "12", "--people", "40", "--rate", "300",
-            "--duration", "5", "--record", record,
-        ]
-        loadgen.environment = ProcessInfo.processInfo.environment.merging(["TALLY_OPERATOR_TOKEN": Self.token]) { $1 }
-        loadgen.standardOutput = output.fileHandleForWriting
-        loadgen.standardError = output.fileHandleForWriting
-        try loadgen.run()
+        let loadgen = try startLoadgen(
+            port: port,
+            ["--guilds", "12", "--people", "40", "--rate", "300", "--duration", "5", "--record", record],
+            output: output)
         // Kill the server without warning in the middle of the load, then bring it back.
         try await Task.sleep(for: .milliseconds(1_500))
         kill(process.processIdentifier, SIGKILL)
         await process.exited()
         try await Task.sleep(for: .milliseconds(300))
         process = try start(serve, log: temporary.sub("serve-2.log"))
-        try await waitForHealth(port: port)
+        await waitForHealth(port: port)
         await loadgen.exited()
         try output.fileHandleForWriting.close()
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -123,14 +121,21 @@ import Testing
         let dump = temporary.sub("tally.dump")
         let restored = try server.createDatabase("restored")
         let connection = ["-h", server.host, "-p", String(server.port), "-U", server.user]
-        let dumped = try runTool(server.binDirectory + "/pg_dump", connection + ["-Fc", "-f", dump, database.name])
+        let dumped = try TallyProcess.run(
+            executable: server.binDirectory + "/pg_dump", connection + ["-Fc", "-f", dump, database.name])
         #expect(dumped.status == 0, "\(dumped.output)")
-        let loaded = try runTool(
-            server.binDirectory + "/pg_restore", connection + ["--no-owner", "-d", restored.name, dump])
+        let loaded = try TallyProcess.run(
+            executable: server.binDirectory + "/pg_restore", connection + ["--no-owner", "-d", restored.name, dump])
         #expect(loaded.status == 0, "\(loaded.output)")
         let restoredVerify = try await run(["log", "verify", "--store", restored.dsn])
         #expect(restoredVerify.status == 0, "\(restoredVerify.output)")
-        #expect(restoredVerify.output == logVerify.output.replacingOccurrences(of: database.name, with: restored.name))
+        // The same partitions, batches, records and epochs (log lines and the database's name left out).
+        let verifiedLines = { (output: String) in
+            output.split(separator: "\n").filter { ["partition ", "  epochs", "total:"].contains(where: $0.hasPrefix) }
+        }
+        #expect(
+            verifiedLines(restoredVerify.output) == verifiedLines(logVerify.output),
+            "\(restoredVerify.output) vs \(logVerify.output)")
 
         let fresh = temporary.sub("fresh")
         try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: true)
@@ -138,7 +143,7 @@ import Testing
         process = try start(
             ["serve", "--data", fresh, "--port", String(port), "--store", restored.dsn],
             log: temporary.sub("serve-restored.log"))
-        try await waitForHealth(port: port)
+        await waitForHealth(port: port)
         let verifyRestored = try await run([
             "loadgen", "--url", "http://127.0.0.1:\(port)", "--verify-only", "--record", record,
         ])
@@ -175,23 +180,17 @@ import Testing
                 ], log: temporary.sub("shard-\(i).log"))
         }
         for _ in 0..<300 {
-            if Set(await owners(coordinator).values).count == 2 { break }
+            if Set(await HTTPProbes.owners(coordinator).values).count == 2 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let before = await owners(coordinator)
+        let before = await HTTPProbes.owners(coordinator)
         #expect(Set(before.values) == ["shard-1", "shard-2"], "partitions were not spread: \(before)")
 
         let output = Pipe()
-        let loadgen = Process()
-        loadgen.executableURL = URL(fileURLWithPath: TallyProcess.binary)
-        loadgen.arguments = [
-            "loadgen", "--url", "http://127.0.0.1:\(ports[1])", "--guilds", "12", "--people", "30", "--rate", "120",
-            "--duration", "10", "--record", record,
-        ]
-        loadgen.environment = ProcessInfo.processInfo.environment.merging(["TALLY_OPERATOR_TOKEN": Self.token]) { $1 }
-        loadgen.standardOutput = output.fileHandleForWriting
-        loadgen.standardError = output.fileHandleForWriting
-        try loadgen.run()
+        let loadgen = try startLoadgen(
+            port: ports[1],
+            ["--guilds", "12", "--people", "30", "--rate", "120", "--duration", "10", "--record", record],
+            output: output)
         try await Task.sleep(for: .seconds(3))
         kill(processes["shard-2"]!.processIdentifier, SIGKILL)
         await processes["shard-2"]!.exited()
@@ -203,10 +202,10 @@ import Testing
         print("two shards on the store: \(summary.replacingOccurrences(of: "\n", with: "; "))")
 
         for _ in 0..<300 {
-            if Set(await owners(coordinator).values) == ["shard-1"] { break }
+            if Set(await HTTPProbes.owners(coordinator).values) == ["shard-1"] { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let after = await owners(coordinator)
+        let after = await HTTPProbes.owners(coordinator)
         #expect(Set(after.values) == ["shard-1"], "the killed shard's partitions did not move: \(after)")
         let verify = try await run([
             "loadgen", "--url", "http://127.0.0.1:\(ports[1])", "--verify-only", "--record", record,
@@ -227,31 +226,5 @@ import Testing
                 .flatMap { Int($0.split(separator: "=").last ?? "") } ?? 0
             #expect(epoch >= 2, "partition \(partition) moved without a new epoch: \(epochs)")
         }
-    }
-
-    /// Partition → owner, from the coordinator.
-    func owners(_ coordinator: String) async -> [Int: String] {
-        guard let (data, response) = try? await URLSession.shared.data(from: URL(string: coordinator + "/v1/cluster")!),
-            (response as? HTTPURLResponse)?.statusCode == 200,
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let partitions = object["partitions"] as? [[String: Any]]
-        else { return [:] }
-        var out: [Int: String] = [:]
-        for p in partitions { if let i = p["partition"] as? Int, let o = p["owner"] as? String { out[i] = o } }
-        return out
-    }
-
-    /// Runs a PostgreSQL client tool to its end.
-    func runTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, output)
     }
 }

@@ -66,11 +66,7 @@ struct RebuildCommand: AsyncParsableCommand {
     }
 
     /// The store URL of an offline rebuild, if any.
-    private var storeURL: String? {
-        if let store { return store }
-        guard let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else { return nil }
-        return url
-    }
+    private var storeURL: String? { store ?? environmentStoreURL() }
 
     func run() async throws {
         if let url { return try await online(url) }

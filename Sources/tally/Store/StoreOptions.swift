@@ -17,13 +17,7 @@ struct StoreOptions: ParsableArguments {
     var store: String?
 
     /// The store URL in effect, if any.
-    var url: String? {
-        if let store { return store }
-        guard directory == nil, let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else {
-            return nil
-        }
-        return url
-    }
+    var url: String? { store ?? (directory == nil ? environmentStoreURL() : nil) }
 
     func validate() throws {
         if directory != nil, store != nil {
@@ -68,11 +62,7 @@ struct ServerStoreOptions: ParsableArguments {
     var store: String?
 
     /// The store URL in effect, if any.
-    var url: String? {
-        if let store { return store }
-        guard let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else { return nil }
-        return url
-    }
+    var url: String? { store ?? environmentStoreURL() }
 
     /// The data directory at `path` and, with a store URL, the PostgreSQL store to run in the process's
     /// `ServiceGroup`.
@@ -97,4 +87,10 @@ struct ServerStoreOptions: ParsableArguments {
         let directory = try DataDirectory.open(path: path, creatingWith: count)
         return (directory, try PostgresLogStore(url: url, preparedPartitionCount: count, logger: logger))
     }
+}
+
+/// `TALLY_STORE`, when set and not empty: the PostgreSQL store commands use without `--store`.
+func environmentStoreURL() -> String? {
+    guard let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else { return nil }
+    return url
 }
