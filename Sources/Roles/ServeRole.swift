@@ -18,8 +18,8 @@ public import UnixSignals
 /// gracefully in reverse: the HTTP server stops taking requests and drains, deferred interactions are
 /// finished, the timers stop, the outbox workers stop (a delivery in flight finishes and records its
 /// outcome), an online rebuild stops between partitions, then every partition
-/// is released (in-flight appends finish, a snapshot is written, the lock dropped), and last the
-/// HTTP client closes.
+/// is released (in-flight appends finish, a snapshot is written, the lock dropped), the HTTP client
+/// closes, and last the log store's service (PostgreSQL's pool, with `--store`) stops.
 public struct ServeRole: Sendable {
     public struct Configuration: Sendable {
         public var data: DataDirectory

@@ -16,10 +16,10 @@ public import UnixSignals
 /// there, signature headers and all, and verified again) and delivers the Discord effects of the
 /// partitions it holds.
 ///
-/// Services, in start order: the HTTP client, heartbeats, partitions, online rebuilds, the outbox,
+/// Services, in start order: the log store's (PostgreSQL's pool, with `--store`), the HTTP client, heartbeats, partitions, online rebuilds, the outbox,
 /// timers, deferred interactions, HTTP. A graceful shutdown runs in reverse: stop taking requests and drain, finish
 /// deferred interactions, stop the timers and the outbox, stop an online rebuild between partitions, release every partition (snapshot and
-/// unlock), and only then stop heartbeating.
+/// unlock), and only then stop heartbeating and close the store.
 public struct ShardRole: Sendable {
     public struct Configuration: Sendable {
         public var data: DataDirectory
