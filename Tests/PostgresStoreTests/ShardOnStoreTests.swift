@@ -17,6 +17,40 @@ import Testing
         CommandContext(key: key, time: Timestamp(milliseconds: 1_796_083_200_000), actor: UserID(7))
     }
 
+    static let raffleGuild = GuildID(5_033_164_800_000_000_001)
+
+    /// Runs `tally` to its end off the cooperative pool.
+    static func tally(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await Task.detached { try TallyProcess.run(arguments, environment: ["TALLY_STORE": ""]) }.value
+    }
+
+    /// Opens, fills, closes and draws a raffle period in ``raffleGuild`` (beacon recorded).
+    static func drawARaffle(on node: ShardNode) async throws {
+        let seed = Array(repeating: UInt8(7), count: 32)
+        var clock: Int64 = 1_796_083_200_000
+        var n = 0
+        func run(_ command: Command) async throws {
+            n += 1
+            clock += 1000
+            _ = try await node.handle(
+                command, guild: raffleGuild,
+                context: CommandContext(key: "raffle\(n)", time: Timestamp(milliseconds: clock)))
+        }
+        try await run(
+            .openRafflePeriod(
+                startsAt: Timestamp(milliseconds: clock), endsAt: Timestamp(milliseconds: clock + 3_600_000),
+                seedCommitment: RaffleDrawing.commitment(for: seed)))
+        for id in 1...5 as ClosedRange<UInt64> {
+            try await run(.grantTickets(.discord(UserID(id)), amount: Int64(id * 10), reason: "r"))
+        }
+        try await run(.closeRafflePeriod(seed: seed))
+        let state = try #require(await node.owner(for: raffleGuild).state(of: raffleGuild))
+        let round = try #require(state.raffle.periods[PeriodID(1)]?.beaconRound)
+        clock = try #require(DrandChain.mainnet.time(of: round)).rawValue
+        try await run(.recordBeacon(period: nil, round: round, value: (0..<32).map { UInt8($0) }))
+        try await run(.drawRaffle(seed: nil, winners: 1))
+    }
+
     @Test func aFencedOwnersCommandIsRefusedByTheDatabaseAndLeavesNothing() async throws {
         let url = try makeDatabase()
         let person = PersonID.discord(UserID(99))
@@ -64,6 +98,8 @@ import Testing
                     .adjustPoints(people[i % people.count], delta: Int64(i % 7) + 1, reason: "r\(i)"),
                     guild: Self.guild, context: Self.context("k\(i)"))
             }
+            try await Self.drawARaffle(on: a)
+            let points = try #require(await a.owner(for: Self.guild).state(of: Self.guild)?.person(people[0]).points)
             let expected = try await a.readModels(for: Self.guild).leaderboard(.points, guild: Self.guild, limit: 50)
             await a.shutdown()  // releases: a last snapshot at the log's end
 
@@ -89,6 +125,25 @@ import Testing
             #expect(after.first?.person == people[0].description)
             await b.shutdown()
             #expect(try FileManager.default.contentsOfDirectory(atPath: second.path + "/partitions").isEmpty)
+
+            // The operator's commands read the same store.
+            let audit = try await Self.tally([
+                "audit", "--store", url, "--guild", "\(Self.guild.rawValue)", "--user", "discord:1",
+            ])
+            #expect(audit.status == 0, "\(audit.output)")
+            #expect(audit.output.contains("# discord:1: \(points + 1_000) points"), "\(audit.output)")
+            let verify = try await Self.tally([
+                "raffle", "verify", "--store", url, "--guild", "\(Self.raffleGuild.rawValue)", "--draw", "1",
+            ])
+            #expect(verify.status == 0, "\(verify.output)")
+            #expect(verify.output.contains("VERIFIED: the draw matches the log"), "\(verify.output)")
+            // Read models seeded from the snapshot equal ones rebuilt from offset 0.
+            let rebuild = try await Self.tally(["rebuild", second.path, "--store", url])
+            #expect(rebuild.status == 0, "\(rebuild.output)")
+            #expect(rebuild.output.contains("total: 0 people in 0 guilds changed"), "\(rebuild.output)")
+            let nobody = try await Self.tally(["audit", "--store", url, "--guild", "1"])
+            #expect(
+                nobody.status == 0 && nobody.output.contains("no changes for anyone in guild 1"), "\(nobody.output)")
         }
     }
 }
