@@ -184,6 +184,30 @@ package enum FileSystem {
         try syncDirectory(directory(of: path))
     }
 
+    /// Writes `bytes` as a new file at `path` (a temporary file of this process, fsynced, then linked
+    /// into place) unless a file is there already, atomically even when several processes race:
+    /// exactly one of them creates it.
+    ///
+    /// - Returns: false, writing nothing, when `path` already existed.
+    package static func createExclusively(_ bytes: [UInt8], at path: String, permissions: UInt32 = 0o600) throws
+        -> Bool
+    {
+        let temporary = path + ".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        _ = unlink(temporary)
+        let file = try FileDescriptor(path: temporary, mode: .createReadWrite, permissions: permissions)
+        try file.truncate(to: 0)
+        try file.write(bytes, at: 0)
+        try file.sync()
+        file.close()
+        defer { _ = unlink(temporary) }
+        guard Glibc.link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw FileDescriptor.error(.io, "cannot create file", path: path)
+        }
+        try syncDirectory(directory(of: path))
+        return true
+    }
+
     package static func rename(_ path: String, to newPath: String) throws {
         guard Glibc.rename(path, newPath) == 0 else {
             throw FileDescriptor.error(.io, "cannot rename file", path: path)

@@ -56,7 +56,12 @@ struct Secrets: Codable {
             secrets = Secrets(operatorToken: random(24), raffleSecretHex: random(32))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try FileSystem.writeAtomically(Array(try encoder.encode(secrets)) + [0x0A], to: path, permissions: 0o600)
+            // Processes starting together on one directory (`tally cluster`'s shards) race to create
+            // it: one does, and every other reads that one's secrets.
+            guard
+                try FileSystem.createExclusively(
+                    Array(try encoder.encode(secrets)) + [0x0A], at: path, permissions: 0o600)
+            else { return try load(dataDirectory: dataDirectory) }
             // Shown once, and only on a terminal: standard output redirected to a file or a log
             // collector would keep the token where logs go. It is always in the file (mode 0600).
             if isatty(STDOUT_FILENO) == 1 {
