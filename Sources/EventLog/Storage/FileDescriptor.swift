@@ -172,16 +172,21 @@ package enum FileSystem {
     /// - Parameter permissions: the file's mode (a leftover temporary file is replaced, not reused).
     package static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: UInt32 = 0o644) throws {
         let temporary = path + ".tmp"
+        try writeDurably(bytes, to: temporary, permissions: permissions)
+        guard Glibc.rename(temporary, path) == 0 else {
+            throw FileDescriptor.error(.io, "cannot rename file", path: temporary)
+        }
+        try syncDirectory(directory(of: path))
+    }
+
+    /// Writes `bytes` as the whole of the file at `temporary` (created or replaced) and fsyncs it.
+    private static func writeDurably(_ bytes: [UInt8], to temporary: String, permissions: UInt32) throws {
         _ = unlink(temporary)
         let file = try FileDescriptor(path: temporary, mode: .createReadWrite, permissions: permissions)
         try file.truncate(to: 0)
         try file.write(bytes, at: 0)
         try file.sync()
         file.close()
-        guard Glibc.rename(temporary, path) == 0 else {
-            throw FileDescriptor.error(.io, "cannot rename file", path: temporary)
-        }
-        try syncDirectory(directory(of: path))
     }
 
     /// Writes `bytes` as a new file at `path` (a temporary file of this process, fsynced, then linked
@@ -193,13 +198,8 @@ package enum FileSystem {
         -> Bool
     {
         let temporary = path + ".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
-        _ = unlink(temporary)
-        let file = try FileDescriptor(path: temporary, mode: .createReadWrite, permissions: permissions)
-        try file.truncate(to: 0)
-        try file.write(bytes, at: 0)
-        try file.sync()
-        file.close()
         defer { _ = unlink(temporary) }
+        try writeDurably(bytes, to: temporary, permissions: permissions)
         guard Glibc.link(temporary, path) == 0 else {
             if errno == EEXIST { return false }
             throw FileDescriptor.error(.io, "cannot create file", path: path)
