@@ -181,6 +181,7 @@ public actor ShardNode {
         switch partitions[partition, default: Ownership()].acquired(owner) {
         case .serve(let owner, let waiters):
             for waiter in waiters { waiter.resume(returning: owner) }
+            if configuration.store != nil { Task { await self.prepareReadSide(partition, owner: owner) } }
             return owner
         case .release(let owner, let waiters):
             let refusal = ShardError(.unavailable, "partition \(partition) was released while it was acquired")
@@ -308,7 +309,26 @@ public actor ShardNode {
     /// The read side of `partition`, opened on first use (acquiring the partition).
     func readSide(of partition: PartitionID) async throws -> ReadSide {
         if let existing = readSides[partition] { return existing }
-        let owner = try await owner(of: partition)
+        return try await readSide(of: partition, owner: try await owner(of: partition))
+    }
+
+    /// Opens and catches up the read side of a partition just acquired, before any query asks (with a
+    /// shared store the partition may be new to this process, and its read models are then built
+    /// from the snapshot: a query should not wait for that). Does nothing once `owner` no longer serves.
+    private func prepareReadSide(_ partition: PartitionID, owner: PartitionOwner) async {
+        guard partitions[partition]?.servingOwner === owner, readSides[partition] == nil else { return }
+        do { _ = try await readSide(of: partition, owner: owner) } catch {
+            logger.warning(
+                "read models could not be caught up after acquiring; the next query tries again",
+                metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
+    }
+
+    /// The read side of `partition` served by `owner`, opened and caught up if there is none yet.
+    ///
+    /// - Throws: ``ShardError`` `unavailable` when `owner` stopped serving meanwhile; the read
+    ///   models' and the log's errors.
+    private func readSide(of partition: PartitionID, owner: PartitionOwner) async throws -> ReadSide {
         // Re-checked after the await: a concurrent request may have opened it meanwhile.
         if let existing = readSides[partition] { return existing }
         // Read models that have never followed this partition start from its newest snapshot, not
@@ -322,6 +342,9 @@ public actor ShardNode {
                 stored, partition: partition, end: end, globalDefaults: defaults, remembersKeys: false, limit: 2)
         }
         if let existing = readSides[partition] { return existing }
+        guard partitions[partition]?.servingOwner === owner else {
+            throw ShardError(.unavailable, "partition \(partition) was released while its read models were opened")
+        }
         let side = try ReadSide(
             data: configuration.data, partition: partition, log: owner.reader, seeds: seeds,
             catalog: configuration.catalog, globalDefaults: configuration.globalDefaults)
