@@ -144,6 +144,16 @@ import Testing
             ["serve", "--data", fresh, "--port", String(port), "--store", restored.dsn],
             log: temporary.sub("serve-restored.log"))
         await waitForHealth(port: port)
+        // Every partition is acquired at start and its read models caught up from its snapshot
+        // before any query asks.
+        var caughtUp = 0
+        for _ in 0..<300 {
+            let text = (try? String(contentsOfFile: temporary.sub("serve-restored.log"), encoding: .utf8)) ?? ""
+            caughtUp = text.components(separatedBy: "read models caught up").count - 1
+            if caughtUp == 4 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(caughtUp == 4, "the restored server did not catch up every partition's read models at start")
         let verifyRestored = try await run([
             "loadgen", "--url", "http://127.0.0.1:\(port)", "--verify-only", "--record", record,
         ])
