@@ -234,6 +234,7 @@ let package = Package(
             name: "PostgresStoreTests",
             dependencies: [
                 "PostgresStore", "EventLog", "Partition", "Domain", "Simulation", "TallyTesting", "Coordinator",
+                "Shard", "Projections",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

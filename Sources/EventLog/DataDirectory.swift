@@ -62,13 +62,12 @@ public struct DataDirectory: Sendable {
 
     /// The partition that holds `guild`'s events.
     public func partition(for guild: GuildID) -> PartitionID {
-        Self.partition(for: guild, partitionCount: partitionCount)
+        DataDirectory.partition(for: guild, count: partitionCount)
     }
 
-    /// The partition that holds `guild`'s events among `partitionCount` (for a process that has a
-    /// store's partition count but no data directory).
-    public static func partition(for guild: GuildID, partitionCount: Int) -> PartitionID {
-        PartitionID(UInt32(StableHash.mix64(guild.rawValue) % UInt64(partitionCount)))
+    /// The partition that holds `guild`'s events among `count` (in any store: the same hash).
+    public static func partition(for guild: GuildID, count: Int) -> PartitionID {
+        PartitionID(UInt32(StableHash.mix64(guild.rawValue) % UInt64(count)))
     }
 
     /// The directory of one partition's log.

@@ -38,14 +38,37 @@ extension PartitionModel {
         from store: any LogStore, partition: PartitionID, end: Offset, globalDefaults: [SettingKey: Int64] = [:],
         remembersKeys: Bool = true
     ) async throws -> PartitionModel? {
-        for snapshot in try await store.snapshots(of: partition) where snapshot.offset <= end {
+        try await loadSnapshots(
+            from: store, partition: partition, end: end, globalDefaults: globalDefaults, remembersKeys: remembersKeys,
+            limit: 1
+        ).first
+    }
+
+    /// The snapshots in `store` that decode and do not lie past `end`, newest first, at most `limit`.
+    public static func loadSnapshots(
+        from store: any LogStore, partition: PartitionID, end: Offset, globalDefaults: [SettingKey: Int64] = [:],
+        remembersKeys: Bool = true, limit: Int = .max
+    ) async throws -> [PartitionModel] {
+        decodeSnapshots(
+            try await store.snapshots(of: partition), partition: partition, end: end, globalDefaults: globalDefaults,
+            remembersKeys: remembersKeys, limit: limit)
+    }
+
+    /// The `snapshots` (newest first) that decode and do not lie past `end`, at most `limit`.
+    public static func decodeSnapshots(
+        _ snapshots: [StoredSnapshot], partition: PartitionID, end: Offset, globalDefaults: [SettingKey: Int64] = [:],
+        remembersKeys: Bool = true, limit: Int = .max
+    ) -> [PartitionModel] {
+        var models: [PartitionModel] = []
+        for snapshot in snapshots where snapshot.offset <= end {
+            guard models.count < limit else { break }
             if let model = try? decodeSnapshot(
                 snapshot.bytes, partition: partition, globalDefaults: globalDefaults, remembersKeys: remembersKeys)
             {
-                return model
+                models.append(model)
             }
         }
-        return nil
+        return models
     }
 
     /// The bytes of a snapshot file of this model (see the type's discussion for the layout).

@@ -33,6 +33,14 @@ public final class PostgresLogStore: LogStore, Service {
         (jobs, submit) = AsyncStream.makeStream()
     }
 
+    /// A store on `url` whose schema and partition count were already checked by
+    /// ``prepare(creatingWith:)`` of another instance (a server prepares the store once at start,
+    /// then hands this one, which needs only ``run()``, to its `ServiceGroup`).
+    public convenience init(url: String, preparedPartitionCount: Int, logger: Logger) throws {
+        self.init(configuration: try PostgresStoreConfiguration(url: url), logger: logger)
+        count.withLock { $0 = preparedPartitionCount }
+    }
+
     /// Parses `url` (see ``PostgresStoreConfiguration/init(url:)``).
     public convenience init(url: String, logger: Logger) throws {
         self.init(configuration: try PostgresStoreConfiguration(url: url), logger: logger)

@@ -29,6 +29,27 @@ final class PostgresPartitionLog: PartitionLogHandle {
         var closing = false
         var finished = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Callers of `waitUntilDurable(below:)`, with the end each waits for.
+        var durableWaiters: [(end: Offset, continuation: CheckedContinuation<Bool, Never>)] = []
+
+        /// Removes and returns the waiters the current state answers: those whose end is durable
+        /// (true), and every one once the log failed or finished (false).
+        mutating func settledWaiters() -> [(CheckedContinuation<Bool, Never>, Bool)] {
+            let stopped = failure != nil || finished
+            var settled: [(CheckedContinuation<Bool, Never>, Bool)] = []
+            durableWaiters.removeAll { waiter in
+                if waiter.end <= end {
+                    settled.append((waiter.continuation, true))
+                    return true
+                }
+                if stopped {
+                    settled.append((waiter.continuation, false))
+                    return true
+                }
+                return false
+            }
+            return settled
+        }
     }
 
     let partition: PartitionID
@@ -82,6 +103,23 @@ final class PostgresPartitionLog: PartitionLogHandle {
         }
     }
 
+    func waitUntilDurable(below end: Offset) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answer = state.withLock { s -> Bool? in
+                if end <= s.end { return true }
+                if s.failure != nil || s.finished || epoch == nil || end == .zero { return false }
+                s.durableWaiters.append((end, continuation))
+                return nil
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+    }
+
+    /// Answers the `waitUntilDurable(below:)` callers the state now settles.
+    private func settleDurableWaiters() {
+        for (waiter, answer) in state.withLock({ $0.settledWaiters() }) { waiter.resume(returning: answer) }
+    }
+
     func close() async {
         guard epoch != nil else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -114,6 +152,7 @@ final class PostgresPartitionLog: PartitionLogHandle {
             return s.closeWaiters
         }
         for waiter in waiters { waiter.resume() }
+        settleDurableWaiters()
         logger.info("closed partition in the store", metadata: ["partition": "\(partition)", "epoch": "\(epoch)"])
     }
 
@@ -177,6 +216,7 @@ final class PostgresPartitionLog: PartitionLogHandle {
                 s.end = summary.header.nextOffset
                 s.newestEpoch = epoch
             }
+            settleDurableWaiters()
             var start = base.rawValue
             for pending in group {
                 let end = start + UInt64(pending.records.count)
@@ -228,6 +268,7 @@ final class PostgresPartitionLog: PartitionLogHandle {
             "append to the store refused",
             metadata: ["partition": "\(partition)", "error.code": "\(error.code)", "error": "\(error)"])
         state.withLock { s in if s.failure == nil { s.failure = error } }
+        settleDurableWaiters()
         for pending in group { pending.completion(.failure(error)) }
         // Appends queued meanwhile are failed by the next `nextGroup()`.
         wake.yield()

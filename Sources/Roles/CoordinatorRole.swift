@@ -103,7 +103,7 @@ public struct CoordinatorRole: Sendable {
         // Any node accepts any guild's request: the coordinator forwards it, signed, to the owning
         // shard — only ever to a URL a shard announced in a signed heartbeat.
         api.forward = { request, guild in
-            let partition = DataDirectory.partition(for: guild, partitionCount: partitionCount)
+            let partition = DataDirectory.partition(for: guild, count: partitionCount)
             for _ in 0..<50 {
                 if let url = try await service.ownerURL(of: partition) {
                     return try await ForwardingMiddleware<BasicRequestContext>.send(

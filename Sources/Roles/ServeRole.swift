@@ -18,8 +18,8 @@ public import UnixSignals
 /// gracefully in reverse: the HTTP server stops taking requests and drains, deferred interactions are
 /// finished, the timers stop, the outbox workers stop (a delivery in flight finishes and records its
 /// outcome), an online rebuild stops between partitions, then every partition
-/// is released (in-flight appends finish, a snapshot is written, the lock dropped), and last the
-/// HTTP client closes.
+/// is released (in-flight appends finish, a snapshot is written, the lock dropped), the HTTP client
+/// closes, and last the log store's service (PostgreSQL's pool, with `--store`) stops.
 public struct ServeRole: Sendable {
     public struct Configuration: Sendable {
         public var data: DataDirectory
@@ -46,6 +46,11 @@ public struct ServeRole: Sendable {
         public var limits = HTTPServerLimits()
         /// Where `POST /v1/admin/backups` writes backups. Default nil: `DIR/backups`.
         public var backupDirectory: String?
+        /// Where partition logs and snapshots are kept. Default nil: the files of ``data``.
+        public var store: (any LogStore)?
+        /// The service that runs ``store`` (a `PostgresLogStore`), started first and stopped last.
+        /// Default nil.
+        public var storeService: (any Service)?
         /// The read-model projections and their versions. Default ``Projections/ProjectionCatalog/current``.
         public var catalog: ProjectionCatalog = .current
         /// Called once the server listens (tests read the bound port from the channel). Default: nothing.
@@ -69,7 +74,7 @@ public struct ServeRole: Sendable {
     public init(
         configuration: Configuration, logger: Logger, extraServices: (LocalCluster) -> [any Service] = { _ in [] }
     ) throws {
-        var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
+        var nodeConfiguration = ShardNode.Configuration(data: configuration.data, store: configuration.store)
         nodeConfiguration.raffleSecret = configuration.raffleSecret
         nodeConfiguration.beacon = configuration.beacon
         nodeConfiguration.catalog = configuration.catalog
@@ -136,7 +141,9 @@ public struct ServeRole: Sendable {
             }
         self.cluster = cluster
         self.services =
-            [HTTPClientService(client: client), partitions, operations.rebuilds] + outboxes + timers + deferred
+            (configuration.storeService.map { [$0] } ?? []) + [
+                HTTPClientService(client: client), partitions, operations.rebuilds,
+            ] + outboxes + timers + deferred
             + extraServices(cluster) + [app]
         self.logger = logger
     }

@@ -16,10 +16,10 @@ public import UnixSignals
 /// there, signature headers and all, and verified again) and delivers the Discord effects of the
 /// partitions it holds.
 ///
-/// Services, in start order: the HTTP client, heartbeats, partitions, online rebuilds, the outbox,
+/// Services, in start order: the log store's (PostgreSQL's pool, with `--store`), the HTTP client, heartbeats, partitions, online rebuilds, the outbox,
 /// timers, deferred interactions, HTTP. A graceful shutdown runs in reverse: stop taking requests and drain, finish
 /// deferred interactions, stop the timers and the outbox, stop an online rebuild between partitions, release every partition (snapshot and
-/// unlock), and only then stop heartbeating.
+/// unlock), and only then stop heartbeating and close the store.
 public struct ShardRole: Sendable {
     public struct Configuration: Sendable {
         public var data: DataDirectory
@@ -51,6 +51,11 @@ public struct ShardRole: Sendable {
         public var publicBaseURL = "http://127.0.0.1:8080"
         /// Where `POST /v1/admin/backups` writes backups. Default nil: `DIR/backups`.
         public var backupDirectory: String?
+        /// Where partition logs and snapshots are kept. Default nil: the files of ``data``.
+        public var store: (any LogStore)?
+        /// The service that runs ``store`` (a `PostgresLogStore`), started first and stopped last.
+        /// Default nil.
+        public var storeService: (any Service)?
         /// Called once the server listens. Default: nothing.
         public var onServerRunning: @Sendable (any Channel) async -> Void = { _ in }
 
@@ -76,7 +81,7 @@ public struct ShardRole: Sendable {
 
     /// - Throws: ``Discord/DiscordError`` `configuration` when the Discord public key is not an Ed25519 key.
     public init(configuration: Configuration, logger: Logger) async throws {
-        var nodeConfiguration = ShardNode.Configuration(data: configuration.data)
+        var nodeConfiguration = ShardNode.Configuration(data: configuration.data, store: configuration.store)
         nodeConfiguration.raffleSecret = configuration.raffleSecret
         nodeConfiguration.beacon = configuration.beacon
         let node = ShardNode(configuration: nodeConfiguration, logger: logger)
@@ -120,7 +125,7 @@ public struct ShardRole: Sendable {
         self.agent = agent
         self.logger = logger
         self.services =
-            [
+            (configuration.storeService.map { [$0] } ?? []) + [
                 HTTPClientService(client: client),
                 HeartbeatService(agent: agent, clock: ContinuousClock()),
                 PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),

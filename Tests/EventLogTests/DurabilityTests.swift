@@ -33,31 +33,6 @@ import Testing
         #expect(FileSystem.directorySyncs.withLock { $0[partitions] ?? 0 } > before)
     }
 
-    /// Processes started together on a new directory each create `secrets.json`: one must win and
-    /// every other must learn it lost (and read the winner's), never both "succeed" with different
-    /// contents, and no temporary file may be left behind.
-    @Test func ofManyCreatorsOfOneFileExactlyOneWinsAndNoTemporaryFileRemains() async throws {
-        let dir = TemporaryDirectory()
-        let path = dir.path + "/secrets.json"
-        let winners = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
-            for i in 0..<16 {
-                group.addTask {
-                    let bytes = Array("creator \(i)\n".utf8)
-                    return try FileSystem.createAtomically(bytes, at: path, permissions: 0o600) ? bytes : nil
-                }
-            }
-            return try await group.reduce(into: [[UInt8]]()) { if let bytes = $1 { $0.append(bytes) } }
-        }
-        #expect(winners.count == 1)
-        #expect(try FileSystem.readAll(path) == winners.first)
-        #expect(try FileSystem.list(dir.path) == ["secrets.json"])
-        // A later writer replaces it atomically; a later creator does not.
-        #expect(try !FileSystem.createAtomically(Array("late\n".utf8), at: path))
-        try FileSystem.writeAtomically(Array("new\n".utf8), to: path)
-        #expect(try FileSystem.readAll(path) == Array("new\n".utf8))
-        #expect(try FileSystem.list(dir.path) == ["secrets.json"])
-    }
-
     @Test func recoveryPointFollowsDurableAppends() async throws {
         let dir = TemporaryDirectory()
         var configuration = PartitionLog.Configuration()

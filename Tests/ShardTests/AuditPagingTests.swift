@@ -26,7 +26,7 @@ import Testing
                 command, guild: i % 4 == 0 ? other : guild,
                 context: CommandContext(key: "k\(i)", time: Timestamp(milliseconds: 1_796_083_200_000 + Int64(i))))
         }
-        let log = try await node.owner(of: PartitionID(0)).log
+        let log = try await node.owner(of: PartitionID(0)).reader
         let history = GuildHistory(log: log)
         let index = AuditIndex(maximumCheckpoints: checkpoints, guildsKept: 1)
         for person in [nil, people[3]] {

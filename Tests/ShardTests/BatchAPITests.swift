@@ -74,7 +74,7 @@ import Testing
             #expect(API.decode(bob)["points"] as? Int == 1)
         }
         // One append: the three accepted commands' events share one batch (one fsync).
-        let log = try await f.node.owner(for: Self.guild).log
+        let log = try #require(try await f.node.owner(for: Self.guild).fileLog)
         #expect(log.endOffset == Offset(3))
         #expect(log.statistics.batches == 1)
     }
@@ -117,7 +117,7 @@ import Testing
             let full = try await Self.postBatch(client, (0..<1000).map { Self.adjust("f\($0)", delta: 1) })
             #expect(full.status == .ok && Self.results(full).count == 1000)
         }
-        let log = try await f.node.owner(for: Self.guild).log
+        let log = try #require(try await f.node.owner(for: Self.guild).fileLog)
         #expect(log.endOffset == Offset(1000))
         #expect(log.statistics.batches == 1)
     }

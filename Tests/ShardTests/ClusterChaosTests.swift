@@ -14,24 +14,6 @@ import Testing
         try startTally(arguments, token: token, output: output)
     }
 
-    func get(_ url: String) async -> Data? {
-        guard let (data, response) = try? await URLSession.shared.data(from: URL(string: url)!),
-            (response as? HTTPURLResponse)?.statusCode == 200
-        else { return nil }
-        return data
-    }
-
-    /// Partition → owner, from the coordinator.
-    func owners(_ coordinator: String) async -> [Int: String] {
-        guard let data = await get(coordinator + "/v1/cluster"),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let partitions = object["partitions"] as? [[String: Any]]
-        else { return [:] }
-        var out: [Int: String] = [:]
-        for p in partitions { if let i = p["partition"] as? Int, let o = p["owner"] as? String { out[i] = o } }
-        return out
-    }
-
     @Test func failoverJoinAndRestartLoseNothingAndRaiseEpochs() async throws {
         let temporary = TemporaryDirectory()
         let dir = temporary.path
@@ -72,10 +54,10 @@ import Testing
         // Wait until the coordinator has spread the partitions over the three shards.
         // Up to 30 s: three processes start and heartbeat on a loaded two-core machine.
         for _ in 0..<300 {
-            if Set(await owners(coordinator).values).count == 3 { break }
+            if Set(await HTTPProbes.owners(coordinator).values).count == 3 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let before = await owners(coordinator)
+        let before = await HTTPProbes.owners(coordinator)
         #expect(
             Set(before.values).count == 3,
             """
@@ -103,7 +85,7 @@ import Testing
             if round == 0 {
                 processes["shard-4"] = try await shard(4)  // a fourth joins
                 for _ in 0..<50 {
-                    if await owners(coordinator).values.contains("shard-4") { joined = true; break }
+                    if await HTTPProbes.owners(coordinator).values.contains("shard-4") { joined = true; break }
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
@@ -124,13 +106,13 @@ import Testing
         // Let the cluster settle (the departed shard's lease runs out), then verify every
         // acknowledged command through any shard.
         for _ in 0..<100 {
-            if !(await owners(coordinator).values.contains("shard-4")) { break }
+            if !(await HTTPProbes.owners(coordinator).values.contains("shard-4")) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         let verify = try runTally(
             ["loadgen", "--url", "http://127.0.0.1:\(ports[1]!)", "--verify-only", "--record", record], token: token)
         #expect(verify.status == 0, "verification failed: \(verify.output) (load: \(summary))")
-        let after = await owners(coordinator)
+        let after = await HTTPProbes.owners(coordinator)
         #expect(
             Set(after.values) == ["shard-1", "shard-2", "shard-3"], "the departed shard still owns partitions: \(after)"
         )

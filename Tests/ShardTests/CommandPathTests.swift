@@ -37,7 +37,7 @@ import Testing
         let first = try results[0].get()
         #expect(duplicate.duplicate && duplicate.events == first.events)
         #expect(await owner.state(of: Self.guild)?.person(Self.person).points == 2)
-        #expect(owner.log.statistics.batches == 1)
+        #expect(owner.fileLog?.statistics.batches == 1)
         await owner.release()
     }
 

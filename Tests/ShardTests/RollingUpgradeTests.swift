@@ -12,7 +12,6 @@ import Testing
 /// acknowledged is lost or applied twice, and the logs verify. The rule that makes it hold across
 /// real versions is in deploy/RUNBOOK.md ("Rolling upgrade").
 @Suite(.serialized, .timeLimit(.minutes(6))) struct RollingUpgradeTests {
-    let chaos = ClusterChaosTests()
 
     @Test func restartingEachProcessInTurnUnderLoadLosesAndDoublesNothing() async throws {
         let temporary = TemporaryDirectory()
@@ -42,10 +41,10 @@ import Testing
         for i in 1...3 { processes["shard-\(i)"] = try await start("shard-\(i)") }
         // Up to 30 s: three processes start and heartbeat on a loaded two-core machine.
         for _ in 0..<300 {
-            if Set(await chaos.owners(coordinator).values).count == 3 { break }
+            if Set(await HTTPProbes.owners(coordinator).values).count == 3 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(Set(await chaos.owners(coordinator).values).count == 3)
+        #expect(Set(await HTTPProbes.owners(coordinator).values).count == 3)
 
         let output = Pipe()
         let seconds = 20
@@ -66,7 +65,7 @@ import Testing
             processes[name] = try await start(name)
             // Back in service: the coordinator answers, or the shard holds partitions again.
             for _ in 0..<100 {
-                let owners = await chaos.owners(coordinator)
+                let owners = await HTTPProbes.owners(coordinator)
                 if name == "coordinator" ? !owners.isEmpty : owners.values.contains(name) { break }
                 try await Task.sleep(for: .milliseconds(100))
             }

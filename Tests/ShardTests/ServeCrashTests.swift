@@ -14,16 +14,8 @@ import Testing
     }
 
     func waitForHealth(port: Int) async throws {
-        for _ in 0..<200 {
-            if let (_, response) = try? await URLSession.shared.data(
-                from: URL(string: "http://127.0.0.1:\(port)/health")!),
-                (response as? HTTPURLResponse)?.statusCode == 200
-            {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("the server did not come up on port \(port)")
+        let up = await HTTPProbes.waitForHealth(port: port)
+        #expect(up, "the server did not come up on port \(port)")
     }
 
     @Test func aServerKilledMidLoadLosesNothingAcknowledgedAndAppliesNothingTwice() async throws {

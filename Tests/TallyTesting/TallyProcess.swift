@@ -13,8 +13,15 @@ public enum TallyProcess {
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (
         status: Int32, output: String
     ) {
+        try run(executable: binary, arguments, environment: environment)
+    }
+
+    /// Runs any executable (a PostgreSQL client tool, say) to its end, likewise.
+    public static func run(executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String)
+    {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()

@@ -225,7 +225,7 @@ public final class PartitionLog: Sendable {
 
     /// Suspends until every record below `end` is durable (and readable); false if the log closes
     /// or its writer fails first, so those records may never become durable.
-    package func waitUntilDurable(below end: Offset) async -> Bool {
+    public func waitUntilDurable(below end: Offset) async -> Bool {
         while true {
             let (visible, stopped) = state.values.withLock { ($0.endOffset, $0.closed || $0.failure != nil) }
             if visible >= end { return true }

@@ -188,7 +188,7 @@ package enum FileSystem {
     /// file at once, exactly one succeeds; the others get false and read what it wrote.
     ///
     /// - Returns: false, having written nothing, when `path` already exists.
-    package static func createAtomically(_ bytes: [UInt8], at path: String, permissions: UInt32 = 0o644) throws
+    package static func createExclusively(_ bytes: [UInt8], at path: String, permissions: UInt32 = 0o644) throws
         -> Bool
     {
         let temporary = try writeTemporary(bytes, beside: path, permissions: permissions)

@@ -28,6 +28,10 @@ public protocol PartitionLogHandle: AnyObject, Sendable {
     /// - Throws: ``EventLogError`` `corruption` naming the damaged batch, `io`.
     func readPage(_ query: LogQuery, maxBatches: Int) async throws -> LogPage
 
+    /// Suspends until every record below `end` is durable (and readable); false if the log closes
+    /// or its writer fails first, so those records may never become durable.
+    func waitUntilDurable(below end: Offset) async -> Bool
+
     /// Finishes queued appends and releases the partition (for a writer).
     func close() async
 }

@@ -50,7 +50,8 @@ public final class AuditIndex: Sendable {
     /// - Throws: ``EventLog/EventLogError`` from reading the log.
     /// - Complexity: O(events since the checkpoint before the page) after the guild's checkpoints
     ///   exist; the first call for a guild folds its whole history once.
-    public func page(log: PartitionLog, guild: GuildID, person: PersonID?, before: Offset?, limit: Int) throws -> Page {
+    public func page(log: any LogReader, guild: GuildID, person: PersonID?, before: Offset?, limit: Int) throws -> Page
+    {
         precondition(limit >= 1)
         let end = min(before ?? log.endOffset, log.endOffset)
         var trail =
@@ -83,7 +84,7 @@ public final class AuditIndex: Sendable {
     /// Folds the guild's events from its newest checkpoint up to `end`, adding a checkpoint every
     /// `interval` of them; past ``maximumCheckpoints``, every other one is dropped and the interval
     /// doubles, so a guild's checkpoints stay evenly spread over its history.
-    private func extend(_ trail: inout Trail, log: PartitionLog, guild: GuildID, to end: Offset) throws {
+    private func extend(_ trail: inout Trail, log: any LogReader, guild: GuildID, to end: Offset) throws {
         guard let last = trail.checkpoints.last, last.next < end else { return }
         var fold = last.fold
         var count = 0

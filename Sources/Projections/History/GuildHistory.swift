@@ -5,9 +5,9 @@ public import Partition
 /// Reads a guild's history from the log through the guild index — the audit trail and time travel
 /// never copy events into SQLite.
 public struct GuildHistory: Sendable {
-    public let log: PartitionLog
+    public let log: any LogReader
 
-    public init(log: PartitionLog) { self.log = log }
+    public init(log: any LogReader) { self.log = log }
 
     /// Calls `body` with each of the guild's events up to `until`, in order.
     public func forEachEvent(guild: GuildID, until: HistoryPoint? = nil, _ body: (StoredEvent) throws -> Void) throws {

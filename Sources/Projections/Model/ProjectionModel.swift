@@ -20,6 +20,10 @@ public struct ProjectionModel: Sendable {
         partition = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)
     }
 
+    /// The model of a snapshot (decoded without idempotency keys), as of its offset, with no row
+    /// marked changed.
+    init(snapshot: PartitionModel) { partition = snapshot }
+
     public var guilds: [GuildID: GuildState] { partition.guilds }
     public var nextOffset: Offset { partition.nextOffset }
     public func state(of guild: GuildID) -> GuildState? { partition.state(of: guild) }
@@ -40,7 +44,7 @@ public struct ProjectionModel: Sendable {
     /// - Parameter progress: called every `progressEvery` events with the count and `end`.
     /// - Returns: the model and the number of events folded.
     static func folded(
-        _ log: PartitionLog, to end: Offset, globalDefaults: [SettingKey: Int64], progressEvery: UInt64,
+        _ log: any LogReader, to end: Offset, globalDefaults: [SettingKey: Int64], progressEvery: UInt64,
         progress: ((UInt64, Offset) -> Void)?
     ) throws -> (model: ProjectionModel, events: UInt64) {
         var model = ProjectionModel(globalDefaults: globalDefaults)

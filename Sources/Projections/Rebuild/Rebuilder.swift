@@ -7,13 +7,13 @@ import Partition
 /// Builds a partition's read models anew from offset 0 beside the live database, reports what
 /// changed, and swaps the new database in atomically: `tally rebuild`.
 public struct Rebuilder {
-    public let log: PartitionLog
+    public let log: any LogReader
     /// The live database (it need not exist yet).
     public let livePath: String
     public let catalog: ProjectionCatalog
     public var globalDefaults: [SettingKey: Int64] = [:]
 
-    public init(log: PartitionLog, livePath: String, catalog: ProjectionCatalog = .current) {
+    public init(log: any LogReader, livePath: String, catalog: ProjectionCatalog = .current) {
         self.log = log
         self.livePath = livePath
         self.catalog = catalog

@@ -42,7 +42,7 @@ public struct StagedRebuild: Sendable {
     ///   - progress: called every 100,000 events and at the end with the events folded and the target.
     /// - Throws: ``ProjectionsError`` `notFound` for an unknown projection name, `storage`.
     public static func start(
-        data: DataDirectory, partition: PartitionID, log: PartitionLog, livePath: String?,
+        data: DataDirectory, partition: PartitionID, log: any LogReader, livePath: String?,
         catalog: ProjectionCatalog = .current, only: Set<String>? = nil, globalDefaults: [SettingKey: Int64] = [:],
         progress: Projector.Progress? = nil
     ) throws -> StagedRebuild {

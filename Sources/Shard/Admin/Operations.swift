@@ -55,13 +55,19 @@ public struct Operations: Sendable {
         for (_, node) in nodes {
             for owner in await node.acquiredOwners() where await node.serves(owner.partition) { owners.append(owner) }
         }
+        if let shared = owners.first(where: { $0.fileLog == nil }) {
+            throw APIError(
+                .backupUnsupported,
+                "the partition logs are in \(shared.store.location), not in files: back them up with the database's "
+                    + "own tools (pg_dump, or a base backup with WAL archiving); nothing was written")
+        }
         let partitions = owners.map(\.partition)
         let copy = try await ShardNode.maintenancePool.run {
             try DataBackup.prepare(source: data, destination: destination, partitions: partitions)
         }
         var entries: [DataBackup.PartitionEntry] = []
         for owner in owners {
-            let log = owner.log
+            guard let log = owner.fileLog else { continue }
             entries.append(
                 try await ShardNode.maintenancePool.run {
                     try DataBackup.backup(partition: owner.partition, log: log, source: data, destination: copy)

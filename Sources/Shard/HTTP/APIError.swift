@@ -94,6 +94,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         public static let backupExists = Code("backup_exists", .conflict)
         /// A backup is being made by this process: wait for it.
         public static let backupRunning = Code("backup_running", .conflict)
+        /// The logs are in a shared store (PostgreSQL), which the database's own backups cover.
+        public static let backupUnsupported = Code("backup_unsupported", .conflict)
         /// No rebuild has that id.
         public static let unknownRebuild = Code("unknown_rebuild", .notFound)
 

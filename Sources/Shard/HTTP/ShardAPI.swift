@@ -217,7 +217,12 @@ public struct ShardAPI: Sendable {
         _ = try await knownGuild(guild)
         let history = try await node(guild).history(for: guild)
         let v: RaffleVerification
-        do { v = try history.verifyDraw(guild: guild, period: PeriodID(period), number: number) } catch let e
+        do {
+            // A scan of the guild's history blocks: on the I/O pool, not a cooperative thread.
+            v = try await BlockingIOPool.shared.run {
+                try history.verifyDraw(guild: guild, period: PeriodID(period), number: number)
+            }
+        } catch let e
             as ProjectionsError
             where e.code == .notFound
         {

@@ -351,20 +351,25 @@ extension DiscordIngress {
         let waiting = state.deliveries.values.filter {
             if case .discordRole = $0.destination { true } else { false }
         }.count
-        var requested: [DeliveryID: Destination] = [:]
-        var failures: [(Destination, String)] = []
         let history = try await call.node.history(for: call.guild)
-        try history.forEachEvent(guild: call.guild) { stored in
-            switch stored.event {
-            case .deliveryRequested(let delivery):
-                if case .discordRole = delivery.destination { requested[delivery.id] = delivery.destination }
-            case .deliveryRecorded(let id, let outcome, let detail):
-                if let destination = requested.removeValue(forKey: id), outcome == .failedPermanently {
-                    failures.append((destination, detail))
-                    if failures.count > 10 { failures.removeFirst() }
+        let guild = call.guild
+        // A scan of the guild's history blocks: on the I/O pool, not a cooperative thread.
+        let failures = try await BlockingIOPool.shared.run { () throws -> [(Destination, String)] in
+            var requested: [DeliveryID: Destination] = [:]
+            var failures: [(Destination, String)] = []
+            try history.forEachEvent(guild: guild) { stored in
+                switch stored.event {
+                case .deliveryRequested(let delivery):
+                    if case .discordRole = delivery.destination { requested[delivery.id] = delivery.destination }
+                case .deliveryRecorded(let id, let outcome, let detail):
+                    if let destination = requested.removeValue(forKey: id), outcome == .failedPermanently {
+                        failures.append((destination, detail))
+                        if failures.count > 10 { failures.removeFirst() }
+                    }
+                default: break
                 }
-            default: break
             }
+            return failures
         }
         var lines = ["\(waiting) role change\(waiting == 1 ? "" : "s") waiting to be delivered."]
         if failures.isEmpty {

@@ -13,6 +13,8 @@ public actor LocalCluster: NodeRouter {
     public private(set) var table: AssignmentTable
     private let partitionCount: Int
     private nonisolated let data: DataDirectory
+    /// Where the partition logs are (the data directory's files, or a shared store).
+    private nonisolated let logStore: any LogStore
 
     private let store: AssignmentStore?
 
@@ -30,6 +32,7 @@ public actor LocalCluster: NodeRouter {
                 return (id, ShardNode(configuration: configuration, logger: l))
             })
         data = configuration.data
+        logStore = configuration.logStore
         partitionCount = configuration.data.partitionCount
         self.store = store
         var table =
@@ -107,7 +110,7 @@ public actor LocalCluster: NodeRouter {
 
     /// Each node acquires the partitions it owns that already hold a log.
     public func acquireExisting() async throws {
-        let existing = Set(data.existingPartitions)
+        let existing = Set(try await logStore.existingPartitions())
         for (shard, partitions) in assignment {
             for p in partitions where existing.contains(p) { try await nodes[shard]!.acquireAtStart(p) }
         }

@@ -1,5 +1,6 @@
 import Domain
 import EventLog
+import Partition
 import Projections
 import Synchronization
 
@@ -15,17 +16,21 @@ final class ReadSide: Sendable {
     /// swapping in rebuilt read models.
     private let live: Mutex<Live>
     let partition: PartitionID
-    let log: PartitionLog
+    let log: any LogReader
     /// Audit pages of this partition's guilds.
     let audit = AuditIndex()
     /// Projections whose stored version differs from the catalog's (they need a rebuild); empty
     /// once rebuilt.
     let staleProjections: Mutex<[String]>
 
-    /// - Parameter log: the owner's log, whose end moves as appends become durable.
+    /// - Parameters:
+    ///   - log: the owner's log, whose end moves as appends become durable.
+    ///   - seeds: the partition's snapshots (newest first, without idempotency keys) the projector may
+    ///     start from instead of the log's first event.
     init(
-        data: DataDirectory, partition: PartitionID, log: PartitionLog, catalog: ProjectionCatalog,
-        globalDefaults: [SettingKey: Int64]
+        data: DataDirectory, partition: PartitionID, log: any LogReader,
+        seeds: @escaping @Sendable () -> [PartitionModel],
+        catalog: ProjectionCatalog, globalDefaults: [SettingKey: Int64]
     ) throws {
         try FileSystem.createDirectory(data.path + "/readmodels")
         // What a crash left of an online rebuild (an unfinished database, or the generation it replaced).
@@ -39,7 +44,9 @@ final class ReadSide: Sendable {
         self.partition = partition
         self.log = log
         staleProjections = Mutex(catalog.all.filter { stored[$0.name] != $0.version }.map(\.name))
-        live = Mutex(Live(projector: Projector(log: log, store: store, globalDefaults: globalDefaults), store: store))
+        var projector = Projector(log: log, store: store, globalDefaults: globalDefaults)
+        projector.seeds = seeds
+        live = Mutex(Live(projector: projector, store: store))
     }
 
     /// Applies what the log has gained since the last call (on the I/O pool) and returns the store.
@@ -51,6 +58,9 @@ final class ReadSide: Sendable {
             }
         }
     }
+
+    /// The snapshot offset the read models were first caught up from (see ``Projections/Projector/seededAt``).
+    var seededAt: Offset? { live.withLock { $0.projector.seededAt } }
 
     /// The offset the live read models reflect.
     var checkpoint: Offset { live.withLock { $0.projector.model.nextOffset } }

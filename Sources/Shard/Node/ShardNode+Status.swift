@@ -50,10 +50,14 @@ extension ShardNode {
                     row.staleProjections = side.staleProjections.withLock { $0 }
                 }
             }
-            let snapshots = PartitionModel.snapshotDirectory(
-                partitionDirectory: configuration.data.directory(of: partition))
-            row.lastSnapshot = ((try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? [])
-                .compactMap { $0.hasSuffix(".snapshot") ? UInt64($0.dropLast(".snapshot".count)) : nil }.max()
+            if let shared = configuration.store {
+                row.lastSnapshot = (try? await shared.snapshots(of: partition))?.first?.offset.rawValue
+            } else {
+                let snapshots = PartitionModel.snapshotDirectory(
+                    partitionDirectory: configuration.data.directory(of: partition))
+                row.lastSnapshot = ((try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? [])
+                    .compactMap { $0.hasSuffix(".snapshot") ? UInt64($0.dropLast(".snapshot".count)) : nil }.max()
+            }
             out.append(row)
         }
         return out

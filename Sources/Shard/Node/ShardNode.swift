@@ -3,6 +3,7 @@ public import Domain
 public import EventLog
 public import Logging
 import Metrics
+import Partition
 public import Projections
 import Synchronization
 
@@ -13,7 +14,12 @@ import Synchronization
 /// date with the log before each query, so a client reads its own acknowledged writes.
 public actor ShardNode {
     public struct Configuration: Sendable {
+        /// The local data directory: read models, keys and secrets, and (without ``store``) the logs.
         public var data: DataDirectory
+        /// Where partition logs and snapshots are kept. Default nil: the files of ``data``. With a
+        /// shared store (PostgreSQL), nothing of the log is read from or written to ``data``; its
+        /// partition count must equal the store's.
+        public var store: (any LogStore)?
         /// Deployment-wide setting defaults under every guild's overrides.
         public var globalDefaults: [SettingKey: Int64] = [:]
         /// Events between two snapshots of a partition. Default 100,000.
@@ -30,7 +36,13 @@ public actor ShardNode {
         /// acquisition. Default ``ReacquireBackoff/init()`` (250 ms doubling to 30 s, with jitter).
         public var reacquireBackoff = ReacquireBackoff()
 
-        public init(data: DataDirectory) { self.data = data }
+        public init(data: DataDirectory, store: (any LogStore)? = nil) {
+            self.data = data
+            self.store = store
+        }
+
+        /// The store in effect: ``store``, or the files of ``data``.
+        public var logStore: any LogStore { store ?? FileLogStore(data: data) }
     }
 
     public let configuration: Configuration
@@ -118,17 +130,21 @@ public actor ShardNode {
     /// machine, and hands the owner to every request that waited for it. Damage inside acknowledged
     /// data quarantines the partition; any other failure backs off before the next attempt.
     private func acquire(_ partition: PartitionID) async throws -> PartitionOwner {
-        let (data, defaults, every, logger) = (
-            configuration.data, configuration.globalDefaults, configuration.snapshotEvery, self.logger
+        let (store, defaults, every, logger) = (
+            configuration.logStore, configuration.globalDefaults, configuration.snapshotEvery, self.logger
         )
         let owner: PartitionOwner
         do {
-            let fence = try PartitionManifest.load(directory: data.directory(of: partition))?.fencedEpoch ?? 0
             // The coordinator's epoch, raised past the partition's fence if the data directory
-            // saw later owners (epochs only ever rise).
+            // saw later owners (epochs only ever rise). A shared store raises it past its own fence
+            // in the same statement that takes the partition.
+            var fence: UInt64 = 0
+            if let files = store as? FileLogStore {
+                fence = try PartitionManifest.load(directory: files.data.directory(of: partition))?.fencedEpoch ?? 0
+            }
             let epoch = max(granted?[partition]?.rawValue ?? 0, fence + 1)
             owner = try await PartitionOwner.acquire(
-                data: data, partition: partition, epoch: Epoch(epoch), globalDefaults: defaults,
+                store: store, partition: partition, epoch: Epoch(epoch), globalDefaults: defaults,
                 snapshotEvery: every, logger: logger)
         } catch {
             if let damage = PartitionDamage(partition: partition, error: error) {
@@ -165,6 +181,7 @@ public actor ShardNode {
         switch partitions[partition, default: Ownership()].acquired(owner) {
         case .serve(let owner, let waiters):
             for waiter in waiters { waiter.resume(returning: owner) }
+            if configuration.store != nil { Task { await self.prepareReadSide(partition, owner: owner) } }
             return owner
         case .release(let owner, let waiters):
             let refusal = ShardError(.unavailable, "partition \(partition) was released while it was acquired")
@@ -292,13 +309,58 @@ public actor ShardNode {
     /// The read side of `partition`, opened on first use (acquiring the partition).
     func readSide(of partition: PartitionID) async throws -> ReadSide {
         if let existing = readSides[partition] { return existing }
-        let log = try await owner(of: partition).log
+        return try await readSide(of: partition, owner: try await owner(of: partition))
+    }
+
+    /// Opens and catches up the read side of a partition just acquired, before any query asks (with a
+    /// shared store the partition may be new to this process, and its read models are then built
+    /// from the snapshot: a query should not wait for that). Does nothing once `owner` no longer serves.
+    private func prepareReadSide(_ partition: PartitionID, owner: PartitionOwner) async {
+        guard partitions[partition]?.servingOwner === owner, readSides[partition] == nil else { return }
+        do { _ = try await readSide(of: partition, owner: owner) } catch {
+            logger.warning(
+                "read models could not be caught up after acquiring; the next query tries again",
+                metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
+    }
+
+    /// The read side of `partition` served by `owner`, opened and caught up if there is none yet.
+    ///
+    /// - Throws: ``ShardError`` `unavailable` when `owner` stopped serving meanwhile; the read
+    ///   models' and the log's errors.
+    private func readSide(of partition: PartitionID, owner: PartitionOwner) async throws -> ReadSide {
         // Re-checked after the await: a concurrent request may have opened it meanwhile.
         if let existing = readSides[partition] { return existing }
+        // Read models that have never followed this partition start from its newest snapshot, not
+        // from its first event (on a new machine, or after the read models were lost).
+        // Decoded only if the projector needs them, on the I/O pool where it catches up.
+        let (stored, end, defaults) = (
+            try await owner.store.snapshots(of: partition), owner.log.endOffset, configuration.globalDefaults
+        )
+        let seeds: @Sendable () -> [PartitionModel] = {
+            PartitionModel.decodeSnapshots(
+                stored, partition: partition, end: end, globalDefaults: defaults, remembersKeys: false, limit: 2)
+        }
+        if let existing = readSides[partition] { return existing }
+        guard partitions[partition]?.servingOwner === owner else {
+            throw ShardError(.unavailable, "partition \(partition) was released while its read models were opened")
+        }
         let side = try ReadSide(
-            data: configuration.data, partition: partition, log: log, catalog: configuration.catalog,
-            globalDefaults: configuration.globalDefaults)
+            data: configuration.data, partition: partition, log: owner.reader, seeds: seeds,
+            catalog: configuration.catalog, globalDefaults: configuration.globalDefaults)
         readSides[partition] = side
+        // The first catch-up (from the snapshot into empty read models, or from their checkpoint),
+        // timed: what a partition costs a process that has not served it before.
+        let started = ContinuousClock.now
+        _ = try await side.refreshed()
+        let elapsed = (ContinuousClock.now - started).components
+        logger.info(
+            "read models caught up",
+            metadata: [
+                "partition": "\(partition)",
+                "seconds": "\(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)",
+                "seeded.at": "\(side.seededAt.map { "\($0)" } ?? "-")", "checkpoint": "\(side.checkpoint)",
+            ])
         return side
     }
 
@@ -307,8 +369,10 @@ public actor ShardNode {
     func isCurrent(_ side: ReadSide) -> Bool { readSides[side.partition] === side }
 
     /// The guild's history, read from its partition's log (audit, time travel, draw verification).
+    ///
+    /// Its reads block: run them on the I/O pool (``EventLog/BlockingIOPool``), never on a cooperative thread.
     public func history(for guild: GuildID) async throws -> GuildHistory {
-        GuildHistory(log: try await owner(for: guild).log)
+        GuildHistory(log: try await owner(for: guild).reader)
     }
 
     /// The owners acquired so far.
@@ -320,7 +384,7 @@ public actor ShardNode {
     /// every guild with history, not only those a request has touched). A damaged partition is
     /// quarantined and the others are still acquired.
     public func acquireExisting() async throws {
-        for partition in configuration.data.existingPartitions {
+        for partition in try await configuration.logStore.existingPartitions() {
             try await acquireAtStart(partition)
         }
     }

@@ -16,13 +16,18 @@ public actor PartitionOwner {
     public nonisolated let partition: PartitionID
     public nonisolated let epoch: Epoch
     /// The partition's log, shared with readers: its end moves as appends become durable.
-    public nonisolated let log: PartitionLog
+    public nonisolated let log: any PartitionLogHandle
+    /// The log's segment files when the store is a data directory (nil in PostgreSQL).
+    public nonisolated var fileLog: PartitionLog? { log as? PartitionLog }
+    /// The log as read by projectors, audit pages and history scans (on threads that may block).
+    public nonisolated let reader: any LogReader
+    /// Where the log and its snapshots are kept.
+    public nonisolated let store: any LogStore
     private var processor: CommandProcessor
     /// Appends in flight and the first failure (after which everything is refused until reacquired).
     private nonisolated let appends = AppendTracker()
     private var released = false
     private let logger: Logger
-    private let directory: String
     /// Take a snapshot once this many events have been applied since the last one. Default 100,000.
     public let snapshotEvery: Int
     private var eventsSinceSnapshot = 0
@@ -40,49 +45,55 @@ public actor PartitionOwner {
     }
 
     private init(
-        partition: PartitionID, epoch: Epoch, log: PartitionLog, processor: CommandProcessor, directory: String,
-        snapshotEvery: Int, replayedEvents: Int, logger: Logger
+        partition: PartitionID, epoch: Epoch, log: any PartitionLogHandle, store: any LogStore,
+        processor: CommandProcessor, snapshotEvery: Int, replayedEvents: Int, logger: Logger
     ) {
         self.partition = partition
         self.epoch = epoch
         self.log = log
+        self.reader = log.blockingReader()
+        self.store = store
         self.processor = processor
-        self.directory = directory
         self.snapshotEvery = snapshotEvery
         self.replayedEvents = replayedEvents
         self.logger = logger
         for state in processor.model.guilds.values { effects.note(state) }
     }
 
-    /// Takes the partition: opens its log for writing (lock and epoch), loads the newest snapshot
-    /// and replays the log after it into memory, and only then returns an owner that accepts commands.
-    ///
-    /// - Throws: ``EventLog/EventLogError`` (`locked`, `staleEpoch`, `corruption` …) or
-    ///   ``Partition/PartitionError`` for a record this build cannot decode.
+    /// Takes the partition from a data directory's files (see ``acquire(store:partition:epoch:globalDefaults:configuration:snapshotEvery:logger:)``).
     public static func acquire(
         data: DataDirectory, partition: PartitionID, epoch: Epoch, globalDefaults: [SettingKey: Int64] = [:],
         configuration: PartitionLog.Configuration = .init(), snapshotEvery: Int = 100_000, logger: Logger
     ) async throws -> PartitionOwner {
-        let directory = data.directory(of: partition)
-        let log = try await BlockingIOPool.shared.run {
-            try PartitionLog.openForWriting(
-                directory: directory, partition: partition, epoch: epoch, configuration: configuration, logger: logger)
-        }
-        // Reading the snapshot and the log blocks: it runs on the I/O pool, not the cooperative one.
+        try await acquire(
+            store: FileLogStore(data: data), partition: partition, epoch: epoch, globalDefaults: globalDefaults,
+            configuration: configuration, snapshotEvery: snapshotEvery, logger: logger)
+    }
+
+    /// Takes the partition: opens its log in `store` for writing (fencing every older owner with
+    /// `epoch` or, in a store that raises it itself, a higher one), loads the newest snapshot and
+    /// replays the log after it into memory, and only then returns an owner that accepts commands.
+    ///
+    /// - Throws: ``EventLog/EventLogError`` (`locked`, `staleEpoch`, `corruption` …) or
+    ///   ``Partition/PartitionError`` for a record this build cannot decode.
+    public static func acquire(
+        store: any LogStore, partition: PartitionID, epoch: Epoch, globalDefaults: [SettingKey: Int64] = [:],
+        configuration: PartitionLog.Configuration = .init(), snapshotEvery: Int = 100_000, logger: Logger
+    ) async throws -> PartitionOwner {
+        let log = try await store.openForWriting(
+            partition: partition, epoch: epoch, configuration: configuration, logger: logger)
+        let reader = log.blockingReader()
         let restored: (processor: CommandProcessor, snapshotOffset: Offset, replayed: Int)
         do {
+            // A snapshot past the log's end describes events that never became durable: ignored.
+            let snapshot = try await PartitionModel.loadNewestSnapshot(
+                from: store, partition: partition, end: log.endOffset, globalDefaults: globalDefaults)
+            // Reading the log blocks: it runs on the I/O pool, not the cooperative one.
             restored = try await BlockingIOPool.shared.run {
-                var model = PartitionModel(globalDefaults: globalDefaults)
-                // A snapshot past the log's end describes events that never became durable: ignore it.
-                if let snapshot = PartitionModel.loadNewestSnapshot(
-                    partition: partition, partitionDirectory: directory, globalDefaults: globalDefaults),
-                    snapshot.nextOffset <= log.endOffset
-                {
-                    model = snapshot
-                }
+                let model = snapshot ?? PartitionModel(globalDefaults: globalDefaults)
                 var processor = CommandProcessor(model: model)
                 var replayed = 0
-                try log.forEachEvent(LogQuery(from: model.nextOffset)) {
+                try reader.forEachEvent(LogQuery(from: model.nextOffset)) {
                     processor.restore($0)
                     replayed += 1
                 }
@@ -93,15 +104,16 @@ public actor PartitionOwner {
             throw error
         }
         let (processor, snapshotOffset, replayed) = restored
+        let held = log.epoch ?? epoch
         logger.info(
             "acquired partition",
             metadata: [
-                "partition": "\(partition)", "epoch": "\(epoch)", "log.end": "\(log.endOffset)",
+                "partition": "\(partition)", "epoch": "\(held)", "log.end": "\(log.endOffset)",
                 "snapshot.offset": "\(snapshotOffset)", "replayed": "\(replayed)",
-                "guilds": "\(processor.model.guilds.count)",
+                "guilds": "\(processor.model.guilds.count)", "store": "\(store.location)",
             ])
         return PartitionOwner(
-            partition: partition, epoch: epoch, log: log, processor: processor, directory: directory,
+            partition: partition, epoch: held, log: log, store: store, processor: processor,
             snapshotEvery: snapshotEvery, replayedEvents: replayed, logger: logger)
     }
 
@@ -287,9 +299,10 @@ public actor PartitionOwner {
         } else {
             query = LogQuery(guild: guild)
         }
+        let reader = self.reader
         return try await BlockingIOPool.shared.run {
             var events: [StoredEvent] = []
-            try log.forEachEvent(query) { event in
+            try reader.forEachEvent(query) { event in
                 if event.guild == guild, range.contains(event.sequence) { events.append(event) }
             }
             return events
@@ -318,18 +331,19 @@ public actor PartitionOwner {
     /// Writes a snapshot of the state as of the log's durable end (waiting for in-flight appends, so
     /// the snapshot never holds an event the log might not).
     ///
-    /// - Returns: the snapshot's path, or nil after a failed append.
+    /// - Returns: the offset the snapshot reflects, or nil after a failed append.
     @discardableResult
-    public func snapshot() async throws -> String? {
+    public func snapshot() async throws -> Offset? {
         // Re-checked after every wait: other commands may have started appends meanwhile.
         while !appends.isIdle { await appends.idle() }
         guard appends.failure == nil else { return nil }
         let model = processor.model
         eventsSinceSnapshot = 0
-        let (partition, directory) = (self.partition, self.directory)
-        return try await BlockingIOPool.shared.run {
-            try model.writeSnapshot(partition: partition, partitionDirectory: directory)
-        }
+        let partition = self.partition
+        // Encoding a large partition takes a while: on the I/O pool, so the owner keeps deciding.
+        let bytes = try await BlockingIOPool.shared.run { model.encodeSnapshot(partition: partition) }
+        try await store.writeSnapshot(bytes, partition: partition, offset: model.nextOffset, epoch: epoch)
+        return model.nextOffset
     }
 
     /// Stops accepting commands, waits for in-flight appends, snapshots, closes the log and releases

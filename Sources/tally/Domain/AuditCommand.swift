@@ -5,8 +5,8 @@ import Foundation
 import Partition
 import Projections
 
-/// `tally audit DIR --guild G [--user U] [--until TIME|OFFSET]`
-struct AuditCommand: ParsableCommand {
+/// `tally audit DIR|--store URL --guild G [--user U] [--until TIME|OFFSET]`
+struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract:
@@ -14,8 +14,7 @@ struct AuditCommand: ParsableCommand {
         discussion: "Read from the log through its guild index. --user takes a Discord id, discord:ID or kick:ID."
     )
 
-    @Argument(help: "The data directory.")
-    var directory: String
+    @OptionGroup var source: StoreOptions
 
     @Option(help: "The guild (Discord snowflake).")
     var guild: UInt64
@@ -31,8 +30,7 @@ struct AuditCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    func run() throws {
-        let data = try openDataDirectory(directory)
+    func run() async throws {
         let g = GuildID(guild)
         let person = try user.map { text -> PersonID in
             guard let p = PersonID(parsing: text) else {
@@ -46,37 +44,41 @@ struct AuditCommand: ParsableCommand {
             }
             return p
         }
-        let history = try openHistory(data, guild: g, logging: logging)
-        var entries = try history.audit(guild: g, person: person, until: point)
-        if entries.isEmpty {
-            print(
-                "no changes for \(person.map(\.description) ?? "anyone") in guild \(guild)\(point.map { " up to \($0)" } ?? "")"
-            )
-            return
-        }
-        if let last, entries.count > last { entries = Array(entries.suffix(last)) }
-        print("offset\ttime\tperson\tevent\tactor\tpoints\ttickets\tminutes\treason")
-        func signed(_ v: Int64, _ total: Int64) -> String { v == 0 ? "\(total)" : "\(total) (\(v > 0 ? "+" : "")\(v))" }
-        for e in entries {
-            print(
-                "\(e.offset)\t\(e.timestamp)\t\(e.person)\t\(e.event)\t\(e.actor)\t\(signed(e.pointsDelta, e.points))\t"
-                    + "\(signed(e.ticketsDelta, e.tickets))\t\(signed(e.minutesDelta, e.minutes))\t\(e.reason)")
-        }
-        if let person {
-            let state = try history.state(guild: g, asOf: point).person(person)
-            print(
-                "# \(person): \(state.points) points, \(state.totalTickets) tickets, \(state.minutes) minutes\(point.map { " as of \($0)" } ?? "")"
-            )
+        let (guild, last) = (self.guild, self.last)
+        try await withHistory(source, guild: g, logging: logging) { history in
+            var entries = try history.audit(guild: g, person: person, until: point)
+            if entries.isEmpty {
+                print(
+                    "no changes for \(person.map(\.description) ?? "anyone") in guild \(guild)\(point.map { " up to \($0)" } ?? "")"
+                )
+                return
+            }
+            if let last, entries.count > last { entries = Array(entries.suffix(last)) }
+            print("offset\ttime\tperson\tevent\tactor\tpoints\ttickets\tminutes\treason")
+            func signed(_ v: Int64, _ total: Int64) -> String {
+                v == 0 ? "\(total)" : "\(total) (\(v > 0 ? "+" : "")\(v))"
+            }
+            for e in entries {
+                print(
+                    "\(e.offset)\t\(e.timestamp)\t\(e.person)\t\(e.event)\t\(e.actor)\t\(signed(e.pointsDelta, e.points))\t"
+                        + "\(signed(e.ticketsDelta, e.tickets))\t\(signed(e.minutesDelta, e.minutes))\t\(e.reason)")
+            }
+            if let person {
+                let state = try history.state(guild: g, asOf: point).person(person)
+                print(
+                    "# \(person): \(state.points) points, \(state.totalTickets) tickets, \(state.minutes) minutes\(point.map { " as of \($0)" } ?? "")"
+                )
+            }
         }
     }
 }
 
-/// `tally raffle verify DIR --guild G --draw D`
+/// `tally raffle verify DIR|--store URL --guild G --draw D`
 struct RaffleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raffle", abstract: "Raffle tools.", subcommands: [VerifyDraw.self])
 
-    struct VerifyDraw: ParsableCommand {
+    struct VerifyDraw: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract:
@@ -84,8 +86,7 @@ struct RaffleCommand: ParsableCommand {
             discussion: "D is PERIOD:NUMBER (e.g. 3:1), or N for the guild's Nth draw overall."
         )
 
-        @Argument(help: "The data directory.")
-        var directory: String
+        @OptionGroup var source: StoreOptions
 
         @Option(help: "The guild (Discord snowflake).")
         var guild: UInt64
@@ -95,10 +96,16 @@ struct RaffleCommand: ParsableCommand {
 
         @OptionGroup var logging: LoggingOptions
 
-        func run() throws {
-            let data = try openDataDirectory(directory)
+        func run() async throws {
+            let (guild, draw) = (self.guild, self.draw)
             let g = GuildID(guild)
-            let history = try openHistory(data, guild: g, logging: logging)
+            try await withHistory(source, guild: g, logging: logging) { history in
+                try Self.verify(history, guild: g, draw: draw)
+            }
+        }
+
+        static func verify(_ history: GuildHistory, guild g: GuildID, draw: String) throws {
+            let guild = g.rawValue
             let (period, number): (PeriodID, UInt32)
             let parts = draw.split(separator: ":")
             if parts.count == 2, let a = UInt32(parts[0]), let b = UInt32(parts[1]) {
@@ -144,7 +151,24 @@ struct RaffleCommand: ParsableCommand {
 
 func hexString(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
-/// The history of the partition holding `guild`, read-only.
+/// Runs `body` on the I/O pool (history reads block) with the history of the partition holding
+/// `guild`, read-only, in the data directory or PostgreSQL store `source` names.
+func withHistory(
+    _ source: StoreOptions, guild: GuildID, logging: LoggingOptions,
+    _ body: @escaping @Sendable (GuildHistory) throws -> Void
+) async throws {
+    let logger = logging.makeLogger()
+    try await source.withStore(logger: logger) { store in
+        let p = DataDirectory.partition(for: guild, count: store.partitionCount)
+        guard try await store.existingPartitions().contains(p) else {
+            throw ValidationError("guild \(guild) has no history in \(store.location)")
+        }
+        let history = GuildHistory(log: try await store.openForReading(partition: p, logger: logger).blockingReader())
+        try await BlockingIOPool.shared.run { try body(history) }
+    }
+}
+
+/// The history of the partition holding `guild` in a data directory, read-only.
 func openHistory(_ data: DataDirectory, guild: GuildID, logging: LoggingOptions) throws -> GuildHistory {
     let p = data.partition(for: guild)
     guard FileManager.default.fileExists(atPath: data.directory(of: p)) else {

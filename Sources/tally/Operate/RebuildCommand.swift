@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Logging
+import PostgresStore
 import Projections
 import Shard
 
@@ -15,7 +16,8 @@ struct RebuildCommand: AsyncParsableCommand {
             With --url, the running service rebuilds while it serves: each partition's owner builds the new read \
             models beside the live ones, follows the log, and swaps them in between two queries; the diff is printed \
             and kept in the service's DIR/reports/rebuild-<id>.json (and in --report FILE). With a data directory, \
-            stop the service first.
+            stop the service first; with --store (or TALLY_STORE), the logs are read from PostgreSQL and the data \
+            directory holds only the read models rebuilt.
             """
     )
 
@@ -24,6 +26,12 @@ struct RebuildCommand: AsyncParsableCommand {
 
     @Option(help: "A running service's base URL (online rebuild).")
     var url: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Offline: read the logs from this PostgreSQL store, postgres://USER@HOST:PORT/DATABASE.",
+            discussion: "Default: TALLY_STORE. The read models rebuilt are the data directory's."))
+    var store: String?
 
     @Option(help: "Rebuild only this projection (people, raffle, roles, links, shop, guilds); repeatable.")
     var projection: [String] = []
@@ -54,10 +62,24 @@ struct RebuildCommand: AsyncParsableCommand {
             throw ValidationError("--guild and --report are for an online rebuild (--url)")
         }
         if let guild, UInt64(guild) == nil { throw ValidationError("--guild must be a Discord snowflake") }
+        if url != nil, store != nil { throw ValidationError("--store is for an offline rebuild (a data directory)") }
     }
 
+    /// The store URL of an offline rebuild, if any.
+    private var storeURL: String? { store ?? environmentStoreURL() }
+
     func run() async throws {
-        if let url { try await online(url) } else { try offline() }
+        if let url { return try await online(url) }
+        let data = try openDataDirectory(directory!)
+        guard let storeURL else { return try await offline(data: data, store: FileLogStore(data: data)) }
+        try await withPostgresStore(url: storeURL, logger: logging.makeLogger()) { store in
+            guard store.partitionCount == data.partitionCount else {
+                throw ValidationError(
+                    "\(data.path) has \(data.partitionCount) partitions but \(store.location) has \(store.partitionCount)"
+                )
+            }
+            try await offline(data: data, store: store)
+        }
     }
 
     /// Starts a rebuild on every node of the service, follows its progress, prints the diff.
@@ -134,19 +156,24 @@ struct RebuildCommand: AsyncParsableCommand {
         }.joined(separator: ", ")
     }
 
-    private func offline() throws {
-        let data = try openDataDirectory(directory!)
+    /// Rebuilds the read models of `data` from the logs in `store` (its files, or PostgreSQL).
+    private func offline(data: DataDirectory, store: any LogStore) async throws {
         let logger = logging.makeLogger()
         try FileManager.default.createDirectory(atPath: data.path + "/readmodels", withIntermediateDirectories: true)
-        let partitions = partition.map { [PartitionID($0)] } ?? data.existingPartitions
+        var partitions = try await store.existingPartitions()
+        if let partition { partitions = [PartitionID(partition)] }
         var changedPeople = 0
         var changedGuilds = Set<GuildID>()
+        let only = projection.isEmpty ? nil : Set(projection)
         for p in partitions {
-            let log = try PartitionLog.openForReading(directory: data.directory(of: p), partition: p, logger: logger)
-            let rebuilder = Rebuilder(log: log, livePath: ReadModelStore.path(dataDirectory: data, partition: p))
-            let report = try rebuilder.rebuild(only: projection.isEmpty ? nil : Set(projection)) { applied, end in
-                FileHandle.standardError.write(
-                    Data("rebuild: partition \(p): \(applied)/\(end.rawValue) events\n".utf8))
+            let log = try await store.openForReading(partition: p, logger: logger).blockingReader()
+            let livePath = ReadModelStore.path(dataDirectory: data, partition: p)
+            // The rebuild reads the log with blocking reads: on the I/O pool.
+            let report = try await BlockingIOPool.shared.run {
+                try Rebuilder(log: log, livePath: livePath).rebuild(only: only) { applied, end in
+                    FileHandle.standardError.write(
+                        Data("rebuild: partition \(p): \(applied)/\(end.rawValue) events\n".utf8))
+                }
             }
             let names = report.projections.map { "\($0.name) v\($0.version)" }.joined(separator: ", ")
             print(

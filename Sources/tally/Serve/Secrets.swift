@@ -74,7 +74,7 @@ struct Secrets: Codable {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             // Processes started together on a new directory race here: exactly one creates the
             // file, and the others use what it wrote, so every process has the same raffle secret.
-            if try FileSystem.createAtomically(
+            if try FileSystem.createExclusively(
                 Array(try encoder.encode(secrets)) + [0x0A], at: path, permissions: 0o600)
             {
                 // Shown once, and only on a terminal: standard output redirected to a file or a log

@@ -9,6 +9,7 @@ import Hummingbird
 import Kick
 import Logging
 import Metrics
+import PostgresStore
 import Prometheus
 import Roles
 import ServiceLifecycle
@@ -60,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
     var drandRelay: String?
 
     @OptionGroup var server: ServerOptions
+    @OptionGroup var logStore: ServerStoreOptions
     @Option(help: "Where POST /v1/admin/backups (tally backup --url) writes backups (default DATA/backups).")
     var backupDir: String?
 
@@ -76,13 +78,18 @@ struct ServeCommand: AsyncParsableCommand {
         // An existing directory keeps its own count (one `tally cluster --partitions 4` made, say);
         // only an explicit --partitions that disagrees is refused.
         let existing = FileManager.default.fileExists(atPath: data + "/tally.json")
-        let directory = try DataDirectory.open(
-            path: data, creatingWith: existing ? partitions : partitions ?? DataDirectory.defaultPartitionCount)
+        let (directory, store) = try await logStore.open(
+            data: data,
+            partitions: existing || logStore.url != nil
+                ? partitions : partitions ?? DataDirectory.defaultPartitionCount,
+            logger: logger)
         let secrets = try Secrets.load(dataDirectory: data)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var configuration = ServeRole.Configuration(
             data: directory, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret)
+        configuration.store = store
+        configuration.storeService = store
         configuration.address = .hostname(host, port: port)
         configuration.limits = server.limits
         configuration.shards = shards
@@ -128,7 +135,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info(
             "serving",
-            metadata: ["data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)"])
+            metadata: [
+                "data": "\(data)", "address": "\(host):\(port)", "partitions": "\(directory.partitionCount)",
+                "store": "\(store?.location ?? "files in the data directory")",
+            ])
         try await role.run()
         logger.info("stopped")
     }

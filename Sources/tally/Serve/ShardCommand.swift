@@ -8,6 +8,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import PostgresStore
 import Prometheus
 import Roles
 import Shard
@@ -17,8 +18,12 @@ struct ShardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shard",
         abstract: "Run one shard of a cluster: hold the partitions the coordinator grants, forward the rest.",
-        discussion:
-            "Shards on one machine share the data directory; each partition's lock keeps its ownership exclusive."
+        discussion: """
+            With files, shards on one machine share the data directory; each partition's lock keeps its ownership \
+            exclusive. With --store (or TALLY_STORE), the logs are in PostgreSQL, fenced by epochs in the database, \
+            and each shard may run on its own machine with a data directory of its own (read models, keys, \
+            secrets.json: give every shard the same secrets.json).
+            """
     )
 
     @Option(
@@ -41,6 +46,9 @@ struct ShardCommand: AsyncParsableCommand {
             """)
     var drandRelay: String?
     @OptionGroup var server: ServerOptions
+    @OptionGroup var logStore: ServerStoreOptions
+    @Option(help: "Partitions of a new PostgreSQL store (default 16; an existing store keeps its own).")
+    var partitions: Int?
     @Option(help: "The service's public base URL, for link buttons (default http://HOST:PORT).")
     var publicURL: String?
     @Option(help: "Where POST /v1/admin/backups (tally backup --url) writes backups (default DATA/backups).")
@@ -60,14 +68,20 @@ struct ShardCommand: AsyncParsableCommand {
         guard Heartbeat.isValidURL(url), coordinators.allSatisfy(Heartbeat.isValidURL) else {
             throw ValidationError("--url and --coordinator are http(s)://host[:port], with no path")
         }
-        let secrets = try Secrets.load(dataDirectory: data)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        guard partitions == nil || logStore.url != nil else {
+            throw ValidationError("--partitions is for a new --store; a data directory keeps its own count")
+        }
+        let (directory, store) = try await logStore.open(data: data, partitions: partitions, logger: logger)
+        let secrets = try Secrets.load(dataDirectory: data)
         var configuration = ShardRole.Configuration(
-            data: try DataDirectory.open(path: data), shard: shard, coordinator: coordinators[0],
+            data: directory, shard: shard, coordinator: coordinators[0],
             url: url, operatorToken: secrets.operatorToken, raffleSecret: secrets.raffleSecret,
             clusterKey: clusterKey)
         configuration.moreCoordinators = Array(coordinators.dropFirst())
+        configuration.store = store
+        configuration.storeService = store
         configuration.address = .hostname(host, port: port)
         configuration.limits = server.limits
         configuration.metricsText = { registry.emitToString() }

@@ -17,13 +17,7 @@ struct StoreOptions: ParsableArguments {
     var store: String?
 
     /// The store URL in effect, if any.
-    var url: String? {
-        if let store { return store }
-        guard directory == nil, let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else {
-            return nil
-        }
-        return url
-    }
+    var url: String? { store ?? (directory == nil ? environmentStoreURL() : nil) }
 
     func validate() throws {
         if directory != nil, store != nil {
@@ -56,4 +50,47 @@ func withPostgresStore<T: Sendable>(
         throw ValidationError("\(error)")
     }
     return try await PostgresLogStore.withRunning(url: url, partitionCount: partitionCount, logger: logger, body)
+}
+
+/// `--store` of `serve` and `shard`: partition logs and snapshots in PostgreSQL instead of the data
+/// directory, which then keeps only this process's read models, keys and secrets.
+struct ServerStoreOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Keep partition logs and snapshots in PostgreSQL, postgres://USER@HOST:PORT/DATABASE (default: TALLY_STORE).",
+            discussion: "Without it (and without TALLY_STORE) the logs are files in the data directory."))
+    var store: String?
+
+    /// The store URL in effect, if any.
+    var url: String? { store ?? environmentStoreURL() }
+
+    /// The data directory at `path` and, with a store URL, the PostgreSQL store to run in the process's
+    /// `ServiceGroup`.
+    ///
+    /// With a URL the store is prepared once here (schema migrated, partition count read): a new
+    /// store gets `partitions`, or the local directory's count, or the default; an existing one keeps
+    /// its own, and a `partitions` or a local directory that disagrees is refused. The local
+    /// directory is then opened (or created) with the store's count. Without a URL, the directory is
+    /// opened with `partitions` as `open(path:creatingWith:)` takes it.
+    func open(data path: String, partitions: Int?, logger: Logger) async throws -> (DataDirectory, PostgresLogStore?) {
+        guard let url else { return (try DataDirectory.open(path: path, creatingWith: partitions), nil) }
+        let local = try? DataDirectory.open(path: path)
+        let asked = partitions ?? local?.partitionCount
+        let count: Int
+        do {
+            count = try await withPostgresStore(url: url, partitionCount: asked, logger: logger) { $0.partitionCount }
+        } catch let error as EventLogError where error.code == .notFound && asked == nil {
+            count = try await withPostgresStore(
+                url: url, partitionCount: DataDirectory.defaultPartitionCount, logger: logger
+            ) { $0.partitionCount }
+        }
+        let directory = try DataDirectory.open(path: path, creatingWith: count)
+        return (directory, try PostgresLogStore(url: url, preparedPartitionCount: count, logger: logger))
+    }
+}
+
+/// `TALLY_STORE`, when set and not empty: the PostgreSQL store commands use without `--store`.
+func environmentStoreURL() -> String? {
+    guard let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else { return nil }
+    return url
 }

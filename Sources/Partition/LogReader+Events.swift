@@ -1,7 +1,7 @@
 public import Domain
 public import EventLog
 
-extension PartitionLog {
+extension LogReader {
     /// Calls `body` with each domain event the query selects, in order, stopping after the last
     /// event at or before `until`.
     ///
@@ -18,7 +18,7 @@ extension PartitionLog {
                     throw PartitionError(
                         .undecodable,
                         "the record at offset \(record.offset) is not a domain event this build understands",
-                        path: directory, underlying: error)
+                        path: readerLocation, underlying: error)
                 }
                 if let until, !until.includes(event) { throw EndOfHistory() }
                 try body(event)
