@@ -20,8 +20,9 @@ public struct CommandProcessor: Sendable {
     /// so the next command sees them (the caller must append the records, in order, before
     /// acknowledging anything).
     public mutating func process(_ command: Command, guild: GuildID, context: CommandContext) -> Outcome {
-        let state = model.state(of: guild) ?? model.emptyState(of: guild)
-        let decision = state.decide(command, context: context)
+        // The copy of the guild's state lives only while deciding: held while the events are applied,
+        // it would make the apply copy every array of the guild (copy-on-write).
+        let decision = (model.state(of: guild) ?? model.emptyState(of: guild)).decide(command, context: context)
         guard case .accepted(let events) = decision, !events.isEmpty else {
             return Outcome(decision: decision, records: [], events: [])
         }
@@ -39,12 +40,12 @@ public struct CommandProcessor: Sendable {
     private mutating func commit(_ events: [DomainEvent], guild: GuildID, context: CommandContext, decision: Decision)
         -> Outcome
     {
-        let state = model.state(of: guild) ?? model.emptyState(of: guild)
+        let lastSequence = model.state(of: guild)?.lastSequence ?? 0
         var records: [Record] = []
         var stored: [StoredEvent] = []
         records.reserveCapacity(events.count)
         for (i, event) in events.enumerated() {
-            let sequence = state.lastSequence + UInt64(i) + 1
+            let sequence = lastSequence + UInt64(i) + 1
             let key = i == 0 ? context.key : nil
             records.append(
                 EventCodec.record(

@@ -4,7 +4,8 @@ public import EventLog
 /// Every guild of one partition folded from the log: the write side's state (with idempotency keys,
 /// to decide commands) and the read side's (without them, to write read models).
 public struct PartitionModel: Sendable {
-    public private(set) var guilds: [GuildID: GuildState] = [:]
+    /// Every guild's state, stored flat (see ``Domain/DenseTable``).
+    public private(set) var guilds = DenseTable<GuildID, GuildState>()
     /// The offset after the last event applied.
     public private(set) var nextOffset: Offset = .zero
     public let globalDefaults: [SettingKey: Int64]
@@ -21,7 +22,7 @@ public struct PartitionModel: Sendable {
     /// Applies one event (events must come in offset order).
     public mutating func apply(_ event: StoredEvent) {
         let (defaults, keys) = (globalDefaults, remembersKeys)
-        guilds[event.guild, default: PartitionModel.newGuild(event.guild, defaults, keys)].apply(event)
+        guilds.update(event.guild, default: PartitionModel.newGuild(event.guild, defaults, keys)) { $0.apply(event) }
         nextOffset = Offset(event.offset.rawValue + 1)
     }
 

@@ -60,7 +60,7 @@ import Testing
                 directory: data.directory(of: p), partition: p, logger: testLogger)
             var model = PartitionModel()
             try log.forEachEvent(LogQuery()) { model.apply($0) }
-            states.merge(model.guilds) { a, _ in a }
+            states.merge(model.guilds.lazy.map { ($0.key, $0.value) }) { a, _ in a }
         }
         return states
     }

@@ -170,7 +170,7 @@ public struct LegacyState: Hashable, Sendable {
     public init() {}
 
     /// Whether `name` (lower-case) still waits for its Kick id: a provisional person or a link.
-    public func isPending(_ name: String, in people: [PersonID: PersonState]) -> Bool {
+    public func isPending(_ name: String, in people: PersonTable) -> Bool {
         linkedNames[name] != nil || people[.kickName(name)] != nil
     }
 }

@@ -76,11 +76,11 @@ extension GuildState {
                 person.unconvertedMinutes -= minutes
             }
         case .pointsSpent(let p, let amount, _):
-            people[p, default: PersonState()].points -= amount
+            people.update(p) { $0.points -= amount }
         case .pointsRefunded(let p, let amount, _):
-            people[p, default: PersonState()].points += amount
+            people.update(p) { $0.points += amount }
         case .pointsAdjusted(let p, let delta, _, _):
-            people[p, default: PersonState()].points += delta
+            people.update(p) { $0.points += delta }
         case .subscriptionRecorded(let chatter, let expiresAt, let createdAt):
             chatters[chatter, default: ChatterState(username: "")].subscriberUntil = expiresAt
             if remembersKeys, let createdAt {
@@ -135,10 +135,10 @@ extension GuildState {
             raffle.lastPeriod = period.id
             raffle.periods[period.id] = period
             raffle.draws = []
-            for key in people.keys {
-                people[key]!.tickets = TicketCounts()
-                people[key]!.periodMinutes = 0
-                people[key]!.periodHoursPaid = 0
+            people.updateAll { person in
+                person.tickets = TicketCounts()
+                person.periodMinutes = 0
+                person.periodHoursPaid = 0
             }
         case .rafflePeriodClosed(let id, let table, let round):
             if raffle.current?.id == id { raffle.current = nil }
@@ -147,11 +147,11 @@ extension GuildState {
         case .raffleBeaconRecorded(let id, let beacon):
             raffle.beacons[id] = beacon
         case .ticketsGranted(let p, let amount, let source, _):
-            people[p, default: PersonState()].tickets[Int(source.rawValue)] += amount
+            people.update(p) { $0.tickets[Int(source.rawValue)] += amount }
         case .ticketsRemoved(let p, let amount, let source, _):
-            people[p, default: PersonState()].tickets[Int(source.rawValue)] -= amount
+            people.update(p) { $0.tickets[Int(source.rawValue)] -= amount }
         case .raffleExclusionChanged(let p, let excluded):
-            people[p, default: PersonState()].excluded = excluded
+            people.update(p) { $0.excluded = excluded }
         case .raffleWinnerDrawn(let draw):
             raffle.draws.append(draw)
             raffle.history[draw.period, default: []].append(draw)
@@ -214,10 +214,10 @@ extension GuildState {
         }
     }
 
-    /// Changes one person in place with a single dictionary lookup.
+    /// Changes one person in place with a single index lookup.
     @inline(__always)
     private mutating func modifyPerson(_ id: PersonID, _ body: (inout PersonState) -> Void) {
-        body(&people[id, default: PersonState()])
+        people.update(id, body)
     }
 
     mutating func mergePerson(_ from: PersonID, into to: PersonID) {

@@ -135,16 +135,14 @@ extension GuildState {
         // Chat games and messages (version 6)
         games.encodeSnapshot(into: &w)
         // Idempotency keys, in expiry order.
-        let live = keys.liveOrder
-        w.writeVarint(UInt64(live.count))
-        for hash in live {
-            let o = keys.outcomes[hash]!
-            w.write(hash.high)
-            w.write(hash.low)
-            w.writeVarint(o.firstSequence)
-            w.writeVarint(UInt64(o.events))
-            w.writeTime(o.timestamp)
-            w.writeVarint(o.firstOffset.map { $0.rawValue + 1 } ?? 0)
+        w.writeVarint(UInt64(keys.count))
+        for entry in keys.liveEntries {
+            w.write(entry.key.high)
+            w.write(entry.key.low)
+            w.writeVarint(entry.firstSequence)
+            w.writeVarint(UInt64(entry.events))
+            w.writeTime(Timestamp(milliseconds: entry.timestamp))
+            w.writeVarint(entry.offsetPlusOne)
         }
         // Imports (version 5)
         w.writeVarint(UInt64(legacy.importedRows.count))
@@ -314,8 +312,7 @@ extension GuildState {
         }
         s.games = try GamesState.decodeSnapshot(from: &r)
         let keyCount = try count()
-        s.keys.outcomes.reserveCapacity(keyCount)
-        s.keys.order.reserveCapacity(keyCount)
+        s.keys.reserveCapacity(keyCount)
         for _ in 0..<keyCount {
             let hash = IdempotencyKeys.KeyHash(high: try r.read(UInt64.self), low: try r.read(UInt64.self))
             let firstSequence = try r.readVarint()
@@ -325,8 +322,7 @@ extension GuildState {
             let outcome = IdempotencyKeys.Outcome(
                 firstSequence: firstSequence, events: events, timestamp: timestamp,
                 firstOffset: offset == 0 ? nil : Offset(offset - 1))
-            s.keys.outcomes[hash] = outcome
-            s.keys.order.append(hash)
+            s.keys.restore(hash, outcome)
         }
         s.keys.trimToMaximum()
         let rows = try count()

@@ -26,7 +26,7 @@ public struct GuildState: Sendable, Equatable {
     /// `lastSpoke` is pruned when it reaches this size.
     var pruneLastSpokeAt = 64
     public internal(set) var chatters: [KickUserID: ChatterState] = [:]
-    public internal(set) var people: [PersonID: PersonState] = [:]
+    public internal(set) var people = PersonTable()
 
     // Links
     public internal(set) var links: [UserID: KickUserID] = [:]
@@ -173,129 +173,5 @@ public struct RaffleState: Hashable, Sendable {
     /// Whether `period` has been opened and closed.
     public func isClosed(_ period: PeriodID) -> Bool {
         periods[period] != nil && current?.id != period
-    }
-}
-
-/// The idempotency keys a guild has seen, with the events each produced; forgotten after
-/// ``retentionMilliseconds`` of log time (deterministically, by event timestamps).
-///
-/// Keys are held as 128-bit hashes of their UTF-8 bytes (two independently seeded 64-bit mixes), so
-/// the map stores no strings; two different keys colliding is a 2⁻¹²⁸ event.
-public struct IdempotencyKeys: Hashable, Sendable {
-    /// Keys are remembered for 7 days of log time…
-    public static let retentionMilliseconds: Int64 = 7 * 86_400_000
-    /// …and at most this many per guild (the oldest is forgotten first), so that a guild's memory
-    /// and snapshot do not grow with its chat: a repeat is recognized when it comes within 7 days
-    /// of log time of the first delivery *and* fewer than this many later commands of the guild
-    /// came in between (see README, "Idempotency"). 10,000.
-    public static let maximumCount = 10_000
-
-    public struct Outcome: Hashable, Sendable {
-        /// The sequence number of the command's first event.
-        public var firstSequence: UInt64
-        public var events: Int
-        public var timestamp: Timestamp
-        /// The log offset of the command's first event (its events are contiguous there), so a
-        /// duplicate is answered by reading just those; nil when the state was folded without offsets.
-        public var firstOffset: Offset?
-
-        public init(firstSequence: UInt64, events: Int, timestamp: Timestamp, firstOffset: Offset? = nil) {
-            self.firstSequence = firstSequence
-            self.events = events
-            self.timestamp = timestamp
-            self.firstOffset = firstOffset
-        }
-    }
-
-    /// A key's 128-bit hash.
-    struct KeyHash: Hashable, Sendable {
-        var high: UInt64
-        var low: UInt64
-
-        init(_ key: String) {
-            var a: UInt64 = 0x6A09_E667_F3BC_C908
-            var b: UInt64 = 0xBB67_AE85_84CA_A73B
-            var key = key
-            key.withUTF8 { bytes in
-                var i = 0
-                while i < bytes.count {
-                    var word: UInt64 = 0
-                    let n = min(8, bytes.count - i)
-                    for j in 0..<n { word |= UInt64(bytes[i + j]) << (8 * UInt64(j)) }
-                    a = StableHash.mix64(a ^ word)
-                    b = StableHash.mix64(b &+ word &* 0x9E37_79B9_7F4A_7C15)
-                    i += 8
-                }
-                a = StableHash.mix64(a ^ UInt64(bytes.count))
-                b = StableHash.mix64(b ^ UInt64(bytes.count) << 32)
-            }
-            high = a
-            low = b
-        }
-
-        init(high: UInt64, low: UInt64) {
-            self.high = high
-            self.low = low
-        }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(low) }
-    }
-
-    var outcomes: [KeyHash: Outcome] = [:]
-    /// Keys in the order they were recorded, for expiry.
-    var order: [KeyHash] = []
-    var orderStart = 0
-
-    public init() {}
-
-    /// Equal when the same keys are remembered with the same outcomes, in the same expiry order.
-    public static func == (a: IdempotencyKeys, b: IdempotencyKeys) -> Bool {
-        a.outcomes == b.outcomes && a.liveOrder == b.liveOrder
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(outcomes.count) }
-
-    var liveOrder: [KeyHash] { order[orderStart...].filter { outcomes[$0] != nil } }
-
-    public subscript(key: String) -> Outcome? { outcomes[KeyHash(key)] }
-
-    /// How many keys are remembered.
-    public var count: Int { outcomes.count }
-
-    /// Remembers `key`, then forgets (deterministically, so every replay forgets the same keys at
-    /// the same event) the keys older than 7 days of log time before `outcome` and the oldest
-    /// beyond ``maximumCount``.
-    mutating func record(_ key: String, _ outcome: Outcome) {
-        let hash = KeyHash(key)
-        if outcomes.updateValue(outcome, forKey: hash) != nil, let old = order[orderStart...].firstIndex(of: hash) {
-            // Re-recorded: its old place in the order no longer counts.
-            order.remove(at: old)
-        }
-        order.append(hash)
-        let horizon = outcome.timestamp.rawValue - IdempotencyKeys.retentionMilliseconds
-        while orderStart < order.count {
-            let oldest = order[orderStart]
-            guard let remembered = outcomes[oldest] else {
-                orderStart += 1
-                continue
-            }
-            guard remembered.timestamp.rawValue < horizon || outcomes.count > IdempotencyKeys.maximumCount else {
-                break
-            }
-            outcomes.removeValue(forKey: oldest)
-            orderStart += 1
-        }
-        if orderStart > 4096 && orderStart * 2 > order.count {
-            order.removeFirst(orderStart)
-            orderStart = 0
-        }
-    }
-
-    /// Forgets the oldest keys beyond ``maximumCount`` (a snapshot written with a larger bound).
-    mutating func trimToMaximum() {
-        while outcomes.count > IdempotencyKeys.maximumCount, orderStart < order.count {
-            outcomes.removeValue(forKey: order[orderStart])
-            orderStart += 1
-        }
     }
 }

@@ -24,7 +24,7 @@ public struct ProjectionModel: Sendable {
     /// marked changed.
     init(snapshot: PartitionModel) { partition = snapshot }
 
-    public var guilds: [GuildID: GuildState] { partition.guilds }
+    public var guilds: DenseTable<GuildID, GuildState> { partition.guilds }
     public var nextOffset: Offset { partition.nextOffset }
     public func state(of guild: GuildID) -> GuildState? { partition.state(of: guild) }
 
@@ -70,7 +70,7 @@ public struct ProjectionModel: Sendable {
 
     mutating func markEverythingDirty() {
         dirtyGuilds = Set(guilds.keys)
-        dirtyPeople = guilds.mapValues { Set($0.people.keys) }
+        dirtyPeople = Dictionary(uniqueKeysWithValues: guilds.lazy.map { ($0.key, Set($0.value.people.keys)) })
     }
 
     private mutating func markDirty(_ stored: StoredEvent, _ guild: GuildID) {
