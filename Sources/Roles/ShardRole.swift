@@ -95,7 +95,13 @@ public struct ShardRole: Sendable {
         let forwarding = ForwardingMiddleware<BasicRequestContext>(
             agent: agent, data: configuration.data, client: client)
         api.forwarding = forwarding
-        api.overlays = OverlayServer(nodes: node, publicBaseURL: configuration.publicBaseURL)
+        // Overlay streams of guilds another shard owns are relayed from it, over a client of their own.
+        let streams = HTTPClient.streaming()
+        var overlays = OverlayServer(nodes: node, publicBaseURL: configuration.publicBaseURL)
+        overlays.relay = { guild, request in
+            try await forwarding.relayStreamIfElsewhere(guild: guild, request, client: streams)
+        }
+        api.overlays = overlays
         var discordServices: [any Service] = []
         var senders: [any DeliverySender] = []
         if let kick = configuration.kick {
@@ -135,7 +141,7 @@ public struct ShardRole: Sendable {
         self.logger = logger
         self.services =
             [
-                HTTPClientService(client: client),
+                HTTPClientService(client: client), HTTPClientService(client: streams),
                 HeartbeatService(agent: agent, clock: ContinuousClock()),
                 PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),
                 operations.rebuilds,
