@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 public import EventLog
+import Hummingbird
 public import Kick
 import Logging
 import Shard
@@ -10,15 +11,24 @@ struct KickSetup: Sendable {
     let ingress: KickIngress
     let sender: KickSender
 
+    /// - Parameter forward: in a shard of a multi-process cluster, what sends a webhook to the other
+    ///   shards (each routes it to the guilds it holds) and a link step to its guild's owner; nil when
+    ///   this process serves every guild.
     /// - Throws: ``Kick/KickError`` `configuration` when the webhook key is not an RSA public key.
     init(
         configuration: KickConfiguration, raffleSecret: [UInt8], publicBaseURL: String, nodes: any NodeRouter,
-        client: HTTPClient, now: @escaping @Sendable () -> Timestamp, logger: Logger
+        client: HTTPClient, now: @escaping @Sendable () -> Timestamp, logger: Logger,
+        forward: ForwardingMiddleware<BasicRequestContext>? = nil
     ) throws {
-        ingress = try KickIngress(
+        var ingress = try KickIngress(
             configuration: configuration, client: client, nodes: nodes,
             linkKey: KickSetup.linkKey(raffleSecret: raffleSecret), publicBaseURL: publicBaseURL, now: now,
             logger: logger)
+        if let forward {
+            ingress.fanOut = { request in try await forward.sendToEveryOtherOwner(request) }
+            ingress.forward = { guild, request in try await forward.forwardIfElsewhere(guild: guild, request) }
+        }
+        self.ingress = ingress
         sender = KickSender(api: KickAPI(configuration: configuration, client: client))
     }
 

@@ -3,6 +3,7 @@ public import Coordinator
 public import Discord
 public import EventLog
 public import Hummingbird
+public import Kick
 public import Logging
 public import NIOCore
 public import ServiceLifecycle
@@ -13,8 +14,10 @@ public import UnixSignals
 /// requests for the rest, and runs the timers of what it holds.
 ///
 /// With a Discord app it also answers interactions (one for a guild another shard owns is forwarded
-/// there, signature headers and all, and verified again) and delivers the Discord effects of the
-/// partitions it holds.
+/// there, signature headers and all, and verified again). With a Kick app it takes Kick's webhooks:
+/// a verified one is routed to the guilds this shard holds and sent, signature headers and all, to
+/// every other shard owning partitions, which verifies it again and routes it to its own; link steps
+/// go to their guild's owner. The outbox delivers the Kick and Discord effects of the partitions it holds.
 ///
 /// Services, in start order: the log store's (PostgreSQL's pool, with `--store`), the HTTP client, heartbeats, partitions, online rebuilds, the outbox,
 /// timers, deferred interactions, HTTP. A graceful shutdown runs in reverse: stop taking requests and drain, finish
@@ -45,6 +48,8 @@ public struct ShardRole: Sendable {
         public var beacon: (any RandomnessBeacon)?
         /// Idle timeout and connection limit of the HTTP server. Default ``HTTPServerLimits/init()``.
         public var limits = HTTPServerLimits()
+        /// The deployment's Kick app (nil: no Kick ingress, no Kick deliveries). Default nil.
+        public var kick: KickConfiguration?
         /// The deployment's Discord app (nil: no interactions endpoint, no Discord deliveries). Default nil.
         public var discord: DiscordConfiguration?
         /// The service's public base URL, for link buttons. Default `http://127.0.0.1:8080`.
@@ -99,9 +104,23 @@ public struct ShardRole: Sendable {
         let forwarding = ForwardingMiddleware<BasicRequestContext>(
             agent: agent, data: configuration.data, client: client)
         api.forwarding = forwarding
-        api.overlays = OverlayServer(nodes: node, publicBaseURL: configuration.publicBaseURL)
+        // Overlay streams of guilds another shard owns are relayed from it, over a client of their own.
+        let streams = HTTPClient.streaming()
+        var overlays = OverlayServer(nodes: node, publicBaseURL: configuration.publicBaseURL)
+        overlays.relay = { guild, request in
+            try await forwarding.relayStreamIfElsewhere(guild: guild, request, client: streams)
+        }
+        api.overlays = overlays
         var discordServices: [any Service] = []
-        var outbox: [any Service] = []
+        var senders: [any DeliverySender] = []
+        if let kick = configuration.kick {
+            let setup = try KickSetup(
+                configuration: kick, raffleSecret: configuration.raffleSecret,
+                publicBaseURL: configuration.publicBaseURL, nodes: node, client: client, now: configuration.now,
+                logger: logger, forward: forwarding)
+            api.kick = setup.ingress
+            senders.append(setup.sender)
+        }
         if let discord = configuration.discord {
             let setup = try DiscordSetup(
                 configuration: discord, raffleSecret: configuration.raffleSecret,
@@ -109,11 +128,16 @@ public struct ShardRole: Sendable {
                 logger: logger, forward: forwarding)
             api.discord = setup.ingress
             discordServices.append(setup.deferredService)
-            outbox.append(
-                DeliveryService(
-                    node: node, senders: [setup.sender], clock: ContinuousClock(), now: configuration.now,
-                    logger: logger))
+            senders.append(setup.sender)
         }
+        // The outbox delivers the Kick and Discord effects of the partitions this shard holds.
+        let outbox: [any Service] =
+            senders.isEmpty
+            ? []
+            : [
+                DeliveryService(
+                    node: node, senders: senders, clock: ContinuousClock(), now: configuration.now, logger: logger)
+            ]
         let operations = Operations(
             source: configuration.shard.rawValue, nodes: [(configuration.shard.rawValue, node)],
             data: configuration.data, backupRoot: configuration.backupDirectory, logger: logger)
@@ -126,7 +150,7 @@ public struct ShardRole: Sendable {
         self.logger = logger
         self.services =
             (configuration.storeService.map { [$0] } ?? []) + [
-                HTTPClientService(client: client),
+                HTTPClientService(client: client), HTTPClientService(client: streams),
                 HeartbeatService(agent: agent, clock: ContinuousClock()),
                 PartitionsService(logger: logger, acquire: {}, release: { await node.shutdown() }),
                 operations.rebuilds,

@@ -22,81 +22,16 @@ import Testing
     static let role: UInt64 = 72_000_000_000_000_001
 
     @Test func eitherShardAnswersAGuildsInteractionsAndItsOwnerDeliversThem() async throws {
-        let directory = TemporaryDirectory()
-        let data = try DataDirectory.open(path: directory.path, creatingWith: 4)
         let fake = FakeDiscord()
-        let fakePort = RolesTests.BoundPort()
-        let coordinatorPort = RolesTests.BoundPort()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        var coordinatorConfiguration = CoordinatorRole.Configuration(data: data, clusterKey: ClusterAuthTests.key)
-        coordinatorConfiguration.address = .hostname("127.0.0.1", port: 0)
-        coordinatorConfiguration.onServerRunning = { coordinatorPort.set($0) }
-        let coordinator = try CoordinatorRole(configuration: coordinatorConfiguration, logger: testLogger)
-        let background = ServiceGroup(
-            services: [
-                fake.application(address: .hostname("127.0.0.1", port: 0), onServerRunning: { fakePort.set($0) })
-            ] + coordinator.services, gracefulShutdownSignals: [], logger: testLogger)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await background.run() }
-                let coordinatorURL = "http://127.0.0.1:\(try await coordinatorPort.wait())"
-                let discord = fake.configuration(base: "http://127.0.0.1:\(try await fakePort.wait())")
-                var shards: [(role: ShardRole, url: String)] = []
-                for i in 1...2 {
-                    let port = try freeLoopbackPort()
-                    var configuration = ShardRole.Configuration(
-                        data: data, shard: ShardID("shard-\(i)"), coordinator: coordinatorURL,
-                        url: "http://127.0.0.1:\(port)", operatorToken: "t",
-                        raffleSecret: Array(repeating: 6, count: 32), clusterKey: ClusterAuthTests.key)
-                    configuration.address = .hostname("127.0.0.1", port: port)
-                    configuration.discord = discord
-                    shards.append(
-                        (
-                            try await ShardRole(configuration: configuration, logger: testLogger),
-                            "http://127.0.0.1:\(port)"
-                        ))
-                }
-                let groups = shards.map {
-                    ServiceGroup(services: $0.role.services, gracefulShutdownSignals: [], logger: testLogger)
-                }
-                for group in groups { tasks.addTask { try await group.run() } }
-                do {
-                    try await scenario(shards, data, fake, client)
-                } catch {
-                    for group in groups { await group.triggerGracefulShutdown() }
-                    await background.triggerGracefulShutdown()
-                    throw error
-                }
-                for group in groups { await group.triggerGracefulShutdown() }
-                await background.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-            }
-        } catch {
-            try await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await TwoShardRoles.run(
+            fake: { fake.application(address: $0, onServerRunning: $1) },
+            configure: { configuration, base in configuration.discord = fake.configuration(base: base) }
+        ) { cluster in try await scenario(cluster, fake) }
     }
 
-    private func scenario(
-        _ shards: [(role: ShardRole, url: String)], _ data: DataDirectory, _ fake: FakeDiscord, _ client: HTTPClient
-    ) async throws {
-        let partition = data.partition(for: Self.guild)
-        // Wait until the assignment settles: balanced, every partition held once.
-        var owner: Int?
-        for _ in 0..<400 {
-            var held: [Int] = [0, 0]
-            owner = nil
-            for (i, shard) in shards.enumerated() {
-                for p in 0..<UInt32(data.partitionCount) where await shard.role.node.serves(PartitionID(p)) {
-                    held[i] += 1
-                    if PartitionID(p) == partition { owner = i }
-                }
-            }
-            if held == [data.partitionCount / 2, data.partitionCount / 2], owner != nil { break }
-            owner = nil
-            try await Task.sleep(for: .milliseconds(50))
-        }
+    private func scenario(_ cluster: TwoShardRoles, _ fake: FakeDiscord) async throws {
+        let (shards, client) = (cluster.shards, cluster.client)
+        let owner = await cluster.owner(of: Self.guild)
         let ownerIndex = try #require(owner, "no shard was granted the guild's partition")
         let other = shards[1 - ownerIndex]
 
@@ -127,14 +62,6 @@ import Testing
         func content(_ answer: [String: Any]) -> String {
             (answer["data"] as? [String: Any])?["content"] as? String ?? ""
         }
-        func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-            for _ in 0..<300 {
-                if try await condition() { return }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            Issue.record("timed out waiting for \(what)")
-        }
-
         // Through the shard that does not own the guild: forwarded, verified again, answered.
         let add = command(
             ["points", "add"], ["user": String(Self.viewer), "amount": 150, "reason": "bonus"], id: "801")
@@ -168,14 +95,14 @@ import Testing
         }
         _ = try await interact(
             command(["roles", "set"], ["role": String(Self.role), "minutes": 0], id: "802"), via: other.url)
-        try await eventually("the role granted") {
+        try await cluster.eventually("the role granted") {
             fake.roles(guild: Self.guild.rawValue, user: Self.viewer) == [Self.role]
         }
 
         // A slow command through the other shard: "thinking…", then the owner's outbox edits the answer in.
         let thinking = try await interact(command(["roles", "status"], id: "803"), via: other.url)
         #expect(thinking["type"] as? Int == 5, "\(thinking)")
-        try await eventually("the deferred answer") {
+        try await cluster.eventually("the deferred answer") {
             fake.original(token: "token-803")?.contains("role changes waiting") == true
         }
     }

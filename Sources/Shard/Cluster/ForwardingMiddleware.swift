@@ -4,7 +4,7 @@ public import EventLog
 import Foundation
 import HTTPTypes
 public import Hummingbird
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 
 /// Sends a request for a guild whose partition another shard owns to that shard, so a client can
@@ -27,9 +27,53 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         self.client = client
     }
 
-    /// Discord's signature headers: a forwarded interaction is verified again by its owner.
+    /// Discord's and Kick's signature headers (and Kick's event type): a forwarded interaction or
+    /// webhook is verified again by the shard it reaches.
     static var signatureHeaders: [HTTPField.Name] {
-        [HTTPField.Name("X-Signature-Ed25519"), HTTPField.Name("X-Signature-Timestamp")].compactMap { $0 }
+        [
+            "X-Signature-Ed25519", "X-Signature-Timestamp", "Kick-Event-Message-Id", "Kick-Event-Message-Timestamp",
+            "Kick-Event-Signature", "Kick-Event-Type", "Kick-Event-Version", "Kick-Event-Subscription-Id",
+        ].compactMap { HTTPField.Name($0) }
+    }
+
+    /// Sends `request` (one every shard must see, as a Kick webhook whose channel may be connected
+    /// to guilds anywhere) to every other shard that owns partitions, at once, and returns their
+    /// answers; waits (bounded) while a partition has no owner. A request forwarded once is never
+    /// sent on again: it gets an empty list.
+    ///
+    /// - Throws: ``APIError`` `partitionMoving` when a partition still has no owner at the deadline,
+    ///   `ownerUnreachable` when a shard does not answer (the sender retries; the commands are keyed,
+    ///   so what reached a shard twice is a duplicate there).
+    public func sendToEveryOtherOwner(_ request: Request) async throws -> [Answer] {
+        guard request.headers[ClusterAuthenticator.Header.forwarded] == nil else { return [] }
+        let deadline = ContinuousClock.now + patience
+        var targets = agent.otherOwnerURLs(partitions: data.partitionCount)
+        while targets == nil {
+            guard ContinuousClock.now < deadline else {
+                throw APIError(.partitionMoving, "a partition has no owner yet; retry")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            targets = agent.otherOwnerURLs(partitions: data.partitionCount)
+        }
+        var request = request
+        _ = try await request.collectBody(upTo: ShardAPI.maxBatchBody + 1)
+        let sending = request
+        let (client, authenticator) = (self.client, agent.authenticator)
+        return try await withThrowingTaskGroup(of: Answer.self) { group in
+            for target in targets ?? [] {
+                group.addTask {
+                    do {
+                        return try await Self.exchange(
+                            sending, to: target, client: client, authenticator: authenticator)
+                    } catch let error as APIError { throw error } catch {
+                        throw APIError(.ownerUnreachable, "a shard did not answer; retry")
+                    }
+                }
+            }
+            var answers: [Answer] = []
+            for try await answer in group { answers.append(answer) }
+            return answers
+        }
     }
 
     /// Sends a request for `guild` that arrived on a path without the guild in it (a Discord
@@ -90,6 +134,26 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
     public static func send(
         _ request: Request, to target: String, client: HTTPClient, authenticator: ClusterAuthenticator
     ) async throws -> Response {
+        let answer = try await exchange(request, to: target, client: client, authenticator: authenticator)
+        var headers = HTTPFields()
+        if let type = answer.contentType { headers[.contentType] = type }
+        // A link step answers with a redirect (to Kick, or to the result page).
+        if let location = answer.location { headers[.location] = location }
+        return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: answer.body))
+    }
+
+    /// What another shard answered a forwarded request.
+    public struct Answer: Sendable {
+        public var status: Int
+        public var contentType: String?
+        public var location: String?
+        public var body: ByteBuffer
+    }
+
+    /// Sends `request` as ``send(_:to:client:authenticator:)`` does and returns the answer as it came.
+    static func exchange(
+        _ request: Request, to target: String, client: HTTPClient, authenticator: ClusterAuthenticator
+    ) async throws -> Answer {
         guard Heartbeat.isValidURL(target) else {
             throw APIError(.ownerUnreachable, "the shard owning this guild announced no usable URL; retry")
         }
@@ -111,8 +175,8 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         if body.readableBytes > 0 { out.body = .bytes(body) }
         let response = try await client.execute(out, timeout: .seconds(10))
         let data = try await response.body.collect(upTo: 64 << 20)
-        var headers = HTTPFields()
-        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: data))
+        return Answer(
+            status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
+            location: response.headers.first(name: "Location"), body: data)
     }
 }

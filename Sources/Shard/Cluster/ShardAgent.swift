@@ -73,6 +73,18 @@ public final class ShardAgent: Sendable {
         }
     }
 
+    /// The URLs of the other shards that own partitions, once every one of the `count` partitions
+    /// has an owner (nil while one has none: a message for every guild, a Kick webhook, must wait,
+    /// or be retried, until each partition is served somewhere).
+    public func otherOwnerURLs(partitions count: Int) -> [String]? {
+        routing.withLock { table in
+            guard (0..<UInt32(count)).allSatisfy({ table[$0] != nil }) else { return nil }
+            let others = table.values.filter { $0.owner != shard.rawValue }
+            guard others.allSatisfy({ Heartbeat.isValidURL($0.url) }) else { return nil }
+            return Set(others.map(\.url)).sorted()
+        }
+    }
+
     /// One heartbeat and its orders.
     public func beat() async throws {
         let quarantined = await node.quarantined()

@@ -24,6 +24,13 @@ public struct KickIngress: Sendable {
     public let publicBaseURL: String
     public let now: @Sendable () -> Timestamp
     let logger: Logger
+    /// In a multi-process cluster: sends a verified webhook to every other shard owning partitions
+    /// (each routes it to the guilds it holds, verifying it again) and returns their answers. Nil
+    /// when this process holds every partition.
+    public var fanOut: (@Sendable (Request) async throws -> [ForwardingMiddleware<BasicRequestContext>.Answer])?
+    /// In a multi-process cluster: sends a link step for a guild another shard owns there (nil when
+    /// this node serves it, or when this process serves every guild).
+    public var forward: (@Sendable (GuildID, Request) async throws -> Response?)?
     let verificationFailures = Counter(
         label: "tally_webhook_verification_failures_total", dimensions: [("platform", "kick")])
     let accepted = Counter(label: "tally_webhooks_total", dimensions: [("platform", "kick"), ("outcome", "accepted")])
@@ -106,13 +113,49 @@ public struct KickIngress: Sendable {
             return first
         }
         guard routable else { throw APIError(.unavailable, "the service is still starting; retry") }
-        let guilds = await nodes.guilds(connectedTo: KickUserID(broadcaster))
+        // The other shards route it to the guilds they hold, while this one does its own.
+        async let remote = Self.answers(of: request, from: fanOut)
+        let local = try await route(event, broadcaster: KickUserID(broadcaster), messageID: messageID)
+        let others = try await remote
+        let guilds = (local.guilds + others.flatMap(\.guilds)).sorted()
         guard !guilds.isEmpty else {
             droppedUnconnected.increment()
             logger.notice(
                 "webhook for an unconnected Kick channel dropped", metadata: ["broadcaster": "\(broadcaster)"])
             return WebhookResponse(duplicate: false, guilds: [])
         }
+        let allDuplicates = (local.guilds.isEmpty || local.duplicate) && others.allSatisfy(\.duplicate)
+        (allDuplicates ? duplicates : accepted).increment()
+        return WebhookResponse(duplicate: allDuplicates, guilds: guilds)
+    }
+
+    /// The webhook answers of the other shards; any but a 200 fails the webhook (Kick retries it,
+    /// and what a shard already took is a duplicate there).
+    static func answers(
+        of request: Request,
+        from fanOut: (@Sendable (Request) async throws -> [ForwardingMiddleware<BasicRequestContext>.Answer])?
+    ) async throws -> [WebhookResponse] {
+        guard let fanOut else { return [] }
+        var answers: [WebhookResponse] = []
+        for answer in try await fanOut(request) {
+            guard answer.status == 200,
+                let object = try? JSONSerialization.jsonObject(with: Data(buffer: answer.body)) as? [String: Any]
+            else {
+                throw APIError(.unavailable, "a shard could not take the webhook (\(answer.status)); retry")
+            }
+            answers.append(
+                WebhookResponse(
+                    duplicate: object["duplicate"] as? Bool ?? false, guilds: object["guilds"] as? [String] ?? []))
+        }
+        return answers
+    }
+
+    /// Turns a verified event into commands for the guilds this process holds that are connected
+    /// to `broadcaster`, and returns once they are durable.
+    func route(_ event: KickWebhookEvent, broadcaster: KickUserID, messageID: String) async throws
+        -> WebhookResponse
+    {
+        let guilds = await nodes.guilds(connectedTo: broadcaster)
         var allDuplicates = true
         for guild in guilds {
             let commands = Self.commands(for: event, messageID: messageID, now: now())
@@ -139,7 +182,6 @@ public struct KickIngress: Sendable {
                 }
             }
         }
-        (allDuplicates ? duplicates : accepted).increment()
         return WebhookResponse(duplicate: allDuplicates, guilds: guilds.map(\.description))
     }
 
@@ -209,6 +251,7 @@ public struct KickIngress: Sendable {
                 text: "It is invalid or has expired. Use /link in Discord to get a new one.")
         }
         let guild = GuildID(token.guild)
+        if let forward, let answer = try await forward(guild, request) { return answer }
         var random = SystemRandomNumberGenerator()
         let state = "\(token.guild)." + PKCE.base64url((0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
         let verifier = PKCE.makeVerifier()
@@ -237,6 +280,7 @@ public struct KickIngress: Sendable {
                 text: "This page was opened without a link request. Use /link in Discord to start.")
         }
         let guild = GuildID(guildValue)
+        if let forward, let answer = try await forward(guild, request) { return answer }
         let node = await nodes.node(for: guild)
         let time = now()
         guard let authorization = try await node.owner(for: guild).state(of: guild)?.kickAuthorizations[state] else {

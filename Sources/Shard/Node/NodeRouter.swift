@@ -22,7 +22,17 @@ extension ShardNode: NodeRouter {
         acquiredOwners().flatMap { $0.effects.guilds(connectedTo: broadcaster) }.sorted()
     }
 
-    /// A node alone routes by the partitions it has acquired: a shard process of a multi-process
-    /// cluster sees the guilds of the partitions it holds and has served since it started.
-    public func waitUntilRoutable() async {}
+    /// Acquires every partition this node serves that has a log (a shard process of a multi-process
+    /// cluster acquires partitions on first use), so the guilds connected to a Kick channel are
+    /// known for all of them. One that cannot be acquired now (moving, backing off, quarantined) is
+    /// left out; its own recovery brings it back.
+    public func waitUntilRoutable() async {
+        let held = Set(acquiredOwners().map(\.partition))
+        for partition in configuration.data.partitions
+        where serves(partition) && !held.contains(partition)
+            && FileSystem.isDirectory(configuration.data.directory(of: partition))
+        {
+            _ = try? await owner(of: partition)
+        }
+    }
 }

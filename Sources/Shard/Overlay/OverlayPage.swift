@@ -101,12 +101,22 @@ enum OverlayPage {
                 show(...parts);
               }
             }
-            const source = new EventSource("\(stream)");
-            source.addEventListener("view", e => {
-              render(JSON.parse(e.data));
-              firstView = false;
-              document.body.dataset.sequence = e.lastEventId;
-            });
+            let last = "";
+            function connect() {
+              const source = new EventSource("\(stream)" + (last ? "&after=" + last : ""));
+              source.addEventListener("view", e => {
+                render(JSON.parse(e.data));
+                firstView = false;
+                last = e.lastEventId;
+                document.body.dataset.sequence = e.lastEventId;
+              });
+              // EventSource reconnects by itself after a drop, but gives up on an error answer (the
+              // guild's shard restarting, say): start again, resuming after the last view.
+              source.onerror = () => {
+                if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+              };
+            }
+            connect();
             </script></body></html>
             """
     }

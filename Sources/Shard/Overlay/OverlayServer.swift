@@ -1,5 +1,5 @@
 import Domain
-import EventLog
+public import EventLog
 import Foundation
 import HTTPTypes
 public import Hummingbird
@@ -10,19 +10,24 @@ import Synchronization
 /// (HTML, CSS and a little JavaScript, no external asset, transparent background), and
 /// `GET /overlay/{guild}/{kind}/events?key=…` pushes the overlay's view as server-sent events.
 ///
+/// Updates are pushed, not polled: a stream waits on its partition's ``DurableChanges`` and sends
+/// the guild's view once the events behind it are durable.
+///
 /// Each event carries the whole view and, as its id, the guild's event sequence it reflects. A page
 /// that reconnects (EventSource does, sending `Last-Event-ID`) gets the current view at once unless
 /// it already had it, so it shows no gap and no repeat, also across a restart (sequences are in the
-/// log). The key is per guild and read-only (``ShardNode/overlayKey(for:)``).
+/// log). The key is per guild and read-only (``ShardNode/overlayKey(for:)``). In a multi-process
+/// cluster, a shard that does not own the guild relays the stream from the one that does (``relay``).
 public struct OverlayServer: Sendable {
     public let nodes: any NodeRouter
     public let publicBaseURL: String
-    /// How often a stream looks for new events. Default 50 ms.
-    public var pollInterval: Duration = .milliseconds(50)
     /// A comment line keeps idle connections open through proxies. Default 15 s.
     public var keepAlive: Duration = .seconds(15)
     /// A stream ends after this long (the page reconnects and resumes). Default 1 hour.
     public var maximumStream: Duration = .seconds(3600)
+    /// In a multi-process cluster: relays the event stream of a guild whose partition another shard
+    /// owns from that shard (nil when this node serves the guild). Default nil: every guild is served here.
+    public var relay: (@Sendable (GuildID, Request) async throws -> Response?)?
 
     /// Views computed at a sequence, shared by every stream showing the same one (hundreds of pages
     /// may watch one guild).
@@ -109,46 +114,94 @@ public struct OverlayServer: Sendable {
         let resumeFrom =
             request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { UInt64($0) }
             ?? request.uri.queryParameters["after"].flatMap { UInt64(String($0)) }
-        let (poll, keepAlive, limit, views) = (pollInterval, self.keepAlive, maximumStream, self.views)
-        let body = ResponseBody { writer in
-            var sent = resumeFrom
-            var lastJSON = ""
-            var lastWrite = ContinuousClock.now
-            let end = ContinuousClock.now + limit
-            // The page reconnects after a drop; tell it to wait a second.
-            try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-            while !Task.isCancelled, !Task.isShuttingDownGracefully, ContinuousClock.now < end {
-                if let state = try? await target.node.owner(for: target.guild).state(of: target.guild),
-                    sent.map({ state.lastSequence > $0 }) ?? true
-                {
-                    // Events that do not change what the overlay shows are not pushed.
-                    let json = views.json(target.view, state, guild: target.guild)
-                    if json != lastJSON {
-                        try await writer.write(
-                            ByteBuffer(string: "id: \(state.lastSequence)\nevent: view\ndata: \(json)\n\n"))
-                        lastJSON = json
-                        lastWrite = .now
-                    }
-                    sent = state.lastSequence
-                } else if sent == nil {
-                    // A guild without history yet: an empty view, and wait for its first event.
-                    try await writer.write(
-                        ByteBuffer(
-                            string: "id: 0\nevent: view\ndata: \(target.view.json(nil, guild: target.guild))\n\n"))
-                    sent = 0
-                    lastWrite = .now
-                } else if lastWrite.duration(to: .now) >= keepAlive {
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                    lastWrite = .now
-                }
-                do { try await Task.sleep(for: poll) } catch { break }
-            }
-            try await writer.finish(nil)
-        }
+        if let relay, let relayed = try await relay(target.guild, request) { return relayed }
+        let owner = try await target.node.owner(for: target.guild)
+        let stream = Stream(
+            target: target, owner: owner, views: views, keepAlive: keepAlive,
+            end: ContinuousClock.now + maximumStream, sent: resumeFrom)
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-            body: body)
+            body: ResponseBody { writer in try await stream.run(&writer) })
+    }
+
+    /// One page's event stream: it watches its guild's durable changes and, on each, sends the view
+    /// of the guild's state once that state is durable (never a view an append that may still fail
+    /// produced), unless the view is what the page already shows.
+    struct Stream: Sendable {
+        let target: Target
+        let owner: PartitionOwner
+        let views: ViewCache
+        let keepAlive: Duration
+        let end: ContinuousClock.Instant
+        /// The sequence the page has (from `Last-Event-ID` or `after`), nil for a new page.
+        let sent: UInt64?
+
+        func run(_ writer: inout any ResponseBodyWriter) async throws {
+            // Watch before the first read, so no change between the two is missed.
+            let watch = owner.changes.watch(target.guild)
+            var sent = self.sent
+            var lastJSON = ""
+            var lastWrite = ContinuousClock.now
+            /// A state read while some of its events were still being appended: sent once they are durable.
+            var pending: GuildState?
+            // The page reconnects after a drop; tell it to wait a second.
+            try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+            try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: Void.self) { ticks in
+                    // Wakes the loop twice per keep-alive period (so an idle page gets a comment within
+                    // 1.5 periods), and ends the stream at its time limit.
+                    let (wake, keepAlive, end) = (watch.wake, self.keepAlive, self.end)
+                    ticks.addTask {
+                        while ContinuousClock.now < end {
+                            try await Task.sleep(until: min(end, ContinuousClock.now + keepAlive / 2))
+                            wake.yield()
+                        }
+                        wake.finish()
+                    }
+                    var iterator = watch.wakes.makeAsyncIterator()
+                    repeat {
+                        let durable = owner.changes.durableSequence(of: target.guild)
+                        let state = await owner.changes.state(of: target.guild) { [owner, target] in
+                            await owner.state(of: target.guild)
+                        }
+                        var show: GuildState?
+                        if let state, state.lastSequence <= durable {
+                            show = state
+                            pending = nil
+                        } else if let state {
+                            if let waiting = pending, waiting.lastSequence <= durable { show = waiting }
+                            if pending == nil || show != nil { pending = state }
+                        }
+                        if let show, sent.map({ show.lastSequence > $0 }) ?? true {
+                            // Events that do not change what the overlay shows are not pushed.
+                            let json = views.json(target.view, show, guild: target.guild)
+                            if json != lastJSON {
+                                try await writer.write(
+                                    ByteBuffer(string: "id: \(show.lastSequence)\nevent: view\ndata: \(json)\n\n"))
+                                lastJSON = json
+                                lastWrite = .now
+                            }
+                            sent = show.lastSequence
+                        } else if state == nil, sent == nil {
+                            // A guild without history yet: an empty view, and wait for its first event.
+                            let json = target.view.json(nil, guild: target.guild)
+                            try await writer.write(ByteBuffer(string: "id: 0\nevent: view\ndata: \(json)\n\n"))
+                            sent = 0
+                            lastWrite = .now
+                        } else if lastWrite.duration(to: .now) >= keepAlive {
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                            lastWrite = .now
+                        }
+                    } while await iterator.next() != nil
+                    ticks.cancelAll()
+                }
+            } onGracefulShutdown: {
+                watch.wake.finish()
+            }
+            watch.wake.finish()
+            try await writer.finish(nil)
+        }
     }
 
     /// Compares in constant time (the key is a secret).

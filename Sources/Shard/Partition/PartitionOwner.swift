@@ -35,6 +35,8 @@ public actor PartitionOwner {
     public nonisolated let replayedEvents: Int
     /// Kick routes and waiting deliveries of this partition's guilds.
     public nonisolated let effects = EffectsIndex()
+    /// Wakes the watchers of a guild (overlay streams) once new events of it are durable.
+    public nonisolated let changes = DurableChanges()
 
     /// What a command did.
     public struct Outcome: Sendable {
@@ -57,7 +59,10 @@ public actor PartitionOwner {
         self.snapshotEvery = snapshotEvery
         self.replayedEvents = replayedEvents
         self.logger = logger
-        for state in processor.model.guilds.values { effects.note(state) }
+        for state in processor.model.guilds.values {
+            effects.note(state)
+            changes.noteRestored(state)
+        }
     }
 
     /// Takes the partition from a data directory's files (see ``acquire(store:partition:epoch:globalDefaults:configuration:snapshotEvery:logger:)``).
@@ -185,7 +190,9 @@ public actor PartitionOwner {
     /// waiter.
     private func enqueue(_ records: [Record], events: [StoredEvent]) -> PendingAppend {
         let pending = PendingAppend()
-        let (appends, effects, logger, partition) = (self.appends, self.effects, self.logger, self.partition)
+        let (appends, effects, changes, logger, partition) = (
+            self.appends, self.effects, self.changes, self.logger, self.partition
+        )
         eventsSinceSnapshot += events.count
         appends.begin()
         log.enqueue(records) { result in
@@ -193,6 +200,7 @@ public actor PartitionOwner {
             case .success:
                 effects.noteDurable(events)
                 appends.end(failure: nil)
+                changes.noteDurable(events)
             case .failure(let error):
                 if appends.end(failure: error) {
                     logger.critical(
@@ -358,6 +366,7 @@ public actor PartitionOwner {
             }
         }
         await log.close()
+        changes.close()
         logger.info("released partition", metadata: ["partition": "\(partition)", "epoch": "\(epoch)"])
     }
 }

@@ -6,6 +6,7 @@ import Domain
 import EventLog
 import Foundation
 import Hummingbird
+import Kick
 import Logging
 import Metrics
 import PostgresStore
@@ -87,7 +88,10 @@ struct ShardCommand: AsyncParsableCommand {
         configuration.metricsText = { registry.emitToString() }
         configuration.beacon = drandRelay.map { DrandHTTPBeacon(relay: $0) }
         configuration.publicBaseURL = publicURL ?? "http://\(host):\(port)"
-        // The same app as `tally serve`: TALLY_DISCORD_APPLICATION_ID, _PUBLIC_KEY, _BOT_TOKEN.
+        // The same apps as `tally serve`: Kick's TALLY_KICK_* variables, and
+        // TALLY_DISCORD_APPLICATION_ID, _PUBLIC_KEY, _BOT_TOKEN.
+        configuration.kick = try KickConfiguration.fromEnvironment()
+        if let kick = configuration.kick { logger.info("Kick", metadata: ["app": "\(kick)"]) }
         configuration.discord = try DiscordConfiguration.fromEnvironment()
         if let discord = configuration.discord { logger.info("Discord", metadata: ["app": "\(discord)"]) }
         configuration.backupDirectory = backupDir
