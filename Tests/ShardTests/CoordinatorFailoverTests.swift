@@ -40,7 +40,7 @@ import Testing
         let temporary = TemporaryDirectory()
         let dir = temporary.path
         _ = try DataDirectory.open(path: dir, creatingWith: 8)
-        let ports = try (0..<5).map { _ in try freePort() }
+        let ports = try (0..<5).map { _ in try freeLoopbackPort() }
         let token = "failover-token"
         let coordinators = ports[0...1].map { "http://127.0.0.1:\($0)" }
         let record = dir + ".acks.jsonl"
