@@ -333,7 +333,7 @@ public actor PartitionOwner {
         return out
     }
 
-    /// The offset after the last durable or in-flight event.
+    /// The offset after the last durable event: the log's readable end (in-flight appends are not counted).
     public var endOffset: Offset { log.endOffset }
 
     /// Writes a snapshot of the state as of the log's durable end (waiting for in-flight appends, so
