@@ -114,6 +114,7 @@ public final class PostgresLogStore: LogStore, Service {
     ///   `unsupportedFormat` for a newer schema, `io` when the database cannot be reached.
     @discardableResult
     public func prepare(creatingWith partitionCount: Int? = nil) async throws -> Int {
+        try await probe()
         let previous = try await database("cannot migrate the store schema") {
             try await PostgresSchema.migrate(client, logger: logger)
         }
@@ -314,6 +315,21 @@ public final class PostgresLogStore: LogStore, Service {
     /// Runs `body`, turning a database failure into ``EventLog/EventLogError`` `io` that says
     /// `what` could not be done (an ``EventLog/EventLogError`` passes through unchanged).
     @discardableResult
+    /// Connects once outside the pool: a store that cannot be reached (refused, unknown host, wrong
+    /// password or database) is an error now, rather than a pool retrying in the background while
+    /// the process waits with nothing to say.
+    ///
+    /// - Throws: ``EventLog/EventLogError`` `io` naming the store and the cause.
+    private func probe() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try configuration.connection(), id: 0, logger: logger)
+            try? await connection.close()
+        } catch {
+            throw EventLogError(.io, "cannot connect to the store at \(location)", underlying: PostgresFailure(error))
+        }
+    }
+
     func database<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
@@ -337,6 +353,7 @@ struct PostgresFailure: Error, CustomStringConvertible {
         if let info = psql.serverInfo, let message = info[.message] {
             return "\(info[.sqlState] ?? "?") \(message)"
         }
-        return "\(psql.code)"
+        // A connection that failed before the server said anything: the network's cause.
+        return "\(psql.code)" + (psql.underlying.map { " (\($0))" } ?? "")
     }
 }

@@ -40,6 +40,21 @@ func scalar(_ store: PostgresLogStore, _ query: PostgresQuery) async throws -> I
         } throws: { ($0 as? EventLogError)?.code == .notFound }
     }
 
+    /// A store nobody listens at is an error at once, naming the store and the cause, not a process
+    /// waiting while the pool retries in the background.
+    @Test func aStoreThatCannotBeReachedIsAClearErrorAtOnce() async throws {
+        let port = try freeLoopbackPort()
+        let started = ContinuousClock.now
+        await #expect {
+            try await withStore(url: "postgres://postgres@127.0.0.1:\(port)/nothing", partitions: 4) { _ in }
+        } throws: { error in
+            let text = "\(error)"
+            return (error as? EventLogError)?.code == .io && text.contains("127.0.0.1:\(port)/nothing")
+                && text.contains("refused")
+        }
+        #expect(started.duration(to: .now) < .seconds(10))
+    }
+
     @Test func refusesABadURLWithAClearError() throws {
         for url in ["mysql://x@h/db", "postgres:///db", "postgres://u@h", "postgres://u@h/db?sslmode=maybe"] {
             #expect(throws: EventLogError.self) { try PostgresStoreConfiguration(url: url) }
