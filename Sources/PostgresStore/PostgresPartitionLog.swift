@@ -178,6 +178,9 @@ final class PostgresPartitionLog: PartitionLogHandle {
         return group.isEmpty ? nil : group
     }
 
+    /// How long an append's statement may take before its outcome counts as unknown.
+    static var appendDeadline: Duration { .seconds(5) }
+
     private func commit(_ group: [Pending], epoch: Epoch, encoder: inout BatchEncoder) async {
         let base = state.withLock { $0.end }
         let summary = encoder.encode(
@@ -188,23 +191,29 @@ final class PostgresPartitionLog: PartitionLogHandle {
         let next = Int64(summary.header.nextOffset.rawValue)
         let result: Result<Bool, any Error>
         do {
-            var inserted = false
-            for try await _ in try await store.client.query(
-                """
-                WITH fence AS (
-                    UPDATE tally_partitions SET next_offset = \(next)
-                    WHERE partition = \(p) AND epoch = \(e) AND next_offset = \(row.baseOffset)
-                    RETURNING partition
-                )
-                INSERT INTO tally_batches (partition, base_offset, last_offset, record_count, epoch, min_time,
-                    max_time, guilds, bloom_words, bloom_hashes, bytes)
-                SELECT partition, \(row.baseOffset), \(row.lastOffset), \(row.recordCount), \(e), \(row.minTime),
-                    \(row.maxTime), \(row.guilds), \(row.bloomWords), \(row.bloomHashes), \(row.bytes)
-                FROM fence
-                RETURNING base_offset
-                """, logger: logger)
-            {
-                inserted = true
+            let store = self.store
+            let logger = self.logger
+            // Bounded: an append that never answers would stall the partition and its release.
+            let inserted = try await withDeadline(Self.appendDeadline) {
+                var inserted = false
+                for try await _ in try await store.client.query(
+                    """
+                    WITH fence AS (
+                        UPDATE tally_partitions SET next_offset = \(next)
+                        WHERE partition = \(p) AND epoch = \(e) AND next_offset = \(row.baseOffset)
+                        RETURNING partition
+                    )
+                    INSERT INTO tally_batches (partition, base_offset, last_offset, record_count, epoch, min_time,
+                        max_time, guilds, bloom_words, bloom_hashes, bytes)
+                    SELECT partition, \(row.baseOffset), \(row.lastOffset), \(row.recordCount), \(e), \(row.minTime),
+                        \(row.maxTime), \(row.guilds), \(row.bloomWords), \(row.bloomHashes), \(row.bytes)
+                    FROM fence
+                    RETURNING base_offset
+                    """, logger: logger)
+                {
+                    inserted = true
+                }
+                return inserted
             }
             result = .success(inserted)
         } catch {

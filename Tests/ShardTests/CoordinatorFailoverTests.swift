@@ -12,29 +12,6 @@ import Testing
 /// lease, every partition must keep its owner and epoch (the takeover moves nothing), and every
 /// acknowledged command must be present.
 @Suite(.serialized, .timeLimit(.minutes(6))) struct CoordinatorFailoverTests {
-    func status(_ url: String) async -> Int? {
-        var request = URLRequest(url: URL(string: url)!)
-        request.timeoutInterval = 2
-        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return nil }
-        return (response as? HTTPURLResponse)?.statusCode
-    }
-
-    /// Partition → (owner, epoch), from a coordinator (empty unless it is the active one).
-    func partitions(_ coordinator: String) async -> [Int: String] {
-        guard let (data, response) = try? await URLSession.shared.data(from: URL(string: coordinator + "/v1/cluster")!),
-            (response as? HTTPURLResponse)?.statusCode == 200,
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let partitions = object["partitions"] as? [[String: Any]]
-        else { return [:] }
-        var out: [Int: String] = [:]
-        for p in partitions {
-            if let i = p["partition"] as? Int, let owner = p["owner"] as? String, let epoch = p["epoch"] as? Int {
-                out[i] = "\(owner)@\(epoch)"
-            }
-        }
-        return out
-    }
-
     @Test func theStandbyTakesOverWithinALeaseAndMovesNothing() async throws {
         let database = try PostgresServer.shared().createDatabase("coordinatorfailover")
         let temporary = TemporaryDirectory()
@@ -59,7 +36,7 @@ import Testing
         // The first takes the lock before the second starts, so which one to kill is known.
         var firstActive = false
         for _ in 0..<300 where !firstActive {
-            firstActive = await status(coordinators[0] + "/ready") == 200
+            firstActive = await HTTPProbes.status(coordinators[0] + "/ready") == 200
             if !firstActive { try await Task.sleep(for: .milliseconds(100)) }
         }
         try #require(firstActive, "the first coordinator never became active")
@@ -79,7 +56,7 @@ import Testing
             // (shards starting together on a fresh directory race to create it).
             if i == 2 {
                 for _ in 0..<300 {
-                    if await status("http://127.0.0.1:\(ports[2])/health") == 200 { break }
+                    if await HTTPProbes.status("http://127.0.0.1:\(ports[2])/health") == 200 { break }
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
@@ -96,22 +73,22 @@ import Testing
             }.joined(separator: "\n")
         }
         for _ in 0..<300 {
-            if Set(await partitions(coordinators[0]).values.map { $0.split(separator: "@")[0] }).count == 3 { break }
+            if Set(await HTTPProbes.assignments(coordinators[0]).values.map(\.owner)).count == 3 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         // Settled: spread over the three shards and no handoff in flight.
-        var before = await partitions(coordinators[0])
+        var before = await HTTPProbes.assignments(coordinators[0])
         for _ in 0..<50 {
             try await Task.sleep(for: .milliseconds(200))
-            let now = await partitions(coordinators[0])
+            let now = await HTTPProbes.assignments(coordinators[0])
             if now == before { break }
             before = now
         }
         #expect(
-            Set(before.values.map { $0.split(separator: "@")[0] }).count == 3,
+            Set(before.values.map(\.owner)).count == 3,
             "partitions were not spread: \(before)\n\(logs())")
-        #expect(await status(coordinators[1] + "/ready") == 503, "the second coordinator is not standing by")
-        #expect(await status(coordinators[1] + "/v1/cluster") == 503)
+        #expect(await HTTPProbes.status(coordinators[1] + "/ready") == 503, "the second coordinator is not standing by")
+        #expect(await HTTPProbes.status(coordinators[1] + "/v1/cluster") == 503)
 
         let output = Pipe()
         processes["loadgen"] = try startTally(
@@ -127,7 +104,7 @@ import Testing
         await processes["coordinator-1"]!.exited()
         var takeover: Duration?
         for _ in 0..<200 where takeover == nil {
-            if await status(coordinators[1] + "/ready") == 200 {
+            if await HTTPProbes.status(coordinators[1] + "/ready") == 200 {
                 takeover = killed.duration(to: .now)
             } else {
                 try await Task.sleep(for: .milliseconds(25))
@@ -148,9 +125,10 @@ import Testing
         #expect(acknowledged > 120 * 14 / 2, "too little was acknowledged: \(summary)")
 
         // No partition moved and no epoch rose because of the takeover (the shards kept their leases).
-        let after = await partitions(coordinators[1])
+        let after = await HTTPProbes.assignments(coordinators[1])
         #expect(after == before, "the takeover moved partitions: before \(before), after \(after)")
-        #expect(await status(coordinators[0] + "/ready") == 503, "the restarted coordinator did not stand by")
+        #expect(
+            await HTTPProbes.status(coordinators[0] + "/ready") == 503, "the restarted coordinator did not stand by")
 
         let verify = try runTally(
             ["loadgen", "--url", "http://127.0.0.1:\(ports[3])", "--verify-only", "--record", record], token: token)

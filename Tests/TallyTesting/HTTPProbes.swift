@@ -28,14 +28,38 @@ public enum HTTPProbes {
         return data
     }
 
-    /// Partition → owner, from a coordinator's `/v1/cluster`.
-    public static func owners(_ coordinator: String) async -> [Int: String] {
+    /// The status of a GET of `url`, or nil when nothing answered within 2 s.
+    public static func status(_ url: String) async -> Int? {
+        var request = URLRequest(url: URL(string: url)!)
+        request.timeoutInterval = 2
+        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return nil }
+        return (response as? HTTPURLResponse)?.statusCode
+    }
+
+    /// A partition's owner and epoch as a coordinator tells them.
+    public struct Assignment: Hashable, Sendable, CustomStringConvertible {
+        public var owner: String
+        public var epoch: Int
+        public var description: String { "\(owner)@\(epoch)" }
+    }
+
+    /// Partition → owner and epoch, from a coordinator's `/v1/cluster` (empty unless it is the active one).
+    public static func assignments(_ coordinator: String) async -> [Int: Assignment] {
         guard let data = await get(coordinator + "/v1/cluster"),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let partitions = object["partitions"] as? [[String: Any]]
         else { return [:] }
-        var out: [Int: String] = [:]
-        for p in partitions { if let i = p["partition"] as? Int, let o = p["owner"] as? String { out[i] = o } }
+        var out: [Int: Assignment] = [:]
+        for p in partitions {
+            if let i = p["partition"] as? Int, let owner = p["owner"] as? String {
+                out[i] = Assignment(owner: owner, epoch: p["epoch"] as? Int ?? 0)
+            }
+        }
         return out
+    }
+
+    /// Partition → owner, from a coordinator's `/v1/cluster`.
+    public static func owners(_ coordinator: String) async -> [Int: String] {
+        await assignments(coordinator).mapValues(\.owner)
     }
 }

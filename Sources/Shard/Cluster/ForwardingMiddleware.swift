@@ -139,14 +139,20 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
         if let type = answer.contentType { headers[.contentType] = type }
         // A link step answers with a redirect (to Kick, or to the result page).
         if let location = answer.location { headers[.location] = location }
+        // The owner's advice on when to retry reaches the client.
+        if let retryAfter = answer.retryAfter { headers[.retryAfter] = retryAfter }
         return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: answer.body))
     }
+
+    /// How long a forwarded request waits for the owner's answer.
+    static var forwardTimeout: TimeAmount { .seconds(4) }
 
     /// What another shard answered a forwarded request.
     public struct Answer: Sendable {
         public var status: Int
         public var contentType: String?
         public var location: String?
+        public var retryAfter: String? = nil
         public var body: ByteBuffer
     }
 
@@ -173,10 +179,13 @@ public struct ForwardingMiddleware<Context: RequestContext>: RouterMiddleware {
             out.headers.add(name: name.rawName, value: value)
         }
         if body.readableBytes > 0 { out.body = .bytes(body) }
-        let response = try await client.execute(out, timeout: .seconds(10))
+        // Within a lease (5 s): an owner that has not answered by then is paused or lost, and the
+        // client gets 503 `owner_unreachable` with Retry-After before its own timeout, not a hang.
+        let response = try await client.execute(out, timeout: Self.forwardTimeout)
         let data = try await response.body.collect(upTo: 64 << 20)
         return Answer(
             status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
-            location: response.headers.first(name: "Location"), body: data)
+            location: response.headers.first(name: "Location"),
+            retryAfter: response.headers.first(name: "Retry-After"), body: data)
     }
 }

@@ -113,7 +113,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public var message: String
     /// What caused it, for logs (never sent to the client).
     public var underlying: (any Error)?
-    /// Sent as `Retry-After` (whole seconds, at least 1) when set.
+    /// Sent as `Retry-After` (whole seconds, at least 1) when set; a 503 other than
+    /// `partition_damaged` without it says 1.
     public var retryAfter: Duration?
     /// For `partition_damaged`: the partition, file and byte, sent in the error body.
     public var damage: PartitionDamage?
@@ -164,6 +165,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         if let retryAfter {
             let seconds = retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0)
             headers[.retryAfter] = "\(max(1, seconds))"
+        } else if status == .serviceUnavailable, code.name != Code.partitionDamaged.name {
+            // Every retryable 503 says when to retry (a damaged partition's does not: retrying cannot help).
+            headers[.retryAfter] = "1"
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

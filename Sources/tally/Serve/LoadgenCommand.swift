@@ -13,6 +13,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         discussion: """
             Each command adds 1 point to one of the guild's people with a unique idempotency key as its reason.
             Latency is measured from each command's scheduled send time, so a slow server cannot hide its queueing.
+            Errors are counted by kind: `HTTP 503` (with Retry-After), `HTTP 503 without Retry-After`, other
+            statuses, or the client error's type (a timeout, a refused connection).
             --verify reads every touched person's audit trail and checks that each acknowledged key appears exactly
             once (an unacknowledged one may appear at most once). --record FILE keeps the acknowledged commands;
             `tally loadgen --verify-only --record FILE` verifies a recorded run later (after a restart, say).
@@ -46,7 +48,11 @@ struct LoadgenCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
+        // Open loop: while a server stalls, commands keep being sent on new connections, up to
+        // --max-in-flight (capped at 1,024 connections), rather than waiting for a pooled one and
+        // failing with the client's own pool timeout.
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: min(maxInFlight, 1_024))
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
@@ -113,9 +119,16 @@ struct LoadgenCommand: AsyncParsableCommand {
                         let response = try await client.execute(request, timeout: .seconds(10))
                         _ = try await response.body.collect(upTo: 1 << 20)
                         let latency = (ContinuousClock.now - scheduled).seconds
-                        return (ack, latency, response.status == .ok ? nil : "HTTP \(response.status.code)")
+                        if response.status == .ok { return (ack, latency, nil) }
+                        // A 503 must say when to retry; one that does not is told apart.
+                        let unadvised =
+                            response.status == .serviceUnavailable && !response.headers.contains(name: "Retry-After")
+                        return (
+                            ack, latency, "HTTP \(response.status.code)" + (unadvised ? " without Retry-After" : "")
+                        )
                     } catch {
-                        return (ack, 0, "\(type(of: error))")
+                        // HTTPClientError names its case (readTimeout, deadlineExceeded, remoteConnectionClosed …).
+                        return (ack, 0, error is HTTPClientError ? "\(error)" : "\(type(of: error))")
                     }
                 }
             }
