@@ -43,11 +43,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     /// The store URL in effect, if any.
-    private var storeURL: String? {
-        if let store { return store }
-        guard let url = ProcessInfo.processInfo.environment["TALLY_STORE"], !url.isEmpty else { return nil }
-        return url
-    }
+    private var storeURL: String? { store ?? environmentStoreURL() }
 
     func run() async throws {
         let logger = logging.makeLogger("tally.coordinator")
