@@ -13,24 +13,16 @@ CHATTERS=${3:-25000}
 LEDGER=${4:-8}
 SCHEMA=$(dirname "$0")/../Tests/LegacyTests/Fixtures/legacy-schema.sql
 
-BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -n "$BIN" ] || BIN=$(dirname "$(command -v initdb)")
-[ -x "$BIN/initdb" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)"; exit 1; }
-
+. "$(dirname "$0")/scratch-postgres.sh"
 DIR=$(mktemp -d /tmp/tally-bench-pg.XXXXXX)
-AS=""
-if [ "$(id -u)" = 0 ]; then AS="runuser -u postgres --"; chown postgres "$DIR"; fi
 cleanup() {
-    $AS "$BIN/pg_ctl" -D "$DIR/pg" stop -m immediate >/dev/null 2>&1 || true
+    scratch_postgres_stop "$DIR"
     rm -rf "$DIR"
 }
 trap cleanup EXIT INT TERM
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-$AS "$BIN/initdb" -D "$DIR/pg" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
-printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nfsync = off\n" "$PORT" "$DIR" \
-    | $AS tee -a "$DIR/pg/postgresql.conf" >/dev/null
-printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' | $AS tee "$DIR/pg/pg_hba.conf" >/dev/null
-$AS "$BIN/pg_ctl" -D "$DIR/pg" -l "$DIR/pg.log" -w start >/dev/null
+scratch_postgres "$DIR" 'fsync = off\n'
+BIN=$PG_BIN
+PORT=$PG_PORT
 PSQL="$BIN/psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $PORT -U postgres"
 $PSQL -c "CREATE DATABASE old" postgres
 $PSQL -f "$SCHEMA" old

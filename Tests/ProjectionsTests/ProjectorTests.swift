@@ -86,6 +86,44 @@ import Testing
         await fixture.log.close()
     }
 
+    /// A first write into empty read models is a bulk load (rows in key order, leaderboard indexes
+    /// built at the end): it must leave the same rows, and the same indexes, as the row-by-row upserts.
+    @Test func aBulkFirstWriteEqualsTheRowByRowOneAndKeepsTheIndexes() async throws {
+        let dir = TemporaryDirectory()
+        var fixture = try LogFixture(dir.path + "/log")
+        _ = try await fixture.simulate(20_000, guilds: 5, seed: 21)
+        let end = fixture.log.endOffset
+        func written(_ name: String, bulkFrom: Int) throws -> ReadModelStore {
+            var model = try ProjectionModel.folded(
+                fixture.log, to: end, globalDefaults: [:], progressEvery: 1_000_000, progress: nil
+            ).model
+            let store = try ReadModelStore(path: dir.path + "/\(name).sqlite")
+            try store.write(&model, bulkFrom: bulkFrom)
+            return store
+        }
+        let bulk = try written("bulk", bulkFrom: 1)
+        let rows = try written("rows", bulkFrom: .max)
+        let dumped = try bulk.dump()
+        #expect(dumped.filter { $0.hasPrefix("people ") }.count > 100, "too few people to mean anything")
+        #expect(dumped == (try rows.dump()))
+        let indexes = { (store: ReadModelStore) in
+            try store.read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            }
+        }
+        #expect(try indexes(bulk) == indexes(rows))
+        #expect(try indexes(bulk).count == 3)
+        // A query the leaderboard runs uses its index in both.
+        let plan = try bulk.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT person FROM people WHERE guild = 1 ORDER BY score DESC LIMIT 10"
+            ).map { $0["detail"] as String }
+        }
+        #expect(plan.joined().contains("people_by_score"), "\(plan)")
+        await fixture.log.close()
+    }
+
     @Test func rebuildWithANewRuleNamesExactlyThePeopleItAffects() async throws {
         let dir = TemporaryDirectory()
         var fixture = try LogFixture(dir.path + "/log")

@@ -36,6 +36,19 @@ public enum HTTPProbes {
         return (response as? HTTPURLResponse)?.statusCode
     }
 
+    /// The status of a POST of `body` (JSON) to `url` with `token` as bearer, or nil when nothing
+    /// answered within 2 s.
+    public static func post(_ url: String, json body: String, token: String) async -> Int? {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = 2
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = Data(body.utf8)
+        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return nil }
+        return (response as? HTTPURLResponse)?.statusCode
+    }
+
     /// A partition's owner and epoch as a coordinator tells them.
     public struct Assignment: Hashable, Sendable, CustomStringConvertible {
         public var owner: String

@@ -1,9 +1,11 @@
 public import EventLog
 import Foundation
 public import Hummingbird
+import ServiceLifecycle
 
 /// The coordinator's HTTP API: `POST /v1/cluster/heartbeat`, `POST /v1/cluster/released`,
-/// `GET /v1/cluster`, `GET /health`. The request and answer types are in `Protocol/`, shared with
+/// `POST /v1/cluster/presence` (held open by each shard, see ``Presence``), `GET /v1/cluster`,
+/// `GET /health`. The request and answer types are in `Protocol/`, shared with
 /// the shards that call it.
 ///
 /// Heartbeats and releases must be signed with the cluster key (``ClusterAuthenticator``): an
@@ -86,6 +88,27 @@ public struct CoordinatorAPI: Sendable {
                 try await service.released(PartitionID(released.partition), by: ShardID(released.shard), now: now())
             }
         }
+        router.post("/v1/cluster/presence") { request, _ in
+            try Self.requireSigned(request)
+            let presence = try await Self.decode(Presence.self, request)
+            guard !presence.shard.isEmpty, presence.shard.utf8.count <= 100 else {
+                throw Self.http(CoordinatorError(.badRequest, "a presence call names its shard"))
+            }
+            let shard = ShardID(presence.shard)
+            let connection: CoordinatorService.PresenceConnection
+            do { connection = try await service.openPresence(of: shard) } catch let error as CoordinatorError {
+                throw Self.http(error)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody { writer in
+                    let lost = await Self.stream(connection, to: &writer)
+                    do { try await service.closePresence(of: shard, number: connection.number, lost: lost) } catch {
+                        // Not saved: the lease expires in its time instead.
+                    }
+                    if !lost { try await writer.finish(nil) }
+                })
+        }
         if let forward {
             for method in [HTTPRequest.Method.get, .post, .put] {
                 router.on("/v1/guilds/:guild/**", method: method) { request, context in
@@ -103,6 +126,43 @@ public struct CoordinatorAPI: Sendable {
             return await service.view
         }
         return router
+    }
+
+    /// How often a presence stream writes a line when there is nothing to say: a dead shard's
+    /// connection is noticed (a write fails) within about two of these.
+    public static let presenceTick: Duration = .milliseconds(250)
+    /// How long one presence connection lasts before the coordinator ends it (the shard opens
+    /// another): bounds what one connection holds.
+    public static let presenceLifetime: Duration = .seconds(600)
+
+    /// Writes `connection`'s signals, and a tick every ``presenceTick``, until it is replaced, its
+    /// lifetime is over, the coordinator shuts down, or a write fails.
+    ///
+    /// - Returns: whether it broke (a write failed: the shard is gone).
+    static func stream(_ connection: CoordinatorService.PresenceConnection, to writer: inout any ResponseBodyWriter)
+        async -> Bool
+    {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self, returning: Bool.self) { group in
+                group.addTask {
+                    let opened = ContinuousClock.now
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: presenceTick)
+                        guard opened.duration(to: .now) < presenceLifetime else { break }
+                        connection.continuation.yield(.tick)
+                    }
+                    connection.continuation.finish()
+                }
+                defer { group.cancelAll() }
+                for await signal in connection.signals {
+                    let line = signal == .orders ? Presence.ordersLine + "\n" : "\n"
+                    do { try await writer.write(ByteBuffer(string: line)) } catch { return true }
+                }
+                return false
+            }
+        } onGracefulShutdown: {
+            connection.continuation.finish()
+        }
     }
 
     /// Refuses with 503 while this coordinator stands by.

@@ -40,3 +40,19 @@ public struct Released: Codable, Sendable, Equatable {
         self.partition = partition
     }
 }
+
+/// `POST /v1/cluster/presence`: a shard holds this call open for as long as it lives. The
+/// coordinator answers with a stream of lines — an empty line every
+/// ``CoordinatorAPI/presenceTick``, `orders` when the shard's orders or the routes changed (the
+/// shard heartbeats at once to learn them) — and when the connection breaks (a write fails: the
+/// process died and its kernel closed the socket), the shard's lease ends at once instead of a
+/// lease later. A paused or cut-off shard keeps its connection open and loses its lease only when
+/// it expires, as before.
+public struct Presence: Codable, Sendable, Equatable {
+    public var shard: String
+
+    public init(shard: String) { self.shard = shard }
+
+    /// The line that tells the shard to heartbeat now.
+    public static let ordersLine = "orders"
+}

@@ -17,13 +17,18 @@ public actor CoordinatorService {
     /// The term this coordinator is active in; nil while it stands by (see ``activate(term:now:)``).
     public private(set) var term: CoordinatorTerm?
     private let store: (any CoordinatorStateStore)?
-    private let logger: Logger
+    let logger: Logger
     private let grants = Counter(label: "tally_partition_grants_total")
     private let releases = Counter(label: "tally_partition_release_requests_total")
     /// Whether a change is being saved, and the changes waiting for it: one change at a time, so
     /// the store sees them in order and a failed save leaves memory as the store has it.
     private var changing = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// Each shard's open presence connection (see ``openPresence(of:)``): its number and the
+    /// stream that tells it to heartbeat.
+    var presences: [ShardID: (number: UInt64, signals: AsyncStream<PresenceSignal>.Continuation)] = [:]
+    /// The number of the latest presence connection opened.
+    var presenceCount: UInt64 = 0
 
     /// A coordinator with its store to itself, active at once (term ``CoordinatorTerm/sole``), with
     /// the table `store` saved (nil: a new one).
@@ -108,6 +113,7 @@ public actor CoordinatorService {
     public func stepDown(reason: String) {
         guard let term, store != nil, term != .sole else { return }
         self.term = nil
+        endPresences()
         logger.warning("standing by", metadata: ["coordinator.term": "\(term)", "reason": "\(reason)"])
     }
 
@@ -166,7 +172,7 @@ public actor CoordinatorService {
     /// the state and carries out its actions: a change the store refused changed nothing. Logs and
     /// counts (`tally_lease_expiries_total{shard}`) every lease the change expired (another shard's
     /// heartbeat expires lost leases as well as the expiry timer).
-    private func change(_ body: (inout CoordinatorState) -> [AssignmentTable.Action]) async throws {
+    func change(_ body: (inout CoordinatorState) -> [AssignmentTable.Action]) async throws {
         await enter()
         defer { leave() }
         guard let term else {
@@ -230,6 +236,7 @@ public actor CoordinatorService {
                     "partition release requested", metadata: ["partition": "\(partition)", "shard": "\(shard)"])
             }
         }
+        if !actions.isEmpty { signalPresences() }
         Self.publishPartitionStates(state.table)
     }
 

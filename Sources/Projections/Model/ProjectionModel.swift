@@ -15,6 +15,8 @@ public struct ProjectionModel: Sendable {
     var dirtyGuilds: Set<GuildID> = []
     /// People whose rows changed, per guild.
     var dirtyPeople: [GuildID: Set<PersonID>] = [:]
+    /// How many people are marked changed.
+    var dirtyPeopleCount: Int { dirtyPeople.values.reduce(0) { $0 + $1.count } }
 
     public init(globalDefaults: [SettingKey: Int64] = [:]) {
         partition = PartitionModel(globalDefaults: globalDefaults, remembersKeys: false)

@@ -47,6 +47,17 @@ public final class ReadModelStore: Sendable {
         }
     }
 
+    /// The leaderboards' indexes on `people`.
+    static let peopleIndexes: [(name: String, create: String)] = [
+        ("people_by_score", "CREATE INDEX IF NOT EXISTS people_by_score ON people (guild, score DESC)"),
+        ("people_by_minutes", "CREATE INDEX IF NOT EXISTS people_by_minutes ON people (guild, minutes DESC)"),
+        ("people_by_tickets", "CREATE INDEX IF NOT EXISTS people_by_tickets ON people (guild, tickets DESC)"),
+    ]
+
+    /// From how many people a write into an empty `people` table is a bulk load, by default (see
+    /// ``write(_:only:bulkFrom:)``).
+    public static let bulkPeople = 10_000
+
     static func createSchema(_ db: Database, catalog: ProjectionCatalog) throws {
         try db.execute(
             sql: """
@@ -58,9 +69,6 @@ public final class ReadModelStore: Sendable {
                     tickets_watchtime INTEGER NOT NULL, tickets_gifted_sub INTEGER NOT NULL, tickets_shop INTEGER NOT NULL,
                     tickets_admin INTEGER NOT NULL, tickets INTEGER NOT NULL, excluded INTEGER NOT NULL,
                     PRIMARY KEY (guild, person)) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS people_by_score ON people (guild, score DESC);
-                CREATE INDEX IF NOT EXISTS people_by_minutes ON people (guild, minutes DESC);
-                CREATE INDEX IF NOT EXISTS people_by_tickets ON people (guild, tickets DESC);
                 CREATE TABLE IF NOT EXISTS guilds (
                     guild INTEGER PRIMARY KEY, live INTEGER NOT NULL, tracking TEXT NOT NULL, settings TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS raffle_periods (
@@ -94,6 +102,7 @@ public final class ReadModelStore: Sendable {
                     price INTEGER NOT NULL, tickets INTEGER NOT NULL, requirement TEXT NOT NULL, status TEXT NOT NULL,
                     PRIMARY KEY (guild, order_id));
                 """)
+        for index in peopleIndexes { try db.execute(sql: index.create) }
         if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projection_versions") == 0 {
             for p in catalog.all {
                 try db.execute(sql: "INSERT INTO projection_versions VALUES (?, ?)", arguments: [p.name, p.version])
@@ -119,12 +128,32 @@ public final class ReadModelStore: Sendable {
     /// Writes the rows of everything that changed in `model` since the last write, and its offset as
     /// the checkpoint, in one transaction; then clears the model's change marks.
     ///
-    /// - Parameter only: write just these projections (the others' tables are left alone).
-    public func write(_ model: inout ProjectionModel, only: Set<String>? = nil) throws {
+    /// A first write of at least `bulkFrom` people into an empty `people` table (from a snapshot,
+    /// or a rebuild) is a bulk load: rows in key order, the leaderboard indexes built at the end.
+    ///
+    /// - Parameters:
+    ///   - only: write just these projections (the others' tables are left alone).
+    ///   - bulkFrom: how many changed people make a write into an empty table a bulk load.
+    public func write(_ model: inout ProjectionModel, only: Set<String>? = nil, bulkFrom: Int = bulkPeople) throws {
         let snapshot = model
         do {
             try queue.write { db in
-                try ReadModelWriter(db: db, catalog: catalog, only: only).write(snapshot)
+                var writer = ReadModelWriter(db: db, catalog: catalog, only: only)
+                if only?.contains(catalog.people.name) ?? true, snapshot.dirtyPeopleCount >= bulkFrom {
+                    writer.bulk = try !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM people)") ?? true)
+                }
+                if writer.bulk {
+                    // The leaderboard indexes are built once at the end (sorting) rather than row by
+                    // row, and the rows go in key order through a page cache that holds the table's
+                    // growing edge.
+                    try db.execute(sql: "PRAGMA cache_size = -65536")
+                    defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
+                    for index in Self.peopleIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(index.name)") }
+                    try writer.write(snapshot)
+                    for index in Self.peopleIndexes { try db.execute(sql: index.create) }
+                } else {
+                    try writer.write(snapshot)
+                }
                 try db.execute(
                     sql:
                         "INSERT INTO checkpoint (id, next_offset) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_offset = excluded.next_offset",

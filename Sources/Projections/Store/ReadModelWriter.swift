@@ -8,6 +8,9 @@ struct ReadModelWriter {
     let db: Database
     let catalog: ProjectionCatalog
     let only: Set<String>?
+    /// The people table is empty (a first write from a snapshot, a rebuild): rows are inserted in
+    /// key order with a plain `INSERT`, nothing to update or delete.
+    var bulk = false
 
     private func wants(_ p: ProjectionCatalog.Projection) -> Bool { only?.contains(p.name) ?? true }
 
@@ -25,6 +28,7 @@ struct ReadModelWriter {
     }
 
     private func writePeople(_ model: ProjectionModel) throws {
+        if bulk { return try insertPeople(model) }
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -49,13 +53,41 @@ struct ReadModelWriter {
                     try delete.execute(arguments: [g, id.description])
                     continue
                 }
-                let (discord, kick, name) = ReadModelWriter.identity(id, in: state)
-                try upsert.execute(arguments: [
-                    g, id.description, discord, kick, name, p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p),
-                    p.tickets[0], p.tickets[1], p.tickets[2], p.tickets[3], p.totalTickets, p.excluded,
-                ])
+                try upsert.execute(arguments: row(id, p, in: state, g))
             }
         }
+    }
+
+    /// Inserts every person of `model`'s changed guilds into an empty table, in the table's key
+    /// order (guild, then person as text), so each row lands at the end of the B-tree. Role targets
+    /// need nothing here: every guild of a first write is changed, and its targets are written whole.
+    private func insertPeople(_ model: ProjectionModel) throws {
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        for guild in model.dirtyPeople.keys.sorted(by: {
+            Int64(bitPattern: $0.rawValue) < Int64(bitPattern: $1.rawValue)
+        }) {
+            guard let state = model.guilds[guild], let people = model.dirtyPeople[guild] else { continue }
+            let g = Int64(bitPattern: guild.rawValue)
+            for (key, id) in people.map({ ($0.description, $0) }).sorted(by: {
+                $0.0.utf8.lexicographicallyPrecedes($1.0.utf8)
+            }) {
+                guard let p = state.people[id] else { continue }
+                insert.setUncheckedArguments(row(id, p, in: state, g, key: key))
+                try insert.execute()
+            }
+        }
+    }
+
+    /// The `people` row of `p`.
+    private func row(_ id: PersonID, _ p: PersonState, in state: GuildState, _ g: Int64, key: String? = nil)
+        -> StatementArguments
+    {
+        let (discord, kick, name) = ReadModelWriter.identity(id, in: state)
+        return [
+            g, key ?? id.description, discord, kick, name, p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p),
+            p.tickets[0], p.tickets[1], p.tickets[2], p.tickets[3], p.totalTickets, p.excluded,
+        ]
     }
 
     /// The Discord user, Kick user and display name of a person.
@@ -73,15 +105,21 @@ struct ReadModelWriter {
         }
     }
 
+    /// Runs `sql` through the connection's statement cache (a first write runs each of these once
+    /// per guild, thousands of times).
+    private func run(sql: String, arguments: StatementArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
     private func replace(_ table: String, _ g: Int64) throws {
-        try db.execute(sql: "DELETE FROM \(table) WHERE guild = ?", arguments: [g])
+        try run(sql: "DELETE FROM \(table) WHERE guild = ?", arguments: [g])
     }
 
     private func writeGuild(_ s: GuildState, _ g: Int64) throws {
         let settings = Dictionary(uniqueKeysWithValues: s.settings.overrides.map { ($0.key.description, $0.value) })
         let json = String(decoding: (try? JSONEncoder().encode(settings)) ?? Data("{}".utf8), as: UTF8.self)
         let tracking = ["automatic", "forced_on", "forced_off"][Int(s.tracking.rawValue)]
-        try db.execute(
+        try run(
             sql: "INSERT OR REPLACE INTO guilds VALUES (?, ?, ?, ?)",
             arguments: [g, s.live, tracking, json])
     }
@@ -90,7 +128,7 @@ struct ReadModelWriter {
         try replace("raffle_periods", g)
         try replace("raffle_draws", g)
         for (id, p) in s.raffle.periods {
-            try db.execute(
+            try run(
                 sql: "INSERT INTO raffle_periods VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     g, Int64(id.rawValue), p.startsAt.rawValue, p.endsAt.rawValue, Data(p.seedCommitment),
@@ -101,7 +139,7 @@ struct ReadModelWriter {
         }
         for (_, draws) in s.raffle.history {
             for d in draws {
-                try db.execute(
+                try run(
                     sql: "INSERT INTO raffle_draws VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
                         g, Int64(d.period.rawValue), Int64(d.number), d.winner.description, d.winningTicket,
@@ -119,13 +157,13 @@ struct ReadModelWriter {
         try replace("role_targets", g)
         try replace("role_outbox", g)
         for t in s.thresholds.values {
-            try db.execute(
+            try run(
                 sql: "INSERT INTO role_thresholds VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [g, Int64(bitPattern: t.role.rawValue), t.name, t.minutes, Int64(t.position), t.enabled])
         }
         for user in s.links.keys { try insertRoleTargets(of: user, in: s, g) }
         for (change, at) in s.outbox {
-            try db.execute(
+            try run(
                 sql: "INSERT INTO role_outbox VALUES (?, ?, ?, ?, ?)",
                 arguments: [
                     g, Int64(bitPattern: change.user.rawValue), Int64(bitPattern: change.role.rawValue), change.grant,
@@ -136,7 +174,7 @@ struct ReadModelWriter {
 
     /// Rewrites the roles one user should hold (their minutes changed).
     private func writeRoleTargets(of user: UserID, in s: GuildState, _ g: Int64) throws {
-        try db.execute(
+        try run(
             sql: "DELETE FROM role_targets WHERE guild = ? AND user = ?",
             arguments: [g, Int64(bitPattern: user.rawValue)])
         if s.links[user] != nil { try insertRoleTargets(of: user, in: s, g) }
@@ -152,7 +190,7 @@ struct ReadModelWriter {
         let linkedRole = s.settings[.linkedRoleID]
         if linkedRole != 0 { roles.append(linkedRole) }
         for role in Set(roles) {
-            try db.execute(
+            try run(
                 sql: "INSERT INTO role_targets VALUES (?, ?, ?)",
                 arguments: [g, Int64(bitPattern: user.rawValue), role])
         }
@@ -161,7 +199,7 @@ struct ReadModelWriter {
     private func writeLinks(_ s: GuildState, _ g: Int64) throws {
         try replace("links", g)
         for (user, chatter) in s.links {
-            try db.execute(
+            try run(
                 sql: "INSERT INTO links VALUES (?, ?, ?, ?)",
                 arguments: [
                     g, Int64(bitPattern: user.rawValue), Int64(bitPattern: chatter.rawValue),
@@ -176,7 +214,7 @@ struct ReadModelWriter {
         for item in s.items.values {
             var tickets: Int64 = 0
             if case .raffleTickets(let n) = item.kind { tickets = n }
-            try db.execute(
+            try run(
                 sql: "INSERT INTO shop_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     g, Int64(item.id.rawValue), item.name, item.price, item.stock, item.perPersonLimit,
@@ -185,7 +223,7 @@ struct ReadModelWriter {
                 ])
         }
         for order in s.orders.values {
-            try db.execute(
+            try run(
                 sql: "INSERT INTO shop_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     g, Int64(order.id.rawValue), Int64(order.item.rawValue), order.person.description, order.price,

@@ -138,12 +138,7 @@ public final class ShardAgent: Sendable {
     /// this call) checks out: a forged or replayed answer never changes what this shard holds or
     /// where it forwards.
     private func post(_ path: String, _ bytes: [UInt8], to coordinator: String) async throws -> Orders {
-        var request = HTTPClientRequest(url: coordinator + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        let signature = authenticator.sign(method: "POST", path: path, body: bytes)
-        for (name, value) in signature { request.headers.add(name: name.rawName, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: bytes))
+        let (request, nonce) = signedCall(path, bytes, to: coordinator)
         // With several coordinators, a silent one must leave time to ask the next within a lease.
         let response = try await client.execute(request, timeout: coordinators.count > 1 ? .seconds(2) : .seconds(5))
         let data = try await response.body.collect(upTo: 1 << 22)
@@ -154,7 +149,6 @@ public final class ShardAgent: Sendable {
         for header in response.headers {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
-        let nonce = signature.first { $0.0 == ClusterAuthenticator.Header.nonce }?.1 ?? ""
         do {
             try authenticator.verifyAnswer(
                 to: nonce, status: Int(response.status.code), headers: headers, body: data.readableBytesView)
@@ -162,5 +156,47 @@ public final class ShardAgent: Sendable {
             throw ShardError(.unavailable, "the coordinator's answer is not signed with the cluster key")
         }
         return try JSONDecoder().decode(Orders.self, from: Data(buffer: data))
+    }
+
+    /// A signed POST of `bytes` to `coordinator`'s `path`, and the nonce its answer is signed for.
+    private func signedCall(_ path: String, _ bytes: [UInt8], to coordinator: String) -> (HTTPClientRequest, String) {
+        var request = HTTPClientRequest(url: coordinator + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let signature = authenticator.sign(method: "POST", path: path, body: bytes)
+        for (name, value) in signature { request.headers.add(name: name.rawName, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: bytes))
+        return (request, signature.first { $0.0 == ClusterAuthenticator.Header.nonce }?.1 ?? "")
+    }
+
+    /// Holds this shard's presence connection (``Coordinator/Presence``) to the coordinator that
+    /// answered last, calling `heartbeatNow` each time it says the orders changed, until the
+    /// connection ends (the coordinator replaced or ended it) or the task is cancelled. While it is
+    /// open, the coordinator ends this shard's lease as soon as the connection breaks, so a shard
+    /// that dies is replaced within a fraction of a second rather than a lease later.
+    ///
+    /// The stream's lines are not signed: all they can do is make this shard heartbeat sooner, and
+    /// the heartbeat's answer is checked as always.
+    ///
+    /// - Throws: ``ShardError`` `unavailable` when the coordinator refuses (a standby answers 503),
+    ///   and the client's errors.
+    public func holdPresence(heartbeatNow: @Sendable () -> Void) async throws {
+        let bytes = Array(try JSONEncoder().encode(Presence(shard: shard.rawValue)))
+        let (request, _) = signedCall("/v1/cluster/presence", bytes, to: coordinator)
+        let response = try await client.execute(request, timeout: .hours(1))
+        guard response.status == .ok else {
+            throw ShardError(.unavailable, "the coordinator refused the presence call: \(response.status.code)")
+        }
+        var line: [UInt8] = []
+        for try await chunk in response.body {
+            for byte in chunk.readableBytesView {
+                guard byte == UInt8(ascii: "\n") else {
+                    if line.count < 64 { line.append(byte) }
+                    continue
+                }
+                if line.elementsEqual(Presence.ordersLine.utf8) { heartbeatNow() }
+                line.removeAll(keepingCapacity: true)
+            }
+        }
     }
 }
