@@ -2,6 +2,10 @@ import Domain
 import EventLog
 import Foundation
 import GRDB
+import GRDBSQLite
+
+/// SQLite copies a value bound with this destructor before the bind returns.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// Turns changed guild state into rows, inside the caller's transaction.
 struct ReadModelWriter {
@@ -59,33 +63,63 @@ struct ReadModelWriter {
     }
 
     /// Inserts every person of `model`'s changed guilds into an empty table, in the table's key
-    /// order (guild, then person as text), so each row lands at the end of the B-tree. Role targets
-    /// need nothing here: every guild of a first write is changed, and its targets are written whole.
+    /// order (guild, then person as text: `<` is byte order for the ASCII of ids and most names,
+    /// and a name outside it only costs a row not at the end), so rows land at the B-tree's edge.
+    /// Values are bound straight to the prepared statement (SQLite's C API), not through an array
+    /// of boxed values per row: a first write has hundreds of thousands of rows. Role targets need
+    /// nothing here: every guild of a first write is changed, and its targets are written whole.
     private func insertPeople(_ model: ProjectionModel) throws {
         let insert = try db.cachedStatement(
             sql: "INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        for guild in model.dirtyPeople.keys.sorted(by: {
-            Int64(bitPattern: $0.rawValue) < Int64(bitPattern: $1.rawValue)
-        }) {
-            guard let state = model.guilds[guild], let people = model.dirtyPeople[guild] else { continue }
-            let g = Int64(bitPattern: guild.rawValue)
-            for (key, id) in people.map({ ($0.description, $0) }).sorted(by: {
-                $0.0.utf8.lexicographicallyPrecedes($1.0.utf8)
-            }) {
-                guard let p = state.people[id] else { continue }
-                insert.setUncheckedArguments(row(id, p, in: state, g, key: key))
-                try insert.execute()
+        let statement = insert.sqliteStatement
+        func bind(_ i: Int32, _ value: Int64?) {
+            if let value { sqlite3_bind_int64(statement, i, value) } else { sqlite3_bind_null(statement, i) }
+        }
+        func bind(_ i: Int32, _ text: String) {
+            var text = text
+            text.withUTF8 { bytes in
+                _ = sqlite3_bind_text(
+                    statement, i, bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                    Int32(bytes.count), transient)
             }
         }
+        let guilds = model.dirtyPeople.keys.sorted { Int64(bitPattern: $0.rawValue) < Int64(bitPattern: $1.rawValue) }
+        for guild in guilds {
+            guard let state = model.guilds[guild], let people = model.dirtyPeople[guild] else { continue }
+            let g = Int64(bitPattern: guild.rawValue)
+            for (key, id) in people.map({ ($0.description, $0) }).sorted(by: { $0.0 < $1.0 }) {
+                guard let p = state.people[id] else { continue }
+                let (discord, kick, name) = ReadModelWriter.identity(id, in: state)
+                sqlite3_reset(statement)
+                bind(1, g)
+                bind(2, key)
+                bind(3, discord)
+                bind(4, kick)
+                bind(5, name)
+                for (i, value) in [
+                    p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p), p.tickets[0], p.tickets[1],
+                    p.tickets[2], p.tickets[3], p.totalTickets, p.excluded ? 1 : 0,
+                ].enumerated() {
+                    bind(Int32(6 + i), value)
+                }
+                let code = sqlite3_step(statement)
+                guard code == SQLITE_DONE else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: code),
+                        message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                        sql: insert.sql)
+                }
+            }
+        }
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
     }
 
     /// The `people` row of `p`.
-    private func row(_ id: PersonID, _ p: PersonState, in state: GuildState, _ g: Int64, key: String? = nil)
-        -> StatementArguments
-    {
+    private func row(_ id: PersonID, _ p: PersonState, in state: GuildState, _ g: Int64) -> StatementArguments {
         let (discord, kick, name) = ReadModelWriter.identity(id, in: state)
         return [
-            g, key ?? id.description, discord, kick, name, p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p),
+            g, id.description, discord, kick, name, p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p),
             p.tickets[0], p.tickets[1], p.tickets[2], p.tickets[3], p.totalTickets, p.excluded,
         ]
     }
