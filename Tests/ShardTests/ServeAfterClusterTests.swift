@@ -55,7 +55,13 @@ import Testing
             }
             #expect(status == 200, "guild \(guild) was not served by the cluster")
         }
-        let (_, view) = await Self.send("GET", "http://127.0.0.1:\(coordinatorPort)/v1/cluster")
+        // The second shard may register after the first has served every guild: wait for it.
+        var view = ""
+        for _ in 0..<100 {
+            (_, view) = await Self.send("GET", "http://127.0.0.1:\(coordinatorPort)/v1/cluster")
+            if view.contains("shard-1") && view.contains("shard-2") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(view.contains("shard-1") && view.contains("shard-2"), "\(view)")
         try await Self.stop(cluster)
 
