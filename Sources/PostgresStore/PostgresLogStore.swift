@@ -378,9 +378,6 @@ public final class PostgresLogStore: LogStore, Service {
         }
     }
 
-    /// Runs `body`, turning a database failure into ``EventLog/EventLogError`` `io` that says
-    /// `what` could not be done (an ``EventLog/EventLogError`` passes through unchanged).
-    @discardableResult
     /// Connects once outside the pool: a store that cannot be reached (refused, unknown host, wrong
     /// password or database) is an error now, rather than a pool retrying in the background while
     /// the process waits with nothing to say.
@@ -396,6 +393,9 @@ public final class PostgresLogStore: LogStore, Service {
         }
     }
 
+    /// Runs `body`, turning a database failure into ``EventLog/EventLogError`` `io` that says
+    /// `what` could not be done (an ``EventLog/EventLogError`` passes through unchanged).
+    @discardableResult
     func database<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()

@@ -285,11 +285,14 @@ final class PostgresPartitionLog: PartitionLogHandle {
 
     /// Encodes and commits one batch, then acknowledges or fails whatever its outcome settles.
     private func commit(_ batch: Batch, epoch: Epoch) async {
-        var encoder = state.withLock { $0.encoders.popLast() } ?? BatchEncoder()
-        let summary = encoder.encode(
-            batch.records, baseOffset: batch.base, epoch: epoch, compress: configuration.compression)
-        let row = BatchRow(summary: summary, bytes: encoder.batch)
-        state.withLock { $0.encoders.append(consume encoder) }
+        let row: BatchRow
+        do {
+            var encoder = state.withLock { $0.encoders.popLast() } ?? BatchEncoder()
+            let summary = encoder.encode(
+                batch.records, baseOffset: batch.base, epoch: epoch, compress: configuration.compression)
+            row = BatchRow(summary: summary, bytes: encoder.batch)
+            state.withLock { $0.encoders.append(encoder) }
+        }
         let outcome: Outcome
         do {
             outcome = try await insert(row, epoch: epoch) ? .committed : .failed(await refusal(epoch: epoch))
