@@ -6,7 +6,11 @@ extension PostgresLogStore {
     /// Checks every batch row of a partition without changing anything (`tally log verify --store`):
     /// each batch's header, checksum, decompression and records; the row's columns (offsets, epoch,
     /// times, guild filter) against the batch; offsets continuous from row to row; epochs never going
-    /// back; and the partition's next offset and epoch against its batches.
+    /// back; and the partition's recorded end (`next_offset`) and epoch against its batches.
+    ///
+    /// A gap at or after the recorded end is a warning, not damage: an append in flight failed, the
+    /// batches after it were never acknowledged, and the next acquire removes them (readers never
+    /// read past it). A gap below the recorded end is corruption.
     ///
     /// - Throws: ``EventLog/EventLogError`` `io` when the database cannot be read (damage is a finding).
     public func verify(partition: PartitionID) async throws -> LogVerifier.Report {
@@ -24,6 +28,10 @@ extension PostgresLogStore {
         guard let row else { return report }
         var expected: Offset?
         var after: Int64 = -1
+        let recorded = Offset(UInt64(row.next))
+        /// Where the contiguous log ends, once a gap after the recorded end was found.
+        var gap: Offset?
+        var reachedRecorded = row.next == 0
         var decoder = BatchDecoder()
         while true {
             let page = try await database("cannot read partition \(partition)") {
@@ -45,12 +53,23 @@ extension PostgresLogStore {
                 after = batch.baseOffset
                 let base = Offset(UInt64(batch.baseOffset))
                 let bytes = Array(buffer: batch.bytes)
-                if let expected, expected != base {
-                    report.findings.append(
-                        .init(
-                            severity: .corruption, path: place, position: nil,
-                            message: "batch starts at offset \(base), but the previous one ends at \(expected)"))
+                if gap == nil, let expected, expected != base {
+                    if expected >= recorded && base > expected {
+                        gap = expected
+                        report.findings.append(
+                            .init(
+                                severity: .warning, path: place, position: nil,
+                                message:
+                                    "the log has a gap at offset \(expected) after its recorded end \(recorded): the batches from \(base) on were never acknowledged, and the next acquire removes them"
+                            ))
+                    } else {
+                        report.findings.append(
+                            .init(
+                                severity: .corruption, path: place, position: nil,
+                                message: "batch starts at offset \(base), but the previous one ends at \(expected)"))
+                    }
                 }
+                if base == recorded || Offset(UInt64(batch.lastOffset + 1)) == recorded { reachedRecorded = true }
                 expected = Offset(UInt64(batch.lastOffset + 1))
                 report.batches += 1
                 report.records += UInt64(max(0, batch.recordCount))
@@ -92,12 +111,14 @@ extension PostgresLogStore {
                 }
             }
         }
-        let end = expected ?? .zero
-        if end != Offset(UInt64(row.next)) {
+        let end = gap ?? expected ?? .zero
+        if recorded > end || (expected != nil && !reachedRecorded) {
             report.findings.append(
                 .init(
                     severity: .corruption, path: place, position: nil,
-                    message: "the partition's next offset is \(row.next) but its batches end at \(end)"))
+                    message:
+                        "the partition's recorded end is \(row.next), which is not the end of a batch of its contiguous log (ending at \(end))"
+                ))
         }
         if let newest = report.newestEpoch, UInt64(row.epoch) < newest.rawValue {
             report.findings.append(

@@ -15,9 +15,11 @@ import Synchronization
 ///
 /// Fencing happens inside the database: ``openForWriting(partition:epoch:configuration:logger:)``
 /// raises the partition's epoch (`UPDATE … SET epoch = GREATEST(epoch + 1, granted) … RETURNING`),
-/// and every append inserts its batch and advances the partition's next offset in one statement that
-/// matches only while the epoch and the expected offset are unchanged: an owner that lost the
-/// partition, on any machine, can never append.
+/// and every append inserts its batch in one statement that matches only while the epoch is
+/// unchanged, holding the partition row `FOR SHARE` until it commits, so the raise waits for the
+/// appends in flight and every later one sees it: an owner that lost the partition, on any
+/// machine, can never append. The acquire then removes the batches after a gap (a failed append
+/// among several in flight), which were never acknowledged.
 public final class PostgresLogStore: LogStore, Service {
     public let configuration: PostgresStoreConfiguration
     let client: PostgresClient
@@ -171,29 +173,57 @@ public final class PostgresLogStore: LogStore, Service {
         }
         let p = Int32(partition.rawValue)
         let granted = Int64(epoch.rawValue)
-        let (fenced, next) = try await database("cannot acquire partition \(partition)") {
-            try await client.withTransaction(logger: logger) { connection -> (Int64, Int64) in
+        let lock = PostgresSchema.partitionLockClass
+        let acquired = try await database("cannot acquire partition \(partition)") {
+            try await client.withTransaction(logger: logger) { connection -> Acquired in
                 try await connection.query(
                     "INSERT INTO tally_partitions (partition) VALUES (\(p)) ON CONFLICT (partition) DO NOTHING",
                     logger: logger)
-                var result: (Int64, Int64)?
+                // Exclusive: waits for the appends in flight (each holds it shared until its commit)
+                // and queues every later one behind this transaction.
+                try await connection.query("SELECT pg_advisory_xact_lock(\(lock), \(p))", logger: logger)
+                var raised: (Int64, Int64)?
                 for try await row in try await connection.query(
                     """
                     UPDATE tally_partitions SET epoch = GREATEST(epoch + 1, \(granted)), acquired_at = now()
                     WHERE partition = \(p) RETURNING epoch, next_offset
                     """, logger: logger
                 ).decode((Int64, Int64).self) {
-                    result = row
+                    raised = row
                 }
-                guard let result else { throw EventLogError(.io, "partition row vanished while acquiring") }
-                return result
+                guard let (fenced, recorded) = raised else {
+                    throw EventLogError(.io, "partition row vanished while acquiring")
+                }
+                // From here no append of an older epoch can commit: what the previous owner left is
+                // final. Its acknowledged batches are contiguous from `next_offset`; whatever follows
+                // the first gap was never acknowledged (acknowledgements go in offset order, and the
+                // batch of the gap never committed), so it goes.
+                let tail = try await Self.contiguousEnd(of: p, on: connection, logger: logger)
+                var removed = 0
+                for try await _ in try await connection.query(
+                    "DELETE FROM tally_batches WHERE partition = \(p) AND base_offset >= \(tail) RETURNING base_offset",
+                    logger: logger)
+                {
+                    removed += 1
+                }
+                try await connection.query(
+                    "UPDATE tally_partitions SET next_offset = \(tail) WHERE partition = \(p)", logger: logger)
+                return Acquired(epoch: fenced, recorded: recorded, tail: tail, removed: removed)
             }
         }
+        let fenced = acquired.epoch
+        if acquired.removed > 0 {
+            logger.notice(
+                "removed batches after a gap in the partition's log: they were never acknowledged",
+                metadata: [
+                    "partition": "\(partition)", "batches": "\(acquired.removed)", "log.end": "\(acquired.tail)",
+                ])
+        }
         let bounds = try await self.bounds(of: partition)
-        guard bounds.end == Offset(UInt64(next)) else {
+        guard bounds.end == Offset(UInt64(acquired.tail)), bounds.last == bounds.end else {
             throw EventLogError(
                 .corruption,
-                "partition \(partition)'s next offset is \(next) but its batches end at \(bounds.end)",
+                "partition \(partition)'s batches are contiguous up to \(acquired.tail) from its recorded end \(acquired.recorded), but end at \(bounds.last)",
                 path: location)
         }
         let log = PostgresPartitionLog(
@@ -227,29 +257,65 @@ public final class PostgresLogStore: LogStore, Service {
             start: bounds.start, end: bounds.end, newestEpoch: bounds.newestEpoch, logger: logger)
     }
 
-    /// The first and next offsets of a partition's batches and the newest epoch among them.
-    func bounds(of partition: PartitionID) async throws -> (start: Offset, end: Offset, newestEpoch: Epoch?) {
+    /// What an acquire found: the raised epoch, the end recorded before, the contiguous end and how
+    /// many batches after a gap it removed.
+    struct Acquired: Sendable {
+        let epoch: Int64
+        let recorded: Int64
+        let tail: Int64
+        let removed: Int
+    }
+
+    /// The walk from a partition's recorded `next_offset` along batches that start where the
+    /// previous one ended; `SELECT max(e) FROM tail` is the contiguous end of its log. Each step is
+    /// one lookup in the primary key, and the owner records `next_offset` every
+    /// `PostgresPartitionLog.recordingInterval` batches, so the walk is short.
+    static func tailWalk(_ p: Int32) -> String {
+        """
+        WITH RECURSIVE tail(e) AS (
+            SELECT next_offset FROM tally_partitions WHERE partition = \(p)
+            UNION ALL
+            SELECT b.last_offset + 1 FROM tally_batches b JOIN tail ON b.partition = \(p) AND b.base_offset = tail.e
+        )
+        """
+    }
+
+    /// The contiguous end of a partition's log (see ``tailWalk(_:)``); 0 without a partition row.
+    static func contiguousEnd(of p: Int32, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        var end: Int64 = 0
+        for try await value in try await connection.query(
+            PostgresQuery(unsafeSQL: tailWalk(p) + "SELECT coalesce(max(e), 0) FROM tail"), logger: logger
+        ).decode(Int64.self) {
+            end = value
+        }
+        return end
+    }
+
+    /// A partition's first offset, the contiguous end of its log, the newest epoch of a batch below
+    /// that end, and the end of its last batch (beyond a gap: never acknowledged, and removed by the
+    /// next acquire).
+    func bounds(of partition: PartitionID) async throws -> (
+        start: Offset, end: Offset, newestEpoch: Epoch?, last: Offset
+    ) {
         let p = Int32(partition.rawValue)
         return try await database("cannot read partition \(partition)") {
-            var start = Offset.zero
-            var end = Offset.zero
-            var newest: Epoch?
-            for try await (first, last) in try await client.query(
-                """
-                SELECT coalesce(min(base_offset), 0), coalesce(max(last_offset) + 1, 0)
-                FROM tally_batches WHERE partition = \(p)
-                """, logger: logger
-            ).decode((Int64, Int64).self) {
-                start = Offset(UInt64(first))
-                end = Offset(UInt64(last))
+            var result: (start: Offset, end: Offset, newestEpoch: Epoch?, last: Offset) = (.zero, .zero, nil, .zero)
+            for try await (first, last, end, newest) in try await client.query(
+                PostgresQuery(
+                    unsafeSQL: Self.tailWalk(p)
+                        + """
+                        SELECT coalesce(min(base_offset), 0), coalesce(max(last_offset) + 1, 0),
+                            (SELECT coalesce(max(e), 0) FROM tail),
+                            (SELECT epoch FROM tally_batches WHERE partition = \(p)
+                                AND last_offset = (SELECT max(e) FROM tail) - 1)
+                        FROM tally_batches WHERE partition = \(p)
+                        """), logger: logger
+            ).decode((Int64, Int64, Int64, Int64?).self) {
+                result = (
+                    Offset(UInt64(first)), Offset(UInt64(end)), newest.map { Epoch(UInt64($0)) }, Offset(UInt64(last))
+                )
             }
-            for try await epoch in try await client.query(
-                "SELECT epoch FROM tally_batches WHERE partition = \(p) ORDER BY base_offset DESC LIMIT 1",
-                logger: logger
-            ).decode(Int64.self) {
-                newest = Epoch(UInt64(epoch))
-            }
-            return (start, end, newest)
+            return result
         }
     }
 
@@ -312,9 +378,6 @@ public final class PostgresLogStore: LogStore, Service {
         }
     }
 
-    /// Runs `body`, turning a database failure into ``EventLog/EventLogError`` `io` that says
-    /// `what` could not be done (an ``EventLog/EventLogError`` passes through unchanged).
-    @discardableResult
     /// Connects once outside the pool: a store that cannot be reached (refused, unknown host, wrong
     /// password or database) is an error now, rather than a pool retrying in the background while
     /// the process waits with nothing to say.
@@ -330,6 +393,9 @@ public final class PostgresLogStore: LogStore, Service {
         }
     }
 
+    /// Runs `body`, turning a database failure into ``EventLog/EventLogError`` `io` that says
+    /// `what` could not be done (an ``EventLog/EventLogError`` passes through unchanged).
+    @discardableResult
     func database<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()

@@ -14,6 +14,14 @@ enum PostgresSchema {
     /// The advisory lock key migrations hold (`'tally-schema'` as a 64-bit number).
     static let migrationLock: Int64 = 0x7461_6C6C_7973_6368
 
+    /// The first key of the two-key advisory lock of a partition (`'TALY'`; the second key is the
+    /// partition). Appends take it shared, in their statement, before they check the epoch under
+    /// `FOR SHARE`; acquiring a partition and recording its contiguous end take it exclusively.
+    /// PostgreSQL's row locks let a new `FOR SHARE` pass a waiting `UPDATE`, so without it a writer
+    /// with appends always in flight could hold off an acquire indefinitely; the lock manager queues
+    /// a shared request behind a waiting exclusive one.
+    static let partitionLockClass: Int32 = 0x5441_4C59
+
     /// Migration `i + 1` is `migrations[i]`; statements run in order.
     static let migrations: [[String]] = [
         [
@@ -89,6 +97,16 @@ enum PostgresSchema {
                 lease_expires_ms bigint
             )
             """,
+        ],
+        // 3: appends no longer advance `next_offset` (several are in flight per partition, fenced
+        // by the epoch under `FOR SHARE`); it is the contiguous end of the log as the last acquire
+        // found it, or as its owner last recorded it. A build that expects every append to advance
+        // it must not open this database, hence a version of its own.
+        [
+            """
+            COMMENT ON COLUMN tally_partitions.next_offset IS
+                'contiguous end of the log found by the last acquire or recorded by its owner; rows at or past it are the current owner''s, and rows after a gap there were never acknowledged'
+            """
         ],
     ]
 

@@ -4,7 +4,7 @@ import NIOSSL
 import PostgresNIO
 
 /// Where the PostgreSQL store is and how to reach it, parsed from a URL
-/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`.
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require][&appends_in_flight=N]`.
 public struct PostgresStoreConfiguration: Sendable {
     public var host: String
     /// Default 5432.
@@ -16,6 +16,9 @@ public struct PostgresStoreConfiguration: Sendable {
     public var sslMode: String
     /// Connections the pool may open. Default 16.
     public var maximumConnections = 16
+    /// Batches of one partition whose commits may be in flight at once, each on a connection of
+    /// the pool; they are acknowledged in offset order. Default 4 (URL: `appends_in_flight`, 1–64).
+    public var appendsInFlight = 4
 
     /// Parses a `postgres://` or `postgresql://` URL.
     ///
@@ -42,6 +45,12 @@ public struct PostgresStoreConfiguration: Sendable {
             throw EventLogError(.invalidArgument, "sslmode must be disable, prefer or require, not \(mode)")
         }
         self.sslMode = mode
+        if let text = components.queryItems?.first(where: { $0.name == "appends_in_flight" })?.value {
+            guard let value = Int(text), (1...64).contains(value) else {
+                throw EventLogError(.invalidArgument, "appends_in_flight must be a number from 1 to 64, not \(text)")
+            }
+            appendsInFlight = value
+        }
     }
 
     /// The URL without its password, for logs and messages.
