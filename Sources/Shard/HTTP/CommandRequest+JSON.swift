@@ -167,18 +167,22 @@ extension CommandRequest {
     /// (its failure answered alone, as `malformed_json`). Bytes that are not JSON, or a body without
     /// its array, fail as a whole.
     static func decodeBatch(_ body: ByteBuffer) -> Result<[Result<CommandRequest, APIError>], APIError> {
-        body.withUnsafeReadableBytes { decodeBatch(bytes: $0) }
+        var commands: [Result<CommandRequest, APIError>] = []
+        let failure = body.withUnsafeReadableBytes { decodeBatch(bytes: $0) { commands.append($0) } }
+        return failure.map { .failure($0) } ?? .success(commands)
     }
 
-    /// ``decodeBatch(_:)`` over raw bytes.
+    /// ``decodeBatch(_:)`` over raw bytes, handing each element to `each` as it is read (no array of
+    /// requests: the batch endpoint turns each into its command at once). Returns the failure of
+    /// the whole body, if any; `each` may have seen elements before it.
     package static func decodeBatch(
-        bytes raw: UnsafeRawBufferPointer
-    ) -> Result<[Result<CommandRequest, APIError>], APIError> {
-        func whole(_ detail: String) -> Result<[Result<CommandRequest, APIError>], APIError> {
-            .failure(APIError(.malformedJSON, "the body is not {\"commands\": [...]}: \(detail)"))
+        bytes raw: UnsafeRawBufferPointer, _ each: (Result<CommandRequest, APIError>) -> Void
+    ) -> APIError? {
+        func whole(_ detail: String) -> APIError {
+            APIError(.malformedJSON, "the body is not {\"commands\": [...]}: \(detail)")
         }
         var r = JSONReader(raw.assumingMemoryBound(to: UInt8.self))
-        var commands: [Result<CommandRequest, APIError>]?
+        var found = false
         var wrongType = false
         do {
             guard r.peek() == UInt8(ascii: "{") else {
@@ -189,7 +193,7 @@ extension CommandRequest {
             r.index += 1
             try r.readMembers { (r: inout JSONReader, key: JSONReader.KeyBytes) throws(JSONReader.Syntax) in
                 // The first "commands" counts, as with `JSONDecoder`; any other member is checked and skipped.
-                guard commands == nil, !wrongType, key.withBytes({ $0.elementsEqual("commands".utf8) }) else {
+                guard !found, !wrongType, key.withBytes({ $0.elementsEqual("commands".utf8) }) else {
                     return try r.skipValue()
                 }
                 guard r.peek() == UInt8(ascii: "[") else {
@@ -197,23 +201,23 @@ extension CommandRequest {
                     return try r.skipValue()
                 }
                 r.index += 1
-                var elements: [Result<CommandRequest, APIError>] = []
-                elements.reserveCapacity(ShardAPI.maxBatchCommands)
+                found = true
                 try r.readElements { (r: inout JSONReader) throws(JSONReader.Syntax) in
-                    elements.append(
-                        try read(&r).mapError {
-                            APIError(.malformedJSON, "the element is not a valid command: \($0.message)")
-                        })
+                    switch try read(&r) {
+                    case .success(let command): each(.success(command))
+                    case .failure(let failure):
+                        each(
+                            .failure(APIError(.malformedJSON, "the element is not a valid command: \(failure.message)"))
+                        )
+                    }
                 }
-                commands = elements
             }
             try r.expectEnd()
         } catch {
             return whole(error.description)
         }
         if wrongType { return whole("commands is not an array") }
-        guard let commands else { return whole("missing field commands") }
-        return .success(commands)
+        return found ? nil : whole("missing field commands")
     }
 }
 

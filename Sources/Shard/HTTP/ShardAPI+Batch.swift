@@ -22,36 +22,41 @@ extension ShardAPI {
         do { body = try await request.collectBody(upTo: Self.maxBatchBody) } catch {
             throw APIError(.bodyTooLarge, "batch bodies are limited to \(Self.maxBatchBody) bytes")
         }
-        let commands = try CommandRequest.decodeBatch(body).get()
-        guard (1...Self.maxBatchCommands).contains(commands.count) else {
-            throw APIError(
-                .batchTooLarge, "a batch holds 1 to \(Self.maxBatchCommands) commands, not \(commands.count)")
-        }
+        // Each element becomes its command (or its own error) as it is read.
         let time = now()
-        var results = [Result<PartitionOwner.Outcome, APIError>?](repeating: nil, count: commands.count)
+        var results: [Result<PartitionOwner.Outcome, APIError>?] = []
         var valid: [(Command, CommandContext)] = []
         var positions: [Int] = []
-        valid.reserveCapacity(commands.count)
-        positions.reserveCapacity(commands.count)
-        for (i, item) in commands.enumerated() {
-            do {
-                let parsed = try item.get()
-                guard !parsed.key.isEmpty, parsed.key.utf8.count <= 200 else {
-                    throw APIError(.invalidKey, "key must be 1 to 200 bytes")
+        results.reserveCapacity(Self.maxBatchCommands)
+        valid.reserveCapacity(Self.maxBatchCommands)
+        positions.reserveCapacity(Self.maxBatchCommands)
+        let failure = body.withUnsafeReadableBytes { bytes in
+            CommandRequest.decodeBatch(bytes: bytes) { item in
+                do {
+                    let parsed = try item.get()
+                    guard !parsed.key.isEmpty, parsed.key.utf8.count <= 200 else {
+                        throw APIError(.invalidKey, "key must be 1 to 200 bytes")
+                    }
+                    // The raffle seeds depend on the period before the command: such commands go alone.
+                    guard !parsed.needsRaffleSeeds else {
+                        throw APIError(.notBatchable, "\(parsed.type) cannot be batched: send it to /commands")
+                    }
+                    valid.append(
+                        (
+                            try parsed.command(now: time, seeds: .none),
+                            CommandContext(key: parsed.key, time: time, origin: .operator)
+                        ))
+                    positions.append(results.count)
+                    results.append(nil)
+                } catch {
+                    results.append(.failure(error as? APIError ?? APIError(.malformedJSON, "\(error)")))
                 }
-                // The raffle seeds depend on the period before the command: such commands go alone.
-                guard !parsed.needsRaffleSeeds else {
-                    throw APIError(.notBatchable, "\(parsed.type) cannot be batched: send it to /commands")
-                }
-                valid.append(
-                    (
-                        try parsed.command(now: time, seeds: .none),
-                        CommandContext(key: parsed.key, time: time, origin: .operator)
-                    ))
-                positions.append(i)
-            } catch let error as APIError {
-                results[i] = .failure(error)
             }
+        }
+        if let failure { throw failure }
+        guard (1...Self.maxBatchCommands).contains(results.count) else {
+            throw APIError(
+                .batchTooLarge, "a batch holds 1 to \(Self.maxBatchCommands) commands, not \(results.count)")
         }
         let started = ContinuousClock.now
         if !valid.isEmpty {
@@ -71,7 +76,7 @@ extension ShardAPI {
         var rejected = 0
         var events = 0
         var out = ByteBuffer()
-        out.reserveCapacity(commands.count * 120 + 16)
+        out.reserveCapacity(results.count * 160 + 16)
         out.writeStaticString(#"{"results":["#)
         for (i, result) in results.enumerated() {
             if i > 0 { out.writeStaticString(",") }
