@@ -4,7 +4,8 @@ import Foundation
 import FuzzSupport
 import Shard
 
-/// Up to 16 command bodies, one JSON document a line, parsed as `POST /commands` parses them and
+/// Up to 16 command bodies, one JSON document a line, parsed as `POST /commands` parses them
+/// (`CommandRequest.decode`, the hand-written reader) and
 /// decided in order against one guild's state, each accepted command's events applied.
 /// Properties: no body traps the parser or the rules; every event the rules produce encodes and
 /// decodes back to itself.
@@ -17,7 +18,9 @@ public func fuzzCommandJSON(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     var now = Timestamp(milliseconds: 1_764_000_000_000)
     for line in all.split(separator: 0x0A, omittingEmptySubsequences: true).prefix(16) {
         now = Timestamp(milliseconds: now.rawValue + 61_000)
-        guard let request = try? JSONDecoder().decode(CommandRequest.self, from: Data(line)) else { continue }
+        guard let request = try? CommandRequest.decode(bytes: UnsafeRawBufferPointer(rebasing: line)).get() else {
+            continue
+        }
         let seeds = RaffleSeeds(secret: secret, guild: guild, period: state.raffle.lastPeriod)
         guard let command = try? request.command(now: now, seeds: seeds) else { continue }
         let key = request.key.isEmpty ? "fuzz" : request.key

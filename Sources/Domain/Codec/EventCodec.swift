@@ -30,6 +30,12 @@ public enum EventCodec {
     }
 
     public static func info(_ event: DomainEvent) -> TypeInfo {
+        let tag = tag(of: event).rawValue
+        return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: currentVersion(of: tag))
+    }
+
+    /// An event's type tag (``info(_:)`` without the name's lookup).
+    public static func tag(of event: DomainEvent) -> EventTypeTag {
         let tag: UInt16 =
             switch event {
             case .settingChanged: 1
@@ -88,7 +94,7 @@ public enum EventCodec {
             case .legacyPeriodImported: 84
             case .kickNameResolved: 85
             }
-        return TypeInfo(tag: EventTypeTag(tag), name: names[tag]!, version: currentVersion(of: tag))
+        return EventTypeTag(tag)
     }
 
     /// The version ``encode(_:key:commandEvents:)`` writes for a type tag (snapshots hold fields in it).

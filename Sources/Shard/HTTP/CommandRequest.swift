@@ -3,8 +3,8 @@ package import EventLog
 
 /// The JSON body of `POST /v1/guilds/{guild}/commands`: a `type`, an idempotency `key`, and the
 /// command's fields in snake case (see `docs/openapi.yaml`). Snowflakes are strings, as Discord
-/// sends them; amounts are integers.
-package struct CommandRequest: Decodable, Sendable {
+/// sends them; amounts are integers. Read from JSON by `CommandRequest+JSON.swift`.
+package struct CommandRequest: Equatable, Sendable {
     package var type: String
     package var key: String
     var setting: String?
@@ -62,111 +62,6 @@ package struct CommandRequest: Decodable, Sendable {
     var text: String?
     var intervalMinutes: Int64?
     var id: UInt32?
-
-    enum CodingKeys: String, CodingKey {
-        case type, key, setting, value, live, mode, username, name, minutes, position, enabled, granted, outcome, detail
-        case person, amount, delta, reason, price, stock, requirement, source, excluded, winners, count
-        case period, replaces, round, randomness, at
-        case createdAt = "created_at", gifteeKickUserIds = "giftee_kick_user_ids"
-        case kickUserId = "kick_user_id", roleId = "role_id", userId = "user_id", expiresAt = "expires_at"
-        case itemId = "item_id", perPersonLimit = "per_person_limit", limitWindowSeconds = "limit_window_seconds"
-        case requirementPrompt = "requirement_prompt", raffleTickets = "raffle_tickets", orderId = "order_id"
-        case startsAt = "starts_at", endsAt = "ends_at", gifterKickUserId = "gifter_kick_user_id"
-        case kickUsername = "kick_username"
-        case broadcasterUserId = "broadcaster_user_id", slug
-        case slot, number, blocked, result, template, text, id
-        case cooldownSeconds = "cooldown_seconds", intervalMinutes = "interval_minutes"
-    }
-
-    /// Decodes the body; `null` is refused for every field but `value` (where it clears a setting),
-    /// so that a field is either present with a value of its type or left out. Only the keys present
-    /// are visited (a command names a handful of the fifty fields): asking for each of the fifty was
-    /// most of a batch's decoding time.
-    package init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func field<T: Decodable>(_ key: CodingKeys) throws -> T? {
-            if try c.decodeNil(forKey: key) {
-                throw DecodingError.valueNotFound(
-                    T.self,
-                    .init(
-                        codingPath: c.codingPath + [key], debugDescription: "\(key.stringValue) is null; leave it out"))
-            }
-            return try c.decode(T.self, forKey: key)
-        }
-        var type: String?
-        var key: String?
-        for k in c.allKeys {
-            switch k {
-            case .type: type = try c.decode(String.self, forKey: k)
-            case .key: key = try c.decode(String.self, forKey: k)
-            case .setting: setting = try field(k)
-            case .value: value = try c.decodeIfPresent(Int64.self, forKey: k)
-            case .live: live = try field(k)
-            case .mode: mode = try field(k)
-            case .kickUserId: kickUserId = try field(k)
-            case .username: username = try field(k)
-            case .roleId: roleId = try field(k)
-            case .userId: userId = try field(k)
-            case .name: name = try field(k)
-            case .minutes: minutes = try field(k)
-            case .position: position = try field(k)
-            case .enabled: enabled = try field(k)
-            case .granted: granted = try field(k)
-            case .outcome: outcome = try field(k)
-            case .detail: detail = try field(k)
-            case .person: person = try field(k)
-            case .amount: amount = try field(k)
-            case .delta: delta = try field(k)
-            case .reason: reason = try field(k)
-            case .expiresAt: expiresAt = try field(k)
-            case .itemId: itemId = try field(k)
-            case .price: price = try field(k)
-            case .stock: stock = try field(k)
-            case .perPersonLimit: perPersonLimit = try field(k)
-            case .limitWindowSeconds: limitWindowSeconds = try field(k)
-            case .requirementPrompt: requirementPrompt = try field(k)
-            case .raffleTickets: raffleTickets = try field(k)
-            case .requirement: requirement = try field(k)
-            case .orderId: orderId = try field(k)
-            case .startsAt: startsAt = try field(k)
-            case .endsAt: endsAt = try field(k)
-            case .source: source = try field(k)
-            case .excluded: excluded = try field(k)
-            case .winners: winners = try field(k)
-            case .gifterKickUserId: gifterKickUserId = try field(k)
-            case .count: count = try field(k)
-            case .kickUsername: kickUsername = try field(k)
-            case .broadcasterUserId: broadcasterUserId = try field(k)
-            case .slug: slug = try field(k)
-            case .period: period = try field(k)
-            case .replaces: replaces = try field(k)
-            case .round: round = try field(k)
-            case .randomness: randomness = try field(k)
-            case .at: at = try field(k)
-            case .createdAt: createdAt = try field(k)
-            case .gifteeKickUserIds: gifteeKickUserIds = try field(k)
-            case .slot: slot = try field(k)
-            case .number: number = try field(k)
-            case .blocked: blocked = try field(k)
-            case .result: result = try field(k)
-            case .template: template = try field(k)
-            case .cooldownSeconds: cooldownSeconds = try field(k)
-            case .text: text = try field(k)
-            case .intervalMinutes: intervalMinutes = try field(k)
-            case .id: id = try field(k)
-            }
-        }
-        guard let type else {
-            throw DecodingError.keyNotFound(
-                CodingKeys.type, .init(codingPath: c.codingPath, debugDescription: "no value for type"))
-        }
-        guard let key else {
-            throw DecodingError.keyNotFound(
-                CodingKeys.key, .init(codingPath: c.codingPath, debugDescription: "no value for key"))
-        }
-        self.type = type
-        self.key = key
-    }
 
     /// Whether the command needs the guild's raffle seeds (which only the node derives).
     package var needsRaffleSeeds: Bool { ["open_raffle_period", "close_raffle_period"].contains(type) }

@@ -9,22 +9,6 @@ extension ShardAPI {
     /// The largest batch body accepted (4 MiB: 1,000 commands of up to ~4 KiB each).
     public static let maxBatchBody = 4 << 20
 
-    /// The body of `POST /v1/guilds/{guild}/commands/batch`: `{"commands": [command, …]}`, each command
-    /// as `POST /commands` takes it. An element that does not decode is answered on its own.
-    struct BatchRequest: Decodable {
-        struct Item: Decodable {
-            var parsed: Result<CommandRequest, APIError>
-
-            init(from decoder: any Decoder) {
-                do { parsed = .success(try CommandRequest(from: decoder)) } catch {
-                    parsed = .failure(
-                        APIError(.malformedJSON, "the element is not a valid command: \(ShardAPI.describe(error))"))
-                }
-            }
-        }
-        var commands: [Item]
-    }
-
     /// `POST /v1/guilds/{guild}/commands/batch`: up to ``maxBatchCommands`` commands for one guild,
     /// each with its own idempotency key, decided in order and made durable together (one append,
     /// one fsync). Each gets its own result, in order: what `POST /commands` would have answered, as
@@ -38,38 +22,41 @@ extension ShardAPI {
         do { body = try await request.collectBody(upTo: Self.maxBatchBody) } catch {
             throw APIError(.bodyTooLarge, "batch bodies are limited to \(Self.maxBatchBody) bytes")
         }
-        let batch: BatchRequest
-        do { batch = try JSONDecoder().decode(BatchRequest.self, from: Data(buffer: body)) } catch {
-            throw APIError(.malformedJSON, "the body is not {\"commands\": [...]}: \(Self.describe(error))")
-        }
-        guard (1...Self.maxBatchCommands).contains(batch.commands.count) else {
-            throw APIError(
-                .batchTooLarge, "a batch holds 1 to \(Self.maxBatchCommands) commands, not \(batch.commands.count)")
-        }
+        // Each element becomes its command (or its own error) as it is read.
         let time = now()
-        var results = [Result<PartitionOwner.Outcome, APIError>?](repeating: nil, count: batch.commands.count)
+        var results: [Result<PartitionOwner.Outcome, APIError>?] = []
         var valid: [(Command, CommandContext)] = []
         var positions: [Int] = []
-        valid.reserveCapacity(batch.commands.count)
-        for (i, item) in batch.commands.enumerated() {
-            do {
-                let parsed = try item.parsed.get()
-                guard !parsed.key.isEmpty, parsed.key.utf8.count <= 200 else {
-                    throw APIError(.invalidKey, "key must be 1 to 200 bytes")
+        results.reserveCapacity(Self.maxBatchCommands)
+        valid.reserveCapacity(Self.maxBatchCommands)
+        positions.reserveCapacity(Self.maxBatchCommands)
+        let failure = body.withUnsafeReadableBytes { bytes in
+            CommandRequest.decodeBatch(bytes: bytes) { item in
+                do {
+                    let parsed = try item.get()
+                    guard !parsed.key.isEmpty, parsed.key.utf8.count <= 200 else {
+                        throw APIError(.invalidKey, "key must be 1 to 200 bytes")
+                    }
+                    // The raffle seeds depend on the period before the command: such commands go alone.
+                    guard !parsed.needsRaffleSeeds else {
+                        throw APIError(.notBatchable, "\(parsed.type) cannot be batched: send it to /commands")
+                    }
+                    valid.append(
+                        (
+                            try parsed.command(now: time, seeds: .none),
+                            CommandContext(key: parsed.key, time: time, origin: .operator)
+                        ))
+                    positions.append(results.count)
+                    results.append(nil)
+                } catch {
+                    results.append(.failure(error as? APIError ?? APIError(.malformedJSON, "\(error)")))
                 }
-                // The raffle seeds depend on the period before the command: such commands go alone.
-                guard !parsed.needsRaffleSeeds else {
-                    throw APIError(.notBatchable, "\(parsed.type) cannot be batched: send it to /commands")
-                }
-                valid.append(
-                    (
-                        try parsed.command(now: time, seeds: .none),
-                        CommandContext(key: parsed.key, time: time, origin: .operator)
-                    ))
-                positions.append(i)
-            } catch let error as APIError {
-                results[i] = .failure(error)
             }
+        }
+        if let failure { throw failure }
+        guard (1...Self.maxBatchCommands).contains(results.count) else {
+            throw APIError(
+                .batchTooLarge, "a batch holds 1 to \(Self.maxBatchCommands) commands, not \(results.count)")
         }
         let started = ContinuousClock.now
         if !valid.isEmpty {
@@ -89,7 +76,7 @@ extension ShardAPI {
         var rejected = 0
         var events = 0
         var out = ByteBuffer()
-        out.reserveCapacity(batch.commands.count * 120 + 16)
+        out.reserveCapacity(results.count * 160 + 16)
         out.writeStaticString(#"{"results":["#)
         for (i, result) in results.enumerated() {
             if i > 0 { out.writeStaticString(",") }
@@ -100,7 +87,9 @@ extension ShardAPI {
                 Self.write(outcome, to: &out)
             case .failure(let error):
                 rejected += 1
-                out.writeString(#"{"status":\#(error.status.code),"error":{"code":"#)
+                out.writeStaticString(#"{"status":"#)
+                Self.writeDecimal(error.status.code, to: &out)
+                out.writeStaticString(#","error":{"code":"#)
                 Self.writeJSONString(error.code.name, to: &out)
                 out.writeStaticString(#","message":"#)
                 Self.writeJSONString(error.message, to: &out)
@@ -116,16 +105,53 @@ extension ShardAPI {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out))
     }
 
-    /// One command's result as `POST /commands` answers it, with `"status": 200`.
+    /// One command's result as `POST /commands` answers it, with `"status": 200`, written without
+    /// building strings (a batch writes a thousand).
     static func write(_ outcome: PartitionOwner.Outcome, to out: inout ByteBuffer) {
-        out.writeString(#"{"status":200,"duplicate":\#(outcome.duplicate),"events":["#)
+        if outcome.duplicate {
+            out.writeStaticString(#"{"status":200,"duplicate":true,"events":["#)
+        } else {
+            out.writeStaticString(#"{"status":200,"duplicate":false,"events":["#)
+        }
         for (j, e) in outcome.events.enumerated() {
-            if j > 0 { out.writeStaticString(",") }
-            out.writeString(
-                #"{"offset":\#(e.offset.rawValue),"sequence":\#(e.sequence),"type":"\#(EventCodec.info(e.event).name)","timestamp":\#(e.timestamp.rawValue)}"#
-            )
+            out.writeStaticString(j > 0 ? #",{"offset":"# : #"{"offset":"#)
+            writeDecimal(e.offset.rawValue, to: &out)
+            out.writeStaticString(#","sequence":"#)
+            writeDecimal(e.sequence, to: &out)
+            out.writeStaticString(#","type":"#)
+            let tag = Int(EventCodec.tag(of: e.event).rawValue)
+            if tag < eventTypeJSON.count {
+                out.writeBytes(eventTypeJSON[tag])
+            } else {
+                writeJSONString(EventCodec.name(of: EventTypeTag(rawValue: UInt16(tag))), to: &out)
+            }
+            out.writeStaticString(#","timestamp":"#)
+            writeDecimal(e.timestamp.rawValue, to: &out)
+            out.writeStaticString("}")
         }
         out.writeStaticString("]}")
+    }
+
+    /// Each event type's name as a JSON string, by tag (tags are small and dense).
+    static let eventTypeJSON: [[UInt8]] = (0..<256).map { tag in
+        var buffer = ByteBuffer()
+        writeJSONString(EventCodec.name(of: EventTypeTag(rawValue: UInt16(tag))), to: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// An integer in decimal.
+    @inline(__always) static func writeDecimal<T: BinaryInteger>(_ value: T, to out: inout ByteBuffer) {
+        if value < 0 { out.writeStaticString("-") }
+        var m = UInt64(value.magnitude)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = 20
+            repeat {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+            } while m > 0
+            out.writeBytes(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[i...])))
+        }
     }
 
     /// `text` as a JSON string literal (quotes, backslashes and control characters escaped).

@@ -123,10 +123,7 @@ public struct ShardAPI: Sendable {
         let guild = try guildID(context)
         try authorizer.requireAccess(request, to: guild)
         let body = try await Self.body(of: request)
-        let parsed: CommandRequest
-        do { parsed = try JSONDecoder().decode(CommandRequest.self, from: Data(buffer: body)) } catch {
-            throw APIError(.malformedJSON, "the body is not a valid command: \(Self.describe(error))")
-        }
+        let parsed = try CommandRequest.decode(body).get()
         guard !parsed.key.isEmpty, parsed.key.utf8.count <= 200 else {
             throw APIError(.invalidKey, "key must be 1 to 200 bytes")
         }

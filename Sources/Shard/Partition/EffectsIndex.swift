@@ -49,7 +49,7 @@ public final class EffectsIndex: Sendable {
     }
 
     /// Notes what `events` of `guild` change, given the guild's state after them.
-    func note(_ events: some Sequence<StoredEvent>, state: GuildState?) {
+    func note(_ events: some Sequence<StoredEvent>, state: @autoclosure () -> GuildState?) {
         var touched = false
         var connected: KickUserID?
         for stored in events {
@@ -59,7 +59,8 @@ public final class EffectsIndex: Sendable {
             default: continue
             }
         }
-        guard touched || connected != nil, let state else { return }
+        // The guild's state is copied only for the few commands that need it (not per command).
+        guard touched || connected != nil, let state = state() else { return }
         index.withLock { i in
             if let connected { Self.connect(&i, state.guild, connected) }
             if state.deliveries.isEmpty { i.pending.remove(state.guild) } else { i.pending.insert(state.guild) }

@@ -191,11 +191,11 @@ struct HTTPBench: AsyncParsableCommand {
             "\(name), open loop at \(Int(offered))/s: \(Int(open.perSecond))/s, p99 \(String(format: "%.2f", open.percentile(0.99))) ms, errors \(open.failed)"
         )
 
-        let size = batchSize
+        let bodies = BatchBodies(pool: 64, size: batchSize, guilds: guilds, people: people)
         let batchUsage = ProcessUsage(pid: serve.processIdentifier)
         let batch = try await load.run(
             mode: .closed(depth: 1), connections: batchConnections, duration: duration,
-            make: { i in Self.batch(i, size: size, guilds: guilds, people: people) })
+            make: { i in bodies.request(i) })
         figures.batchCommandsPerS = batch.perSecond * Double(batchSize)
         figures.batchP99Ms = batch.percentile(0.99)
         figures.batchErrors = batch.failed
@@ -258,18 +258,70 @@ struct HTTPBench: AsyncParsableCommand {
             body: Array(commandJSON(key: key, person: personID(Int(mix(i, 2) % UInt64(people)))).utf8))
     }
 
-    /// `size` such commands for one guild in one batch request.
-    static func batch(_ i: Int, size: Int, guilds: Int, people: Int) -> HTTPLoad.Request {
-        let guild = guildID(Int(mix(i, 3) % UInt64(guilds)))
-        var body = #"{"commands":["#
-        body.reserveCapacity(size * 130 + 16)
-        for j in 0..<size {
-            if j > 0 { body += "," }
-            let n = i * size + j
-            body += commandJSON(key: "b-\(n)", person: personID(Int(mix(n, 4) % UInt64(people))))
+    /// Batch requests of `size` such commands, their bytes made once: `pool` bodies (each for a guild
+    /// picked as before) whose keys are fixed-width digit runs, patched in place for request *i* so
+    /// that every key is fresh. Making a request is one copy of the body, not a thousand strings.
+    struct BatchBodies: Sendable {
+        static let keyDigits = 12
+        var paths: [String] = []
+        var bodies: [[UInt8]] = []
+        /// Where each command's key digits start (in its key and in its reason), per body.
+        var keyOffsets: [[Int]] = []
+        let size: Int
+
+        init(pool: Int, size: Int, guilds: Int, people: Int) {
+            self.size = size
+            let placeholder = "b-" + String(repeating: "0", count: Self.keyDigits)
+            for k in 0..<pool {
+                paths.append("/v1/guilds/\(guildID(Int(mix(k, 3) % UInt64(guilds))))/commands/batch")
+                var body = Array(#"{"commands":["#.utf8)
+                var offsets: [Int] = []
+                for j in 0..<size {
+                    if j > 0 { body.append(UInt8(ascii: ",")) }
+                    let command = Array(
+                        commandJSON(key: placeholder, person: personID(Int(mix(k * size + j, 4) % UInt64(people))))
+                            .utf8)
+                    var from = 0
+                    for _ in 0..<2 {
+                        let at = Self.find(Array(placeholder.utf8), in: command, from: from)
+                        offsets.append(body.count + at + 2)
+                        from = at + 1
+                    }
+                    body += command
+                }
+                body += Array("]}".utf8)
+                bodies.append(body)
+                keyOffsets.append(offsets)
+            }
         }
-        body += "]}"
-        return HTTPLoad.Request(path: "/v1/guilds/\(guild)/commands/batch", body: Array(body.utf8))
+
+        static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int {
+            var at = from
+            while !haystack[at..<(at + needle.count)].elementsEqual(needle) { at += 1 }
+            return at
+        }
+
+        /// Request *i*: body `i % pool` with keys `b-<i × size + j>`.
+        func request(_ i: Int) -> HTTPLoad.Request {
+            let k = i % bodies.count
+            var body = bodies[k]
+            let offsets = keyOffsets[k]
+            body.withUnsafeMutableBufferPointer { b in
+                for j in 0..<size {
+                    var n = i * size + j
+                    var digit = Self.keyDigits
+                    let (key, reason) = (offsets[2 * j], offsets[2 * j + 1])
+                    while digit > 0 {
+                        digit -= 1
+                        let d = UInt8(ascii: "0") + UInt8(n % 10)
+                        b[key + digit] = d
+                        b[reason + digit] = d
+                        n /= 10
+                    }
+                }
+            }
+            return HTTPLoad.Request(path: paths[k], body: body)
+        }
     }
 
     // MARK: Processes
