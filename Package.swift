@@ -36,11 +36,13 @@ let package = Package(
             providers: [.apt(["liblz4-dev"])]
         ),
         .systemLibrary(name: "CChecksum"),
+        .systemLibrary(name: "CFileIO"),
         .target(
             name: "EventLog",
             dependencies: [
                 "CLZ4",
                 "CChecksum",
+                "CFileIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],

@@ -31,6 +31,13 @@ public final class PartitionLog: Sendable {
         /// closes. Records acknowledged before the last recovery point are never cut by recovery.
         /// Default 1 second; zero records one after every durable batch.
         public var recoveryPointInterval: Duration = .seconds(1)
+        /// The writer reserves the active segment's space ahead of its batches in steps of this many
+        /// bytes, by writing zeroes, so that an `fdatasync` after a batch flushes only data: the
+        /// file's size and blocks are already on disk, and ext4 need not commit its journal for each
+        /// batch. Recovery and readers treat zeroes after the last batch as free space. A sealed or
+        /// cleanly closed segment is cut back to its last batch. Default 1 MiB; zero grows the file
+        /// batch by batch.
+        public var reserveBytes: Int64 = 1 << 20
 
         public init() {}
     }

@@ -63,10 +63,22 @@ package struct PartitionRecovery {
             return entries
         }
         let scan = try SegmentScanner.scan(file.reader, from: 0, expecting: file.baseOffset)
-        guard scan.stop == .end else {
+        if let position = scan.stop.position {
             throw EventLogError(
-                .corruption, "sealed segment is damaged: \(scan.stop.reason)", path: file.logPath,
-                position: scan.stop.position)
+                .corruption, "sealed segment is damaged: \(scan.stop.reason)", path: file.logPath, position: position)
+        }
+        if let zeroes = scan.stop.zeroesFrom, repair {
+            // A roll truncates reserved space before sealing; zeroes left after the last batch hold
+            // nothing, so they are cut rather than refused.
+            let writable = try FileDescriptor(path: file.logPath, mode: .readWrite)
+            try writable.truncate(to: zeroes)
+            try writable.sync()
+            logger.warning(
+                "cut reserved space after a sealed segment's last batch",
+                metadata: [
+                    "partition": "\(partition)", "segment.path": "\(file.logPath)",
+                    "bytes.dropped": "\(scan.fileSize - zeroes)",
+                ])
         }
         logger.warning(
             "rebuilt missing or stale segment index",

@@ -30,7 +30,10 @@ final class PartitionWriter: @unchecked Sendable {
     private let logger: Logger
     private var segment: FileDescriptor
     private var index: FileDescriptor
+    /// Where the active segment's batches end: the next batch is written here.
     private var segmentSize: Int64
+    /// The active segment's file size: zeroes from `segmentSize` to here are reserved space.
+    private var reservedEnd: Int64
     private var indexSize: Int64
     private var nextOffset: Offset
     private var encoder = BatchEncoder()
@@ -57,7 +60,9 @@ final class PartitionWriter: @unchecked Sendable {
         let active = shared.values.withLock { $0.segments.last! }
         segment = try FileDescriptor(path: active.file.logPath, mode: .readWrite)
         index = try FileDescriptor(path: active.file.indexPath, mode: .createReadWrite)
-        segmentSize = try segment.size()
+        // Recovery leaves reserved zeroes after the last batch in place; the next batch goes over them.
+        segmentSize = active.entries.last?.end ?? 0
+        reservedEnd = try segment.size()
         indexSize = try index.size()
         if indexSize < SegmentIndexFile.headerSize {
             try SegmentIndexFile.write(active.entries, path: active.file.indexPath, baseOffset: active.file.baseOffset)
@@ -122,7 +127,13 @@ final class PartitionWriter: @unchecked Sendable {
             write(group)
         }
         syncer.stop()
-        if shared.values.withLock({ $0.failure != nil }) { cutUnacknowledgedTail() }
+        if shared.values.withLock({ $0.failure != nil }) {
+            cutUnacknowledgedTail()
+        } else if reservedEnd > segmentSize, (try? segment.truncate(to: segmentSize)) != nil {
+            // A cleanly closed segment ends at its last batch; the next writer reserves again.
+            reservedEnd = segmentSize
+            if unsyncedSince == nil { unsyncedSince = .now }
+        }
         if unsyncedSince != nil, (try? segment.sync()) != nil { unsyncedSince = nil }
         try? index.sync()
         if unsyncedSince == nil, shared.values.withLock({ $0.failure == nil }) {
@@ -198,6 +209,7 @@ final class PartitionWriter: @unchecked Sendable {
                 if pipelined { syncer.drain() }
                 try roll()
             }
+            reserve(through: segmentSize + Int64(encoder.batch.count))
             try segment.write(encoder.batch, at: segmentSize)
             if !pipelined, unsyncedSince == nil { unsyncedSince = .now }
         } catch {
@@ -212,6 +224,35 @@ final class PartitionWriter: @unchecked Sendable {
             syncer.enqueue(.init(entry: entry, group: group, file: segment))
         } else {
             publish(entry, group)
+        }
+    }
+
+    /// Keeps zeroes reserved ahead of the batches: once a batch would end within half a step of the
+    /// reserved end, writes `reserveBytes` more zeroes (never past `segmentMaxBytes` unless the batch
+    /// goes there) and starts their writeback at once, so most batches overwrite space whose size and
+    /// blocks are already durable and the `fdatasync` that makes the new size durable finds the zeroes
+    /// mostly written. Reserving is an optimisation: if it fails (a nearly full disk), the batch is
+    /// written anyway and extends the file itself.
+    private func reserve(through end: Int64) {
+        let step = configuration.reserveBytes
+        guard step > 0, end > reservedEnd - step / 2 else { return }
+        let target = min(max(end, reservedEnd + step), max(end, configuration.segmentMaxBytes))
+        guard target > reservedEnd else { return }
+        let start = reservedEnd
+        let zeroes = [UInt8](repeating: 0, count: Int(min(step, 1 << 20)))
+        do {
+            try zeroes.withUnsafeBytes { raw in
+                while reservedEnd < target {
+                    let n = Int(min(Int64(raw.count), target - reservedEnd))
+                    try segment.write(UnsafeRawBufferPointer(rebasing: raw[0..<n]), at: reservedEnd)
+                    reservedEnd += Int64(n)
+                }
+            }
+            segment.startWriteback(at: start, length: reservedEnd - start)
+        } catch {
+            reservedEnd = max(segmentSize, (try? segment.size()) ?? segmentSize)
+            logger.debug(
+                "cannot reserve segment space", metadata: ["partition": "\(partition)", "error": "\(error)"])
         }
     }
 
@@ -266,6 +307,12 @@ final class PartitionWriter: @unchecked Sendable {
 
     /// Seals the active segment and starts a new one at the next offset. Steps 1–4 of "Roll".
     private func roll() throws {
+        if reservedEnd > segmentSize {
+            // A sealed segment ends at its last batch.
+            try segment.truncate(to: segmentSize)
+            reservedEnd = segmentSize
+            if unsyncedSince == nil { unsyncedSince = .now }
+        }
         if unsyncedSince != nil {
             try segment.sync()
             unsyncedSince = nil
@@ -285,6 +332,7 @@ final class PartitionWriter: @unchecked Sendable {
         segment = newSegment
         index = newIndex
         segmentSize = 0
+        reservedEnd = 0
         indexSize = Int64(SegmentIndexFile.headerSize)
         shared.values.withLock { $0.segments.append(PartitionState.Segment(file: file, entries: [])) }
         logger.info("rolled segment", metadata: ["partition": "\(partition)", "segment.base": "\(nextOffset)"])

@@ -8,17 +8,29 @@ package struct SegmentScanner {
         case torn(position: Int64, reason: String)
         /// The batch at `position` is complete but invalid.
         case corrupt(position: Int64, reason: String)
+        /// Every byte from `position` to the end of the file is zero: space the writer reserved ahead
+        /// of its batches (see ``PartitionLog/Configuration/reserveBytes``). No damage: nothing there
+        /// was ever acknowledged, and the writer overwrites it.
+        case zeroes(position: Int64)
 
+        /// Where the damage starts; nil when the valid batches reach the end of the file or are
+        /// followed only by zeroes.
         package var position: Int64? {
             switch self {
-            case .end: nil
+            case .end, .zeroes: nil
             case .torn(let p, _), .corrupt(let p, _): p
             }
+        }
+
+        /// Where the valid batches end, when only zeroes follow them.
+        package var zeroesFrom: Int64? {
+            if case .zeroes(let p) = self { p } else { nil }
         }
 
         package var reason: String {
             switch self {
             case .end: "no damage"
+            case .zeroes: "reserved space (zeroes) after the last batch"
             case .torn(_, let r), .corrupt(_, let r): r
             }
         }
@@ -68,6 +80,7 @@ package struct SegmentScanner {
         while cursor < raw.count {
             let position = base + Int64(cursor)
             let rest = UnsafeRawBufferPointer(rebasing: raw[cursor...])
+            if rest[0] == 0, isZero(rest) { return result(.zeroes(position: position)) }
             guard rest.count >= BatchHeader.size else {
                 return result(.torn(position: position, reason: "\(rest.count) bytes, less than a batch header"))
             }
@@ -126,6 +139,18 @@ package struct SegmentScanner {
             cursor += header.batchLength
         }
         return result(.end)
+    }
+
+    /// Whether every byte of `bytes` is zero.
+    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let words = bytes.count / 8
+        while i < words {
+            if bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
+            i += 1
+        }
+        for j in words * 8..<bytes.count where bytes[j] != 0 { return false }
+        return true
     }
 
     /// Whether any complete, valid batch starts after `position`: if one does, the damage at

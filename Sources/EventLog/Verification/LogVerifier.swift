@@ -59,7 +59,7 @@ public enum LogVerifier {
             report.segments += 1
             report.batches += scan.entries.count
             report.records += scan.records
-            report.bytes += scan.fileSize
+            report.bytes += scan.stop.zeroesFrom ?? scan.fileSize
             let validEnd = scan.entries.last?.nextOffset ?? base
             if isActive, validEnd < durable {
                 report.findings.append(
@@ -68,6 +68,14 @@ public enum LogVerifier {
                         message:
                             "records \(validEnd)..<\(durable) were durable (below the recovery point) but are "
                             + (scan.stop.position == nil ? "missing" : "damaged: \(scan.stop.reason)")))
+            } else if !isActive, let zeroes = scan.stop.zeroesFrom {
+                // Only the active segment has reserved space; a sealed one ends at its last batch.
+                report.findings.append(
+                    Finding(
+                        severity: .warning, path: file.logPath, position: zeroes,
+                        message:
+                            "sealed segment ends in \(scan.fileSize - zeroes) bytes of zeroes; the next writer truncates them"
+                    ))
             } else if let position = scan.stop.position {
                 let tornTail: Bool
                 if case .torn = scan.stop, isActive {
