@@ -184,6 +184,25 @@ final class PartitionWriter: @unchecked Sendable {
         return group
     }
 
+    private func queueIsEmpty() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.isEmpty
+    }
+
+    /// The syncer's work for one batch, done on the writer thread while the syncer is idle (so
+    /// batches are still acknowledged in offset order).
+    private func syncInline(_ entry: IndexEntry, _ group: [Pending]) {
+        do {
+            try segment.sync()
+        } catch {
+            fail(error, pending: group)
+            return
+        }
+        publish(entry, group)
+        do { try advanceRecoveryPoint(to: entry.nextOffset) } catch { fail(error, pending: []) }
+    }
+
     private func syncForInterval() {
         do {
             try segment.sync()
@@ -219,7 +238,13 @@ final class PartitionWriter: @unchecked Sendable {
         let entry = IndexEntry(summary: summary, position: segmentSize)
         segmentSize += Int64(encoder.batch.count)
         nextOffset = summary.header.nextOffset
-        if pipelined {
+        if pipelined, summary.header.recordCount <= BatchSyncer.inlineRecords, queueIsEmpty(), syncer.isIdle() {
+            // A small batch, nothing waiting to be written, nothing being synced: handing it to the
+            // syncer thread would only add a thread wake-up (the next batch, if one comes, takes
+            // microseconds to write), so this thread fsyncs it itself. Large batches keep the
+            // pipeline: their encoding overlaps the previous fsync.
+            syncInline(entry, group)
+        } else if pipelined {
             // The syncer fsyncs and acknowledges it while this thread encodes and writes the next.
             syncer.enqueue(.init(entry: entry, group: group, file: segment))
         } else {
@@ -391,6 +416,9 @@ final class BatchSyncer: @unchecked Sendable {
         let file: FileDescriptor
     }
 
+    /// The writer fsyncs a batch of at most this many records itself when the syncer is idle.
+    static let inlineRecords: UInt32 = 16
+
     /// Batches written but not yet durable, at most; the writer waits beyond this (backpressure).
     static let maxInFlight = 8
 
@@ -416,6 +444,14 @@ final class BatchSyncer: @unchecked Sendable {
         queue.append(written)
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Whether no batch is queued or being synced; only the writer thread enqueues, so an idle
+    /// syncer stays idle until it does.
+    func isIdle() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.isEmpty && !busy
     }
 
     /// Returns once every handed-over batch is durable and published.
