@@ -96,12 +96,7 @@ struct ReadModelWriter {
                 bind(3, discord)
                 bind(4, kick)
                 bind(5, name)
-                for (i, value) in [
-                    p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p), p.tickets[0], p.tickets[1],
-                    p.tickets[2], p.tickets[3], p.totalTickets, p.excluded ? 1 : 0,
-                ].enumerated() {
-                    bind(Int32(6 + i), value)
-                }
+                for (i, value) in counters(p).enumerated() { bind(Int32(6 + i), value) }
                 let code = sqlite3_step(statement)
                 guard code == SQLITE_DONE else {
                     throw DatabaseError(
@@ -115,12 +110,19 @@ struct ReadModelWriter {
         sqlite3_clear_bindings(statement)
     }
 
-    /// The `people` row of `p`.
+    /// The `people` row of `p`: guild, person, identity, then ``counters(_:)``.
     private func row(_ id: PersonID, _ p: PersonState, in state: GuildState, _ g: Int64) -> StatementArguments {
         let (discord, kick, name) = ReadModelWriter.identity(id, in: state)
-        return [
-            g, id.description, discord, kick, name, p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p),
-            p.tickets[0], p.tickets[1], p.tickets[2], p.tickets[3], p.totalTickets, p.excluded,
+        let head: StatementArguments = [g, id.description, discord, kick, name]
+        return head + StatementArguments(counters(p))
+    }
+
+    /// Columns 6–15 of a `people` row, in column order: the one place that order is written, for
+    /// the upsert (``row(_:_:in:_:)``) and the bulk insert alike.
+    private func counters(_ p: PersonState) -> [Int64] {
+        [
+            p.minutes, p.points, p.pointsEarned, catalog.pointsScore(p), p.tickets[0], p.tickets[1], p.tickets[2],
+            p.tickets[3], p.totalTickets, p.excluded ? 1 : 0,
         ]
     }
 
