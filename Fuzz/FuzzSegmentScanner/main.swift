@@ -3,7 +3,8 @@ import FuzzSupport
 
 /// A segment file's bytes (mode bit 0 patches every batch checksum), or with mode bit 1 an index file.
 /// Properties: scanning never traps; the valid prefix it reports lies inside the input and its index
-/// entries describe it exactly; entries written to an index file read back unchanged.
+/// entries describe it exactly; what it calls reserved space is zeroes to the end; entries written to
+/// an index file read back unchanged.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSegmentScanner(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard let input = FuzzInput.split(start, count) else { return 0 }
@@ -30,6 +31,9 @@ public func fuzzSegmentScanner(_ start: UnsafeRawPointer, _ count: Int) -> CInt 
         if let position = result.stop.position {
             precondition(position == end, "the scan stopped somewhere other than after its last entry")
             _ = SegmentScanner.firstValidBatch(in: UnsafeRawBufferPointer(rebasing: raw[Int(position)...]))
+        } else if let zeroes = result.stop.zeroesFrom {
+            precondition(zeroes == end, "reserved space does not start after the last entry")
+            precondition(raw[Int(zeroes)...].allSatisfy { $0 == 0 }, "reserved space holds a non-zero byte")
         } else {
             precondition(end == Int64(raw.count), "a clean scan did not reach the end")
         }
