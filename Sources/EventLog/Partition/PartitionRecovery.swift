@@ -70,9 +70,7 @@ package struct PartitionRecovery {
         if let zeroes = scan.stop.zeroesFrom, repair {
             // A roll truncates reserved space before sealing; zeroes left after the last batch hold
             // nothing, so they are cut rather than refused.
-            let writable = try FileDescriptor(path: file.logPath, mode: .readWrite)
-            try writable.truncate(to: zeroes)
-            try writable.sync()
+            try cut(file, at: zeroes)
             logger.warning(
                 "cut reserved space after a sealed segment's last batch",
                 metadata: [
@@ -89,6 +87,13 @@ package struct PartitionRecovery {
         if repair { try SegmentIndexFile.write(scan.entries, path: file.indexPath, baseOffset: file.baseOffset) }
         report.rebuiltIndexes.append(file.indexPath)
         return scan.entries
+    }
+
+    /// Truncates a segment file at `position` and makes that durable.
+    private func cut(_ file: SegmentFile, at position: Int64) throws {
+        let writable = try FileDescriptor(path: file.logPath, mode: .readWrite)
+        try writable.truncate(to: position)
+        try writable.sync()
     }
 
     private func recoverActive(_ file: SegmentFile, durable: Offset, report: inout Report) throws -> [IndexEntry] {
@@ -120,9 +125,7 @@ package struct PartitionRecovery {
             }
             let dropped = scan.fileSize - position
             if repair {
-                let writable = try FileDescriptor(path: file.logPath, mode: .readWrite)
-                try writable.truncate(to: position)
-                try writable.sync()
+                try cut(file, at: position)
                 logger.warning(
                     "truncated torn tail of active segment",
                     metadata: [

@@ -129,10 +129,9 @@ final class PartitionWriter: @unchecked Sendable {
         syncer.stop()
         if shared.values.withLock({ $0.failure != nil }) {
             cutUnacknowledgedTail()
-        } else if reservedEnd > segmentSize, (try? segment.truncate(to: segmentSize)) != nil {
+        } else {
             // A cleanly closed segment ends at its last batch; the next writer reserves again.
-            reservedEnd = segmentSize
-            if unsyncedSince == nil { unsyncedSince = .now }
+            try? dropReservedSpace()
         }
         if unsyncedSince != nil, (try? segment.sync()) != nil { unsyncedSince = nil }
         try? index.sync()
@@ -183,6 +182,9 @@ final class PartitionWriter: @unchecked Sendable {
         queue.removeFirst(count)
         return group
     }
+
+    /// A batch of at most this many records is fsynced by this thread itself when the syncer is idle.
+    static let inlineSyncRecords: UInt32 = 16
 
     private func queueIsEmpty() -> Bool {
         condition.lock()
@@ -238,7 +240,7 @@ final class PartitionWriter: @unchecked Sendable {
         let entry = IndexEntry(summary: summary, position: segmentSize)
         segmentSize += Int64(encoder.batch.count)
         nextOffset = summary.header.nextOffset
-        if pipelined, summary.header.recordCount <= BatchSyncer.inlineRecords, queueIsEmpty(), syncer.isIdle() {
+        if pipelined, summary.header.recordCount <= PartitionWriter.inlineSyncRecords, queueIsEmpty(), syncer.isIdle() {
             // A small batch, nothing waiting to be written, nothing being synced: handing it to the
             // syncer thread would only add a thread wake-up (the next batch, if one comes, takes
             // microseconds to write), so this thread fsyncs it itself. Large batches keep the
@@ -252,6 +254,9 @@ final class PartitionWriter: @unchecked Sendable {
         }
     }
 
+    /// What ``reserve(through:)`` writes, 1 MiB at a time (made once per process).
+    private static let zeroes = [UInt8](repeating: 0, count: 1 << 20)
+
     /// Keeps zeroes reserved ahead of the batches: once a batch would end within half a step of the
     /// reserved end, writes `reserveBytes` more zeroes (never past `segmentMaxBytes` unless the batch
     /// goes there) and starts their writeback at once, so most batches overwrite space whose size and
@@ -264,9 +269,8 @@ final class PartitionWriter: @unchecked Sendable {
         let target = min(max(end, reservedEnd + step), max(end, configuration.segmentMaxBytes))
         guard target > reservedEnd else { return }
         let start = reservedEnd
-        let zeroes = [UInt8](repeating: 0, count: Int(min(step, 1 << 20)))
         do {
-            try zeroes.withUnsafeBytes { raw in
+            try PartitionWriter.zeroes.withUnsafeBytes { raw in
                 while reservedEnd < target {
                     let n = Int(min(Int64(raw.count), target - reservedEnd))
                     try segment.write(UnsafeRawBufferPointer(rebasing: raw[0..<n]), at: reservedEnd)
@@ -279,6 +283,14 @@ final class PartitionWriter: @unchecked Sendable {
             logger.debug(
                 "cannot reserve segment space", metadata: ["partition": "\(partition)", "error": "\(error)"])
         }
+    }
+
+    /// Cuts the active segment back to its last batch; the caller's next `sync` makes that durable.
+    private func dropReservedSpace() throws {
+        guard reservedEnd > segmentSize else { return }
+        try segment.truncate(to: segmentSize)
+        reservedEnd = segmentSize
+        if unsyncedSince == nil { unsyncedSince = .now }
     }
 
     /// Records `offset` as the durable recovery point, at most once per configured interval unless
@@ -332,12 +344,8 @@ final class PartitionWriter: @unchecked Sendable {
 
     /// Seals the active segment and starts a new one at the next offset. Steps 1–4 of "Roll".
     private func roll() throws {
-        if reservedEnd > segmentSize {
-            // A sealed segment ends at its last batch.
-            try segment.truncate(to: segmentSize)
-            reservedEnd = segmentSize
-            if unsyncedSince == nil { unsyncedSince = .now }
-        }
+        // A sealed segment ends at its last batch.
+        try dropReservedSpace()
         if unsyncedSince != nil {
             try segment.sync()
             unsyncedSince = nil
@@ -415,9 +423,6 @@ final class BatchSyncer: @unchecked Sendable {
         let group: [PartitionWriter.Pending]
         let file: FileDescriptor
     }
-
-    /// The writer fsyncs a batch of at most this many records itself when the syncer is idle.
-    static let inlineRecords: UInt32 = 16
 
     /// Batches written but not yet durable, at most; the writer waits beyond this (backpressure).
     static let maxInFlight = 8
